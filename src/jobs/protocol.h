@@ -1,0 +1,55 @@
+// The three conversations the mailmove service has. Every line is made of
+// tab-escaped fields (see line-codec.h) and ends with "\n". Each side starts
+// with Dovecot's connection handshake line:
+//   VERSION <TAB> <service name> <TAB> <major> <TAB> <minor>
+//
+// 1. Login notifications (socket "mailmove", from the mail plugin in imap
+//    and pop3 processes; fire and forget, the plugin never reads a reply):
+//      VERSION  mailmove-notify  1  0
+//      LOGIN    <user>  source=<url>
+//
+// 2. Administration (socket "mailmove-admin", from doveadm):
+//      VERSION  mailmove-admin  1  0            (both directions)
+//      STATUS   <user or mask with * and ?>     -> one line per job:
+//               key=value fields (see job.h), then an empty line.
+//               An exact user with no job gets one line with state=none.
+//      STATUS-ALL                               -> every job, then "".
+//      RUN-BEGIN     <user>  source=<url>       -> "OK" or "ERR <TAB> why"
+//      RUN-PROGRESS  <user>  <progress fields>  (no reply)
+//      RUN-END       <user>  <result fields>    -> "OK"
+//    (doveadm mailmove run reports its foreground pass this way, so status
+//    shows it like any other run.)
+//
+// 3. Workers (socket "mailmove-worker", the service connects to it):
+//      VERSION  mailmove-worker  1  0           (both directions)
+//      service -> worker:  JOB  <user>
+//      worker -> service:  STARTED   source=<url>
+//                          PROGRESS  <progress fields>
+//                          DONE      <progress fields>
+//                          FAILED    kind=<temporary|permanent|auth>
+//                                    error=<text>  <progress fields>
+//    A worker that closes the connection without DONE or FAILED crashed or
+//    was killed: the job is failed temporarily and retried.
+//
+// Progress fields: folders_done, folders_total, messages_done,
+// messages_total, bytes_done, bytes_total (decimal integers).
+// Result fields (RUN-END): result=done|failed, kind=..., error=...,
+// plus the progress fields.
+#pragma once
+
+#include "base/progress.h"
+#include "jobs/line-codec.h"
+
+namespace mailmove::jobs {
+
+inline constexpr const char *notify_service_name = "mailmove-notify";
+inline constexpr const char *admin_service_name = "mailmove-admin";
+inline constexpr const char *worker_service_name = "mailmove-worker";
+inline constexpr unsigned protocol_major = 1;
+inline constexpr unsigned protocol_minor = 0;
+
+KeyValues progress_to_key_values(const Progress &progress);
+// Missing or malformed numbers leave the field as it was in progress.
+void apply_progress(Progress &progress, const KeyValues &values);
+
+} // namespace mailmove::jobs

@@ -1,0 +1,58 @@
+// The target side of a move, as the engine sees it. The Dovecot glue
+// implements it with the mail-storage API (src/storage/); unit tests use an
+// in-memory fake. Nothing here knows about IMAP or POP3.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/byte-source.h"
+
+namespace mailmove::move {
+
+struct MessageToSave {
+	// Deterministic identity of the legacy message (32 hex digits), stored
+	// as the target message's GUID: after a crash between a commit and the
+	// checkpoint write, the mover finds what was saved by it.
+	std::string guid;
+	// System flags (\Seen, \Answered, \Flagged, \Deleted, \Draft) and
+	// keywords, spelled as the legacy server sent them; never \Recent.
+	std::vector<std::string> flags;
+	int64_t received_time = 0; // INTERNALDATE, unix seconds; 0 = unknown
+	int received_tz_offset_minutes = 0;
+};
+
+struct TargetMailboxState {
+	uint32_t uidvalidity = 0;
+	uint32_t uidnext = 0;
+};
+
+class TargetMailbox {
+public:
+	virtual ~TargetMailbox() = default;
+
+	virtual TargetMailboxState state() = 0;
+	// Streams one message into the current transaction (begun on demand).
+	// Throws mailmove::Failure when the storage fails.
+	virtual void save(const MessageToSave &message, ByteSource &body) = 0;
+	// Makes every save since the last commit durable, all or nothing.
+	virtual void commit() = 0;
+	virtual void rollback() noexcept = 0;
+	// GUIDs of the messages whose target UID is >= uid.
+	virtual std::vector<std::string> guids_from_uid(uint32_t uid) = 0;
+};
+
+class Store {
+public:
+	virtual ~Store() = default;
+
+	// Opens a target mailbox by its virtual name (UTF-8, target hierarchy
+	// separator), creating it when missing.
+	virtual std::unique_ptr<TargetMailbox> open_mailbox(const std::string &name) = 0;
+	// A directory inside the user's own storage for the move's checkpoint.
+	virtual std::string state_dir() = 0;
+};
+
+} // namespace mailmove::move

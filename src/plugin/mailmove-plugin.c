@@ -1,0 +1,131 @@
+/* The login hook: when a user logs in over IMAP or POP3, tell the mailmove
+   service so it can queue the user's move. A login never waits for the
+   service and never fails because of it: the notification is one short
+   write on a non-blocking socket, and any trouble is only logged. */
+
+#include "lib.h"
+#include "net.h"
+#include "str.h"
+#include "strescape.h"
+#include "mail-user.h"
+#include "mail-storage-hooks.h"
+#include "mailmove-plugin.h"
+
+#include <unistd.h>
+
+#define MAILMOVE_DEFAULT_PROTOCOLS "imap pop3"
+#define MAILMOVE_NOTIFY_SOCKET_NAME "mailmove"
+#define MAILMOVE_NOTIFY_HANDSHAKE "VERSION\tmailmove-notify\t1\t0\n"
+
+const char *mailmove_plugin_version = DOVECOT_ABI_VERSION;
+
+static struct event_category event_category_mailmove = {
+	.name = "mailmove",
+};
+
+/* The hook fires for every mail user Dovecot creates: doveadm, lda, lmtp,
+   indexer-worker, our own worker, shared-namespace owners, restored
+   (unhibernated) sessions and dsync. Only a real client login counts. */
+static bool mailmove_is_client_login(struct mail_user *user,
+				     struct event *event)
+{
+	const char *protocols;
+
+	if (user->autocreated || user->creator != NULL) {
+		e_debug(event, "Skipped: autocreated user");
+		return FALSE;
+	}
+	if (user->session_restored) {
+		e_debug(event, "Skipped: restored session");
+		return FALSE;
+	}
+	if (user->dsyncing) {
+		e_debug(event, "Skipped: dsync session");
+		return FALSE;
+	}
+	protocols = mail_user_plugin_getenv(user, "mailmove_protocols");
+	if (protocols == NULL)
+		protocols = MAILMOVE_DEFAULT_PROTOCOLS;
+	if (user->service == NULL ||
+	    !str_array_find(t_strsplit_spaces(protocols, " ,"), user->service)) {
+		e_debug(event, "Skipped: service %s is not in mailmove_protocols",
+			user->service == NULL ? "(none)" : user->service);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void mailmove_notify_login(struct mail_user *user, struct event *event,
+				  const char *source)
+{
+	const char *path = t_strconcat(user->set->base_dir, "/",
+				       MAILMOVE_NOTIFY_SOCKET_NAME, NULL);
+	string_t *msg = t_str_new(256);
+	ssize_t ret;
+	int fd;
+
+	str_append(msg, MAILMOVE_NOTIFY_HANDSHAKE);
+	str_append(msg, "LOGIN\t");
+	str_append_tabescaped(msg, user->username);
+	str_append(msg, "\tsource=");
+	str_append_tabescaped(msg, source);
+	str_append_c(msg, '\n');
+
+	/* net_connect_unix() is non-blocking: with the service down it fails
+	   at once, with the service hung it fails with EAGAIN once the listen
+	   backlog is full. Either way the login goes on. */
+	fd = net_connect_unix(path);
+	if (fd == -1) {
+		e_warning(event, "Could not queue the move: "
+			  "net_connect_unix(%s) failed: %m "
+			  "(the next login tries again)", path);
+		return;
+	}
+	ret = write(fd, str_data(msg), str_len(msg));
+	if (ret != (ssize_t)str_len(msg)) {
+		if (ret < 0) {
+			e_warning(event, "Could not queue the move: "
+				  "write(%s) failed: %m", path);
+		} else {
+			e_warning(event, "Could not queue the move: "
+				  "write(%s) was short", path);
+		}
+	} else {
+		e_debug(event, "Login reported to the mailmove service");
+	}
+	i_close_fd(&fd);
+}
+
+static void mailmove_mail_user_created(struct mail_user *user)
+{
+	struct event *event = event_create(user->event);
+	const char *source;
+
+	event_add_category(event, &event_category_mailmove);
+	event_set_append_log_prefix(event, "mailmove: ");
+
+	T_BEGIN {
+		if (mailmove_is_client_login(user, event)) {
+			source = mail_user_plugin_getenv(user, "mailmove_source");
+			if (source == NULL || source[0] == '\0')
+				e_debug(event, "Skipped: mailmove_source is not set");
+			else
+				mailmove_notify_login(user, event, source);
+		}
+	} T_END;
+	event_unref(&event);
+}
+
+static struct mail_storage_hooks mailmove_mail_storage_hooks = {
+	.mail_user_created = mailmove_mail_user_created,
+};
+
+void mailmove_plugin_init(struct module *module)
+{
+	mail_storage_hooks_add(module, &mailmove_mail_storage_hooks);
+}
+
+void mailmove_plugin_deinit(void)
+{
+	mail_storage_hooks_remove(&mailmove_mail_storage_hooks);
+}
