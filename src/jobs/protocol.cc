@@ -1,0 +1,46 @@
+#include "jobs/protocol.h"
+
+#include <charconv>
+
+namespace mailmove::jobs {
+
+namespace {
+
+template <typename T>
+void parse_into(const KeyValues &values, const char *key, T &field)
+{
+	auto it = values.find(key);
+	if (it == values.end())
+		return;
+	const std::string &text = it->second;
+	T parsed{};
+	auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+	if (ec == std::errc() && end == text.data() + text.size() && !text.empty())
+		field = parsed;
+}
+
+} // namespace
+
+KeyValues progress_to_key_values(const Progress &progress)
+{
+	return {
+		{"folders_done", std::to_string(progress.folders_done)},
+		{"folders_total", std::to_string(progress.folders_total)},
+		{"messages_done", std::to_string(progress.messages_done)},
+		{"messages_total", std::to_string(progress.messages_total)},
+		{"bytes_done", std::to_string(progress.bytes_done)},
+		{"bytes_total", std::to_string(progress.bytes_total)},
+	};
+}
+
+void apply_progress(Progress &progress, const KeyValues &values)
+{
+	parse_into(values, "folders_done", progress.folders_done);
+	parse_into(values, "folders_total", progress.folders_total);
+	parse_into(values, "messages_done", progress.messages_done);
+	parse_into(values, "messages_total", progress.messages_total);
+	parse_into(values, "bytes_done", progress.bytes_done);
+	parse_into(values, "bytes_total", progress.bytes_total);
+}
+
+} // namespace mailmove::jobs
