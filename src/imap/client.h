@@ -86,6 +86,10 @@ public:
 	// Reads the greeting. BYE -> temporary Failure.
 	void greeting();
 	bool has_capability(std::string_view name) const; // case-insensitive
+	// Upper-cased, as last announced (after login: the new ones).
+	const std::set<std::string> &capabilities() const;
+	// The greeting was PREAUTH: login() has nothing to do.
+	bool preauthenticated() const;
 	// RFC 2971 ID, sent only when the server lists ID.
 	void id(const std::vector<std::pair<std::string, std::string>> &fields);
 	// LOGIN with properly quoted (or literal) arguments. A NO is a

@@ -1,7 +1,5 @@
 #include "jobs/protocol.h"
 
-#include <charconv>
-
 namespace mailmove::jobs {
 
 namespace {
@@ -12,11 +10,8 @@ void parse_into(const KeyValues &values, const char *key, T &field)
 	auto it = values.find(key);
 	if (it == values.end())
 		return;
-	const std::string &text = it->second;
-	T parsed{};
-	auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
-	if (ec == std::errc() && end == text.data() + text.size() && !text.empty())
-		field = parsed;
+	if (auto parsed = parse_decimal<T>(it->second))
+		field = *parsed;
 }
 
 } // namespace

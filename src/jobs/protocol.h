@@ -19,10 +19,19 @@
 //      RUN-END       <user>  <result fields>    -> "OK"
 //    (doveadm mailmove run reports its foreground pass this way, so status
 //    shows it like any other run.)
+//    Jobs come in user order. Masks match ASCII letters case-insensitively
+//    (like doveadm's user masks); an exact user must match exactly.
+//    Any command may instead be answered with the single line
+//    "ERR <TAB> why" (unknown command, missing user, job table failure);
+//    a job line never starts with it, its fields all being key=value.
+//    RUN-BEGIN is refused (ERR) while the user's move runs on a worker or
+//    in another doveadm. RUN-PROGRESS and RUN-END count only on the
+//    connection that sent RUN-BEGIN (RUN-END elsewhere gets ERR), and if
+//    that connection closes before RUN-END the run failed (temporary).
 //
 // 3. Workers (socket "mailmove-worker", the service connects to it):
 //      VERSION  mailmove-worker  1  0           (both directions)
-//      service -> worker:  JOB  <user>
+//      service -> worker:  JOB  <user>    (right after its VERSION line)
 //      worker -> service:  STARTED   source=<url>
 //                          PROGRESS  <progress fields>
 //                          DONE      <progress fields>
@@ -38,7 +47,7 @@
 #pragma once
 
 #include "base/progress.h"
-#include "jobs/line-codec.h"
+#include "base/line-codec.h"
 
 namespace mailmove::jobs {
 

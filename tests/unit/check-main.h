@@ -1,6 +1,7 @@
 // Shared main() for the Check unit tests: every test program lists its
 // suites and gets Check's usual summary line and a failing exit status
-// when any test fails.
+// when any test fails. Include it last: check.h defines a fail() macro
+// that breaks C++ standard headers included after it.
 #pragma once
 
 #include <check.h>

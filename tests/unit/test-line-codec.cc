@@ -1,9 +1,9 @@
 // The line codec must agree with Dovecot's str_tabescape(), or the C glue
 // and the C++ engine would read each other's lines wrongly.
 #include "check-main.h"
-#include "jobs/line-codec.h"
+#include "base/line-codec.h"
 
-using namespace mailmove::jobs;
+using namespace mailmove;
 
 START_TEST(escape_matches_dovecot)
 {

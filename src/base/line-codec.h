@@ -4,12 +4,14 @@
 // the C glue can use Dovecot's own t_strsplit_tabescaped() on them.
 #pragma once
 
+#include <charconv>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace mailmove::jobs {
+namespace mailmove {
 
 std::string tab_escape(std::string_view text);
 std::string tab_unescape(std::string_view text);
@@ -26,4 +28,16 @@ std::vector<std::string> to_key_value_fields(const KeyValues &values);
 KeyValues from_key_value_fields(const std::vector<std::string> &fields,
 				size_t first = 0);
 
-} // namespace mailmove::jobs
+// A field holding an unsigned decimal integer: nullopt unless the whole
+// text is one that fits T.
+template <typename T>
+std::optional<T> parse_decimal(std::string_view text)
+{
+	T parsed{};
+	auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+	if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+		return std::nullopt;
+	return parsed;
+}
+
+} // namespace mailmove

@@ -1,6 +1,6 @@
-#include "jobs/line-codec.h"
+#include "base/line-codec.h"
 
-namespace mailmove::jobs {
+namespace mailmove {
 
 std::string tab_escape(std::string_view text)
 {
@@ -113,4 +113,4 @@ KeyValues from_key_value_fields(const std::vector<std::string> &fields, size_t f
 	return values;
 }
 
-} // namespace mailmove::jobs
+} // namespace mailmove

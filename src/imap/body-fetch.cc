@@ -1,0 +1,173 @@
+#include "imap/body-fetch.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "base/failure.h"
+#include "imap/command-quoting.h"
+#include "imap/refusal.h"
+
+namespace mailmove::imap {
+
+BodyFetch::BodyFetch(Connection &connection, FetchHandler &handler, unsigned pipeline_depth)
+	: connection_(connection), handler_(handler), pipeline_depth_(std::max(pipeline_depth, 1u))
+{
+}
+
+void BodyFetch::run(std::vector<UidBatch> batches)
+{
+	for (UidBatch &batch : batches) {
+		Batch pending;
+		pending.awaited.insert(batch.uids.begin(), batch.uids.end());
+		pending.uids = std::move(batch.uids);
+		pending_.push_back(std::move(pending));
+	}
+
+	ObserverScope observing(connection_, *this);
+	for (;;) {
+		while (can_send())
+			send_next();
+		if (in_flight_.empty())
+			break;
+		connection_.process_response();
+	}
+}
+
+bool BodyFetch::can_send() const
+{
+	return !pending_.empty() && connection_.in_flight() < pipeline_depth_;
+}
+
+void BodyFetch::send_next()
+{
+	in_flight_.push_back(std::move(pending_.front()));
+	pending_.pop_front();
+	auto batch = std::prev(in_flight_.end());
+
+	CommandText command = CommandBuilder("UID FETCH", {})
+				      .raw(compact_uid_set(batch->uids))
+				      .raw("(UID BODY.PEEK[])")
+				      .finish();
+	connection_.send(command, [this, batch](Response &&tagged) { complete(batch, tagged); });
+}
+
+void BodyFetch::complete(std::list<Batch>::iterator in_flight, const Response &tagged)
+{
+	Batch batch = std::move(*in_flight);
+	in_flight_.erase(in_flight);
+
+	// Dovecot and others answer NO [EXPUNGEISSUED] when some of the
+	// messages vanished, having sent the others.
+	bool partly_expunged = tagged.keyword == "NO" && tagged.code.name == "EXPUNGEISSUED";
+	if (!tagged.is_ok() && !partly_expunged)
+		throw_refusal(tagged, FailureKind::temporary, connection_.peer(), "UID FETCH");
+
+	if (!batch.refetch.empty()) {
+		if (batch.is_refetch) {
+			throw Failure(FailureKind::temporary,
+				      connection_.peer() +
+					      ": server sends message bodies before their UIDs, "
+					      "and their sequence numbers do not tell them");
+		}
+		Batch again;
+		again.uids = batch.refetch;
+		again.awaited.insert(again.uids.begin(), again.uids.end());
+		again.is_refetch = true;
+		pending_.push_front(std::move(again));
+	}
+
+	std::vector<uint32_t> done, missing;
+	for (uint32_t uid : batch.uids) {
+		auto refetch = std::find(batch.refetch.begin(), batch.refetch.end(), uid);
+		if (refetch != batch.refetch.end())
+			continue;
+		done.push_back(uid);
+		if (batch.awaited.count(uid) > 0)
+			missing.push_back(uid);
+	}
+	if (!done.empty())
+		handler_.on_batch_done(done, missing);
+}
+
+BodyFetch::Batch *BodyFetch::awaiting(uint32_t uid)
+{
+	for (Batch &batch : in_flight_) {
+		if (batch.awaited.count(uid) > 0)
+			return &batch;
+	}
+	return nullptr;
+}
+
+void BodyFetch::deliver(uint32_t uid, ByteSource &body)
+{
+	Batch *batch = awaiting(uid);
+	if (batch == nullptr) {
+		// Not asked for, or sent twice: the connection drains it.
+		connection_.log().debug(connection_.peer() + ": ignoring a body for UID " +
+					std::to_string(uid) + " that was not requested");
+		return;
+	}
+	batch->awaited.erase(uid);
+	handler_.on_body(uid, body);
+}
+
+void BodyFetch::on_message_body(const Response &partial, LiteralSource &body)
+{
+	const std::vector<Value> *items = fetch_items(partial);
+	body_uid_ = items == nullptr ? 0 : fetch_uid(*items);
+	body_uid_from_sequence_ = body_uid_ == 0;
+	if (body_uid_ == 0 && partial.number)
+		body_uid_ = connection_.sequences().uid(*partial.number);
+	if (body_uid_ != 0)
+		deliver(body_uid_, body);
+}
+
+void BodyFetch::on_untagged(const Response &response)
+{
+	uint32_t body_uid = body_uid_;
+	bool body_uid_from_sequence = body_uid_from_sequence_;
+	body_uid_ = 0;
+	body_uid_from_sequence_ = false;
+
+	const std::vector<Value> *items = fetch_items(response);
+	const Value *body = items == nullptr ? nullptr : find_message_body_item(*items);
+	// Unsolicited FETCH responses (flag changes) carry no body.
+	if (body == nullptr)
+		return;
+	uint32_t uid = fetch_uid(*items);
+	if (uid == 0 && response.number)
+		uid = connection_.sequences().uid(*response.number);
+
+	switch (body->kind) {
+	case Value::Kind::streamed_literal:
+		if (body_uid == 0 && uid != 0) {
+			// Nothing told the UID when the body began: fetch it
+			// again, now that the sequence number is known.
+			if (Batch *batch = awaiting(uid)) {
+				batch->awaited.erase(uid);
+				batch->refetch.push_back(uid);
+			}
+		} else if (body_uid_from_sequence && uid != body_uid) {
+			std::string seq = std::to_string(*response.number);
+			throw Failure(FailureKind::temporary,
+				      connection_.peer() + ": message " + seq +
+					      " was taken for UID " + std::to_string(body_uid) +
+					      " but is UID " + std::to_string(uid));
+		}
+		break;
+	case Value::Kind::string: {
+		StringSource source(body->text);
+		if (uid != 0)
+			deliver(uid, source);
+		break;
+	}
+	default:
+		// BODY[] NIL: the message is gone; it stays awaited, so
+		// on_batch_done reports it missing.
+		connection_.log().debug(connection_.peer() + ": no body for UID " +
+					std::to_string(uid) + " (expunged)");
+		break;
+	}
+}
+
+} // namespace mailmove::imap

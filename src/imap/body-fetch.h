@@ -1,0 +1,55 @@
+// fetch_bodies(): UID FETCH (UID BODY.PEEK[]) batches, up to
+// pipeline_depth of them in flight. The next batch goes out as soon as
+// one completes (isync's rule: send while fewer than the depth are in
+// flight and no command waits for a continuation, which
+// Connection::send() guarantees by blocking on its own literals).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <unordered_set>
+#include <vector>
+
+#include "imap/client.h"
+#include "imap/connection.h"
+#include "imap/uid-set.h"
+
+namespace mailmove::imap {
+
+class BodyFetch final : public ResponseObserver {
+public:
+	BodyFetch(Connection &connection, FetchHandler &handler, unsigned pipeline_depth);
+	void run(std::vector<UidBatch> batches);
+
+	void on_untagged(const Response &response) override;
+	void on_message_body(const Response &partial, LiteralSource &body) override;
+
+private:
+	struct Batch {
+		std::vector<uint32_t> uids; // as requested
+		std::unordered_set<uint32_t> awaited; // no body seen yet
+		// Bodies that arrived before their UID could be known; they
+		// are fetched once more, now that the UID is known.
+		std::vector<uint32_t> refetch;
+		bool is_refetch = false;
+	};
+
+	bool can_send() const;
+	void send_next();
+	void complete(std::list<Batch>::iterator batch, const Response &tagged);
+	Batch *awaiting(uint32_t uid);
+	void deliver(uint32_t uid, ByteSource &body);
+
+	Connection &connection_;
+	FetchHandler &handler_;
+	unsigned pipeline_depth_;
+	std::deque<Batch> pending_;
+	std::list<Batch> in_flight_; // stable addresses for the completions
+	// What the current response's body was delivered as, taken from
+	// the sequence map when the UID item had not come yet (0: unknown).
+	uint32_t body_uid_ = 0;
+	bool body_uid_from_sequence_ = false;
+};
+
+} // namespace mailmove::imap

@@ -1,0 +1,269 @@
+#include "imap/connection.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "base/failure.h"
+
+namespace mailmove::imap {
+
+namespace {
+
+// One response line (and every small literal in it) must fit; message
+// bodies are streamed and do not count.
+constexpr size_t max_response_bytes = 1024 * 1024;
+constexpr size_t max_trace_line = 200;
+
+} // namespace
+
+Connection::Connection(std::unique_ptr<net::Stream> stream, Logger &log, CancelCheck cancel)
+	: stream_(std::move(stream)),
+	  input_(*stream_, max_response_bytes),
+	  parser_(ParserLimits{max_response_bytes, true}),
+	  log_(log),
+	  cancel_(std::move(cancel))
+{
+}
+
+bool Connection::has_capability(std::string_view name) const
+{
+	return capabilities_.count(to_upper(name)) > 0;
+}
+
+void Connection::forget_capabilities()
+{
+	capabilities_.clear();
+	capabilities_known_ = false;
+}
+
+LiteralSupport Connection::literal_support() const
+{
+	return LiteralSupport{has_capability("LITERAL+"), has_capability("LITERAL-")};
+}
+
+void Connection::reset_mailbox()
+{
+	mailbox_ = MailboxInfo();
+	sequences_.clear();
+}
+
+void Connection::write(std::string_view data)
+{
+	try {
+		stream_->write_all(data);
+	} catch (...) {
+		usable_ = false;
+		in_flight_.clear();
+		throw;
+	}
+}
+
+void Connection::ensure_usable() const
+{
+	if (!usable_) {
+		throw Failure(FailureKind::temporary,
+			      peer() + ": connection unusable after an earlier error");
+	}
+}
+
+std::string Connection::send(const CommandText &command, Completion done)
+{
+	ensure_usable();
+
+	std::string tag = "a" + std::to_string(++next_tag_);
+	log_.debug("C: " + tag + " " + printable_excerpt(command.trace, max_trace_line));
+	write(tag + " " + command.parts.front());
+	in_flight_.push_back(InFlightCommand{tag, std::move(done)});
+
+	for (size_t i = 1; i < command.parts.size(); i++) {
+		awaiting_continuation_ = true;
+		continuation_received_ = false;
+		while (!continuation_received_ && is_in_flight(tag))
+			process_response();
+		awaiting_continuation_ = false;
+		// A tagged NO instead of "+": the server refused the literal.
+		if (!continuation_received_)
+			break;
+		write(command.parts[i]);
+	}
+	return tag;
+}
+
+bool Connection::is_in_flight(const std::string &tag) const
+{
+	return std::any_of(in_flight_.begin(), in_flight_.end(),
+			   [&tag](const InFlightCommand &command) { return command.tag == tag; });
+}
+
+Response Connection::run(const CommandText &command)
+{
+	std::optional<Response> result;
+	send(command, [&result](Response &&tagged) { result = std::move(tagged); });
+	while (!result)
+		process_response();
+	return std::move(*result);
+}
+
+Response Connection::read_greeting()
+{
+	try {
+		Response greeting = read_response();
+		if (greeting.kind != Response::Kind::untagged || !greeting.is_status() ||
+		    greeting.keyword == "NO" || greeting.keyword == "BAD") {
+			throw Failure(FailureKind::permanent,
+				      peer() + ": not an IMAP greeting: " +
+					      printable_excerpt(greeting.trace));
+		}
+		handle_untagged(greeting);
+		return greeting;
+	} catch (...) {
+		usable_ = false;
+		throw;
+	}
+}
+
+void Connection::process_response()
+{
+	ensure_usable();
+	try {
+		if (cancel_ && cancel_())
+			throw Cancelled();
+		handle(read_response());
+	} catch (...) {
+		usable_ = false;
+		in_flight_.clear();
+		throw;
+	}
+}
+
+Response Connection::read_response()
+{
+	for (;;) {
+		ResponseParser::Status status = ResponseParser::Status::need_more;
+		size_t consumed = 0;
+		try {
+			status = parser_.feed(input_.data(), consumed);
+		} catch (const Failure &failure) {
+			throw Failure(failure.kind(), peer() + ": " + failure.what());
+		}
+		input_.consume(consumed);
+
+		switch (status) {
+		case ResponseParser::Status::response: {
+			Response response = parser_.take_response();
+			log_.debug("S: " + printable_excerpt(response.trace, max_trace_line));
+			return response;
+		}
+		case ResponseParser::Status::message_body:
+			stream_message_body();
+			break;
+		case ResponseParser::Status::need_more:
+			if (input_.fill() == 0) {
+				const char *when = parser_.in_response()
+							   ? " in the middle of a response"
+							   : " by the server";
+				throw Failure(FailureKind::temporary,
+					      peer() + ": connection closed" + when);
+			}
+			break;
+		}
+	}
+}
+
+void Connection::stream_message_body()
+{
+	LiteralSource body(input_, parser_.message_body_size());
+	if (observer_ != nullptr)
+		observer_->on_message_body(parser_.partial_response(), body);
+	body.drain();
+	parser_.message_body_done();
+}
+
+void Connection::handle(Response &&response)
+{
+	switch (response.kind) {
+	case Response::Kind::continuation:
+		if (!awaiting_continuation_) {
+			throw Failure(FailureKind::permanent,
+				      peer() + ": unexpected continuation request from the server");
+		}
+		continuation_received_ = true;
+		break;
+	case Response::Kind::untagged:
+		handle_untagged(response);
+		if (observer_ != nullptr)
+			observer_->on_untagged(response);
+		break;
+	case Response::Kind::tagged:
+		complete(std::move(response));
+		break;
+	}
+}
+
+void Connection::handle_untagged(const Response &response)
+{
+	handle_code(response.code);
+	const std::string &keyword = response.keyword;
+	if (keyword == "BYE" && !bye_expected_) {
+		throw Failure(FailureKind::temporary, peer() + ": server closed the connection: " +
+							      printable_excerpt(response.text));
+	} else if (keyword == "NO" || keyword == "BAD" || response.code.name == "ALERT") {
+		log_.warning(peer() + ": server says: " + keyword + " " +
+			     printable_excerpt(response.text));
+	} else if (keyword == "CAPABILITY") {
+		capabilities_.clear();
+		for (const Value &value : response.args) {
+			if (value.kind == Value::Kind::atom)
+				capabilities_.insert(to_upper(value.text));
+		}
+		capabilities_known_ = true;
+	} else if (keyword == "EXISTS" && response.number) {
+		mailbox_.exists = *response.number;
+		sequences_.on_exists(*response.number);
+	} else if (keyword == "EXPUNGE" && response.number) {
+		mailbox_.exists -= mailbox_.exists > 0 ? 1 : 0;
+		sequences_.on_expunge(*response.number);
+	} else if (keyword == "FETCH" && response.number) {
+		const std::vector<Value> *items = fetch_items(response);
+		uint32_t uid = items == nullptr ? 0 : fetch_uid(*items);
+		if (uid != 0)
+			sequences_.learn(*response.number, uid);
+	}
+}
+
+// Response codes carry state in any status response, tagged or not.
+void Connection::handle_code(const ResponseCode &code)
+{
+	if (code.name == "CAPABILITY") {
+		capabilities_.clear();
+		for (const std::string &word : code.words())
+			capabilities_.insert(to_upper(word));
+		capabilities_known_ = true;
+	} else if (code.name == "UIDVALIDITY" || code.name == "UIDNEXT") {
+		std::optional<uint64_t> number = code.number();
+		if (!number || *number > UINT32_MAX) {
+			log_.warning(peer() + ": ignoring malformed [" + code.name + "]");
+			return;
+		}
+		(code.name == "UIDVALIDITY" ? mailbox_.uidvalidity : mailbox_.uidnext) =
+			uint32_t(*number);
+	}
+}
+
+void Connection::complete(Response &&tagged)
+{
+	handle_code(tagged.code);
+	auto command = std::find_if(
+		in_flight_.begin(), in_flight_.end(),
+		[&tagged](const InFlightCommand &sent) { return sent.tag == tagged.tag; });
+	if (command == in_flight_.end()) {
+		throw Failure(FailureKind::permanent,
+			      peer() + ": response for a command never sent: " +
+				      printable_excerpt(tagged.trace));
+	}
+	Completion done = std::move(command->done);
+	in_flight_.erase(command);
+	done(std::move(tagged));
+}
+
+} // namespace mailmove::imap

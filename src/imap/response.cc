@@ -1,0 +1,152 @@
+#include "imap/response.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+
+namespace mailmove::imap {
+
+namespace {
+
+char ascii_upper(char c)
+{
+	return c >= 'a' && c <= 'z' ? char(c - 'a' + 'A') : c;
+}
+
+std::string_view trim_spaces(std::string_view text)
+{
+	while (!text.empty() && text.front() == ' ')
+		text.remove_prefix(1);
+	while (!text.empty() && text.back() == ' ')
+		text.remove_suffix(1);
+	return text;
+}
+
+} // namespace
+
+bool equals_ignore_case(std::string_view a, std::string_view b)
+{
+	return a.size() == b.size() &&
+	       std::equal(a.begin(), a.end(), b.begin(),
+			  [](char x, char y) { return ascii_upper(x) == ascii_upper(y); });
+}
+
+bool starts_with_ignore_case(std::string_view text, std::string_view prefix)
+{
+	return text.size() >= prefix.size() &&
+	       equals_ignore_case(text.substr(0, prefix.size()), prefix);
+}
+
+std::string to_upper(std::string_view text)
+{
+	std::string upper(text);
+	std::transform(upper.begin(), upper.end(), upper.begin(), ascii_upper);
+	return upper;
+}
+
+std::optional<uint64_t> parse_number(std::string_view digits)
+{
+	uint64_t value = 0;
+	if (digits.empty() || digits.front() == '+' || digits.front() == '-')
+		return std::nullopt;
+	auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+	if (error != std::errc() || end != digits.data() + digits.size())
+		return std::nullopt;
+	return value;
+}
+
+std::string printable_excerpt(std::string_view text, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	std::string out;
+	for (unsigned char c : text.substr(0, max)) {
+		if (c >= 0x20 && c < 0x7f) {
+			out += char(c);
+		} else {
+			out += "\\x";
+			out += hex[c >> 4];
+			out += hex[c & 0xf];
+		}
+	}
+	if (text.size() > max)
+		out += "...";
+	return out;
+}
+
+bool Value::is_atom(std::string_view name) const
+{
+	return kind == Kind::atom && equals_ignore_case(text, name);
+}
+
+std::optional<uint64_t> Value::number() const
+{
+	if (kind != Kind::atom)
+		return std::nullopt;
+	return parse_number(text);
+}
+
+std::vector<std::string> ResponseCode::words() const
+{
+	std::vector<std::string> words;
+	std::string_view rest = args;
+	while (!(rest = trim_spaces(rest)).empty()) {
+		size_t end = std::min(rest.find(' '), rest.size());
+		words.emplace_back(rest.substr(0, end));
+		rest.remove_prefix(end);
+	}
+	return words;
+}
+
+std::optional<uint64_t> ResponseCode::number() const
+{
+	std::vector<std::string> all = words();
+	if (all.empty())
+		return std::nullopt;
+	return parse_number(all.front());
+}
+
+bool Response::is_status() const
+{
+	return keyword == "OK" || keyword == "NO" || keyword == "BAD" ||
+	       keyword == "PREAUTH" || keyword == "BYE";
+}
+
+bool is_message_body_item(std::string_view name)
+{
+	return equals_ignore_case(name, "BODY[]") || equals_ignore_case(name, "BODY[]<0>") ||
+	       equals_ignore_case(name, "RFC822");
+}
+
+const std::vector<Value> *fetch_items(const Response &response)
+{
+	if (response.keyword != "FETCH" || response.args.empty() || !response.args[0].is_list())
+		return nullptr;
+	return &response.args[0].items;
+}
+
+uint32_t fetch_uid(const std::vector<Value> &items)
+{
+	const Value *uid = find_fetch_item(items, "UID");
+	std::optional<uint64_t> number = uid == nullptr ? std::nullopt : uid->number();
+	return number && *number <= UINT32_MAX ? uint32_t(*number) : 0;
+}
+
+const Value *find_fetch_item(const std::vector<Value> &items, std::string_view name)
+{
+	for (size_t i = 0; i + 1 < items.size(); i += 2) {
+		if (items[i].is_atom(name))
+			return &items[i + 1];
+	}
+	return nullptr;
+}
+
+const Value *find_message_body_item(const std::vector<Value> &items)
+{
+	for (size_t i = 0; i + 1 < items.size(); i += 2) {
+		if (items[i].kind == Value::Kind::atom && is_message_body_item(items[i].text))
+			return &items[i + 1];
+	}
+	return nullptr;
+}
+
+} // namespace mailmove::imap

@@ -1,0 +1,94 @@
+// What the server said, as ResponseParser builds it: one Response per
+// tagged, untagged ("*") or continuation ("+") response.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailmove::imap {
+
+// One element of a tokenized response. Numbers are atoms (number() reads
+// them); quoted strings and buffered literals are both strings.
+struct Value {
+	enum class Kind {
+		atom,
+		string,
+		nil,
+		list,
+		// A message body literal that was not buffered: its bytes went
+		// to the caller while the response was being parsed.
+		streamed_literal,
+	};
+
+	Kind kind = Kind::atom;
+	std::string text;         // atom or string
+	std::vector<Value> items; // list
+	uint64_t literal_size = 0; // streamed_literal
+
+	// Case-insensitive comparison of an atom.
+	bool is_atom(std::string_view name) const;
+	std::optional<uint64_t> number() const;
+	bool is_string() const { return kind == Kind::string; }
+	bool is_list() const { return kind == Kind::list; }
+};
+
+// The bracketed code that may open the text of a status response:
+// "[UIDVALIDITY 3]" -> name "UIDVALIDITY", args "3".
+struct ResponseCode {
+	std::string name; // upper-cased; empty when there was none
+	std::string args; // raw, trimmed
+
+	std::vector<std::string> words() const;
+	std::optional<uint64_t> number() const;
+};
+
+struct Response {
+	enum class Kind { tagged, untagged, continuation };
+
+	Kind kind = Kind::untagged;
+	std::string tag; // tagged only
+	// "* 12 FETCH ..." / "* 3 EXISTS": the number before the keyword.
+	std::optional<uint32_t> number;
+	// Upper-cased: OK NO BAD PREAUTH BYE, CAPABILITY, FETCH, EXISTS ...
+	std::string keyword;
+	// The tokens after the keyword, for responses that have a syntax
+	// (CAPABILITY, FETCH, LIST, ...). FETCH has one list here.
+	std::vector<Value> args;
+	ResponseCode code; // status responses
+	// The human-readable text of status and continuation responses, and
+	// the whole remainder of untagged responses we do not tokenize.
+	std::string text;
+	// The start of the response as received, for protocol trace logs.
+	std::string trace;
+
+	bool is_status() const;
+	bool is_ok() const { return keyword == "OK"; }
+};
+
+// FETCH items whose literal is a whole message: the parser streams
+// these instead of buffering them, and the client hands them to the
+// caller. BODY[] may carry an origin ("BODY[]<0>").
+bool is_message_body_item(std::string_view name);
+
+// The item list of a FETCH response (complete or partial), or nullptr.
+const std::vector<Value> *fetch_items(const Response &response);
+// The UID item of a FETCH response, or 0 when it has none (yet).
+uint32_t fetch_uid(const std::vector<Value> &items);
+// The value of a FETCH item, or nullptr: items are name/value pairs in
+// any order.
+const Value *find_fetch_item(const std::vector<Value> &items, std::string_view name);
+// The value of the first message body item (BODY[], BODY[]<0>, RFC822).
+const Value *find_message_body_item(const std::vector<Value> &items);
+
+bool equals_ignore_case(std::string_view a, std::string_view b);
+bool starts_with_ignore_case(std::string_view text, std::string_view prefix);
+std::string to_upper(std::string_view text);
+std::optional<uint64_t> parse_number(std::string_view digits);
+// Server text fit for a log line or an error message: control and 8-bit
+// bytes escaped, cut at max bytes.
+std::string printable_excerpt(std::string_view text, size_t max = 200);
+
+} // namespace mailmove::imap

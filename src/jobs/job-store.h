@@ -1,0 +1,48 @@
+// Where the service keeps its jobs. The single-server deployment uses
+// FileJobStore (an in-memory map backed by an append-only journal); a
+// multi-server deployment can put the same records into a shared store
+// (Dovecot dict, redis, SQL) behind this interface without the service core
+// noticing.
+//
+// A save() has reached the store when it returns: the caller acknowledges a
+// change (to doveadm, to a worker) only afterwards. Errors are thrown as
+// std::system_error (or std::runtime_error for a broken store).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "jobs/job.h"
+#include "jobs/user-mask.h"
+
+namespace mailmove::jobs {
+
+enum class Durability {
+	// Written to the kernel: survives the death of the service process
+	// (kill -9, crash). Enough for progress updates, which the next
+	// progress report supersedes anyway.
+	written,
+	// Also on stable storage (fdatasync): survives power loss. For state
+	// transitions and changes an admin was told about.
+	synced,
+};
+
+class JobStore {
+public:
+	virtual ~JobStore() = default;
+
+	virtual std::optional<Job> find(std::string_view user) const = 0;
+	// Every job whose user the mask matches, ordered by user.
+	virtual std::vector<Job> matching(const UserMask &mask) const = 0;
+	// Every job, ordered by user.
+	virtual void for_each(const std::function<void(const Job &)> &visit) const = 0;
+	virtual size_t size() const = 0;
+
+	// Inserts or replaces the job of job.user.
+	virtual void save(const Job &job, Durability durability) = 0;
+};
+
+} // namespace mailmove::jobs

@@ -1,0 +1,84 @@
+#include "move/folder-writer.h"
+
+#include "base/failure.h"
+
+#include <unordered_set>
+
+namespace mailmove::move {
+
+FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
+			   uint32_t uidvalidity, std::string target_name, Logger &log)
+	: checkpoint_(checkpoint), legacy_folder_(std::move(legacy_folder)), log_(log)
+{
+	record_ = checkpoint_.folder(legacy_folder_);
+	if (record_.uidvalidity != 0 && record_.uidvalidity != uidvalidity) {
+		throw Failure(FailureKind::permanent,
+			      "legacy folder " + legacy_folder_ + " changed its UIDVALIDITY from " +
+				      std::to_string(record_.uidvalidity) + " to " +
+				      std::to_string(uidvalidity) +
+				      "; not moving it again by UID to avoid duplicates");
+	}
+	target_ = store.open_mailbox(target_name);
+	TargetMailboxState state = target_->state();
+
+	if (record_.uidvalidity == 0) {
+		/* First visit: remember where our saves will start before
+		   saving anything, so recovery knows where to look. */
+		record_.uidvalidity = uidvalidity;
+		record_.target_mailbox = target_name;
+		record_.target_uidvalidity = state.uidvalidity;
+		record_.target_uidnext = state.uidnext;
+		checkpoint_.record(legacy_folder_, record_);
+	} else if (record_.target_uidvalidity != state.uidvalidity ||
+		   record_.target_mailbox != target_name) {
+		/* The target mailbox was recreated or renamed: UIDs from
+		   before mean nothing there, look at all of it. */
+		record_.target_mailbox = target_name;
+		record_.target_uidvalidity = state.uidvalidity;
+		record_.target_uidnext = 1;
+	}
+}
+
+void FolderWriter::recover(const std::vector<uint32_t> &candidates,
+			   const std::function<std::string(uint32_t)> &guid_of)
+{
+	TargetMailboxState state = target_->state();
+	if (state.uidnext <= record_.target_uidnext &&
+	    state.uidvalidity == record_.target_uidvalidity)
+		return;
+
+	std::vector<std::string> guids = target_->guids_from_uid(record_.target_uidnext);
+	std::unordered_set<std::string> present(guids.begin(), guids.end());
+	uint64_t found = 0;
+	for (uint32_t uid : candidates) {
+		if (!is_done(uid) && present.count(guid_of(uid)) > 0) {
+			record_.done.add(uid);
+			found++;
+		}
+	}
+	record_.target_uidvalidity = state.uidvalidity;
+	record_.target_uidnext = state.uidnext;
+	checkpoint_.record(legacy_folder_, record_);
+	if (found > 0) {
+		log_.info("Recovered " + std::to_string(found) + " message(s) in " +
+			  legacy_folder_ + " saved by an interrupted run");
+	}
+}
+
+void FolderWriter::save(const MessageToSave &message, ByteSource &body)
+{
+	target_->save(message, body);
+}
+
+void FolderWriter::commit(const std::vector<uint32_t> &batch_uids)
+{
+	target_->commit();
+	UidRanges added;
+	for (uint32_t uid : batch_uids)
+		added.add(uid);
+	TargetMailboxState state = target_->state();
+	checkpoint_.record_batch(legacy_folder_, added, state.uidvalidity, state.uidnext);
+	record_ = checkpoint_.folder(legacy_folder_);
+}
+
+} // namespace mailmove::move

@@ -1,0 +1,21 @@
+#ifndef CLIENT_CONNECTION_H
+#define CLIENT_CONNECTION_H
+
+struct mailmove_service;
+
+enum client_connection_kind {
+	/* "mailmove" socket: LOGIN lines from the login hook in imap and
+	   pop3 processes. Nothing is ever sent back. */
+	CLIENT_CONNECTION_NOTIFY,
+	/* "mailmove-admin" socket: doveadm mailmove status and run. */
+	CLIENT_CONNECTION_ADMIN,
+};
+#define CLIENT_CONNECTION_KIND_COUNT 2
+
+/* A connection accepted on one of the service's listeners
+   (jobs/protocol.h). */
+void client_connection_create(struct mailmove_service *service,
+			      enum client_connection_kind kind, int fd);
+void client_connections_deinit(void);
+
+#endif

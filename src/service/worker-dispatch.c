@@ -1,0 +1,148 @@
+#include "lib.h"
+#include "ioloop.h"
+#include "connection.h"
+#include "ostream.h"
+#include "str.h"
+#include "strescape.h"
+#include "core-bridge.h"
+#include "handshake.h"
+#include "mailmove-service.h"
+#include "worker-dispatch.h"
+
+/* Besides the events that free a slot or queue a job, look again now and
+   then: a safety net, and what later retry and backoff rules wake up on. */
+#define WORKER_DISPATCH_INTERVAL_MSECS (60 * 1000)
+#define WORKER_MAX_LINE_SIZE (1024 * 1024)
+
+struct worker_dispatch {
+	struct mailmove_service *service;
+	char *socket_path;
+	struct connection_list *connections;
+	struct timeout *to_soon, *to_interval;
+};
+
+struct worker_connection {
+	struct connection conn;
+	struct worker_dispatch *dispatch;
+	uint64_t run;
+};
+
+static void worker_connection_destroy(struct connection *conn)
+{
+	struct worker_connection *wconn =
+		container_of(conn, struct worker_connection, conn);
+	struct worker_dispatch *dispatch = wconn->dispatch;
+
+	if (!dispatch->service->shutting_down) {
+		e_debug(conn->event, "Worker connection closed: %s",
+			connection_disconnect_reason(conn));
+		/* Nothing happens if the run already ended with DONE or
+		   FAILED. */
+		mailmove_core_worker_lost(dispatch->service->core, wconn->run);
+		worker_dispatch_schedule(dispatch);
+	}
+	connection_deinit(conn);
+	i_free(wconn);
+}
+
+static int worker_connection_input_line(struct connection *conn, const char *line)
+{
+	struct worker_connection *wconn =
+		container_of(conn, struct worker_connection, conn);
+
+	if (mailmove_core_worker_line(wconn->dispatch->service->core,
+				      wconn->run, line) > 0)
+		return 1;
+	/* The run ended: one job per worker connection. */
+	return -1;
+}
+
+static const struct connection_vfuncs worker_connection_vfuncs = {
+	.destroy = worker_connection_destroy,
+	.handshake_line = mailmove_handshake_line,
+	.input_line = worker_connection_input_line,
+};
+
+static const struct connection_settings worker_connection_set = {
+	.service_name_in = "mailmove-worker",
+	.service_name_out = "mailmove-worker",
+	.major_version = 1,
+	.minor_version = 0,
+	.input_max_size = WORKER_MAX_LINE_SIZE,
+	.output_max_size = SIZE_MAX,
+	.client = TRUE,
+};
+
+static void worker_dispatch_start(uint64_t run, const char *user, void *context)
+{
+	struct worker_dispatch *dispatch = context;
+	struct worker_connection *wconn;
+	const char *error;
+
+	wconn = i_new(struct worker_connection, 1);
+	wconn->dispatch = dispatch;
+	wconn->run = run;
+	wconn->conn.event_parent = dispatch->service->event;
+	connection_init_client_unix(dispatch->connections, &wconn->conn,
+				    dispatch->socket_path);
+	event_add_str(wconn->conn.event, "user", user);
+
+	if (connection_client_connect(&wconn->conn) < 0) {
+		error = t_strdup_printf(
+			"Cannot reach the mailmove-worker service: "
+			"net_connect_unix(%s) failed: %m", dispatch->socket_path);
+		connection_deinit(&wconn->conn);
+		i_free(wconn);
+		mailmove_core_worker_unreachable(dispatch->service->core,
+						 run, error);
+		/* The slot is free again for the next queued job. */
+		worker_dispatch_schedule(dispatch);
+		return;
+	}
+	o_stream_nsend_str(wconn->conn.output,
+			   t_strdup_printf("JOB\t%s\n", str_tabescape(user)));
+}
+
+static void worker_dispatch_start_due(struct worker_dispatch *dispatch)
+{
+	timeout_remove(&dispatch->to_soon);
+	T_BEGIN {
+		mailmove_core_start_due_jobs(dispatch->service->core,
+					     worker_dispatch_start, dispatch);
+	} T_END;
+}
+
+struct worker_dispatch *
+worker_dispatch_init(struct mailmove_service *service, const char *socket_path)
+{
+	struct worker_dispatch *dispatch;
+
+	dispatch = i_new(struct worker_dispatch, 1);
+	dispatch->service = service;
+	dispatch->socket_path = i_strdup(socket_path);
+	dispatch->connections = connection_list_init(&worker_connection_set,
+						     &worker_connection_vfuncs);
+	dispatch->to_interval = timeout_add(WORKER_DISPATCH_INTERVAL_MSECS,
+					    worker_dispatch_start_due, dispatch);
+	return dispatch;
+}
+
+void worker_dispatch_deinit(struct worker_dispatch **_dispatch)
+{
+	struct worker_dispatch *dispatch = *_dispatch;
+
+	*_dispatch = NULL;
+	timeout_remove(&dispatch->to_soon);
+	timeout_remove(&dispatch->to_interval);
+	connection_list_deinit(&dispatch->connections);
+	i_free(dispatch->socket_path);
+	i_free(dispatch);
+}
+
+void worker_dispatch_schedule(struct worker_dispatch *dispatch)
+{
+	if (dispatch->to_soon == NULL) {
+		dispatch->to_soon = timeout_add_short(0, worker_dispatch_start_due,
+						      dispatch);
+	}
+}

@@ -1,0 +1,210 @@
+#include "storage/dovecot-mailbox.h"
+
+#include "base/failure.h"
+#include "storage/dovecot-error.h"
+#include "storage/dovecot-headers.h"
+
+#include <exception>
+#include <strings.h>
+
+namespace mailmove::storage {
+
+namespace {
+
+// How much of a body is handed to the save layer per read. The save
+// consumes what it gets before asking again, so memory stays about this
+// size whatever the message size.
+constexpr size_t body_chunk = 64 * 1024;
+
+// Feeds a ByteSource to Dovecot through istream-callback. Exceptions stop
+// here: they are kept and rethrown after Dovecot's save call returned.
+struct BodyFeed {
+	ByteSource *source;
+	struct istream *input = nullptr;
+	std::exception_ptr error;
+};
+
+bool feed_body(buffer_t *buf, BodyFeed *feed)
+{
+	try {
+		size_t old_used = buf->used;
+		void *dest = buffer_append_space_unsafe(buf, body_chunk);
+		size_t n = feed->source->read(static_cast<char *>(dest), body_chunk);
+		buffer_set_used_size(buf, old_used + n);
+		return n > 0;
+	} catch (...) {
+		feed->error = std::current_exception();
+		i_stream_callback_set_error(feed->input, EIO,
+					    "reading the message from the legacy server failed");
+		return false;
+	}
+}
+
+enum mail_flags system_flag(const std::string &flag)
+{
+	static const struct {
+		const char *name;
+		enum mail_flags flag;
+	} known[] = {
+		{"\\Seen", MAIL_SEEN},	     {"\\Answered", MAIL_ANSWERED},
+		{"\\Flagged", MAIL_FLAGGED}, {"\\Deleted", MAIL_DELETED},
+		{"\\Draft", MAIL_DRAFT},
+	};
+	for (const auto &k : known) {
+		if (strcasecmp(flag.c_str(), k.name) == 0)
+			return k.flag;
+	}
+	return (enum mail_flags)0;
+}
+
+} // namespace
+
+DovecotMailbox::DovecotMailbox(struct mailbox *box) : box_(box)
+{
+	struct mailbox_status status;
+	mailbox_get_open_status(
+		box_, (enum mailbox_status_items)(STATUS_UIDVALIDITY | STATUS_UIDNEXT), &status);
+	state_.uidvalidity = status.uidvalidity;
+	state_.uidnext = status.uidnext;
+}
+
+DovecotMailbox::~DovecotMailbox()
+{
+	rollback();
+	mailbox_free(&box_);
+}
+
+void DovecotMailbox::fail(const std::string &what)
+{
+	throw_mailbox_error(box_, what);
+}
+
+void DovecotMailbox::save(const move::MessageToSave &message, ByteSource &body)
+{
+	DataStackFrame frame;
+	if (trans_ == nullptr) {
+		/* EXTERNAL: like dsync and doveadm import, not a user's
+		   action; ASSIGN_UIDS: we need the new UIDs at commit. */
+		trans_ = mailbox_transaction_begin(
+			box_,
+			(enum mailbox_transaction_flags)(MAILBOX_TRANSACTION_FLAG_EXTERNAL |
+							 MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS),
+			"mailmove");
+	}
+
+	int flags = 0;
+	std::vector<const char *> keywords;
+	for (const std::string &flag : message.flags) {
+		if (flag.empty())
+			continue;
+		if (flag[0] == '\\')
+			flags |= system_flag(flag);
+		else
+			keywords.push_back(flag.c_str());
+	}
+	struct mail_keywords *kw = nullptr;
+	if (!keywords.empty()) {
+		keywords.push_back(nullptr);
+		kw = mailbox_keywords_create_valid(box_, keywords.data());
+	}
+
+	struct mail_save_context *save_ctx = mailbox_save_alloc(trans_);
+	if (!message.guid.empty())
+		mailbox_save_set_guid(save_ctx, message.guid.c_str());
+	mailbox_save_set_flags(save_ctx, (enum mail_flags)flags, kw);
+	if (kw != nullptr)
+		mailbox_keywords_unref(&kw);
+	if (message.received_time != 0) {
+		mailbox_save_set_received_date(save_ctx, message.received_time,
+					       message.received_tz_offset_minutes);
+	}
+
+	BodyFeed feed{&body, nullptr, {}};
+	struct istream *input = i_stream_create_callback(feed_body, &feed);
+	/* istream-callback leaves max_buffer_size at 0, which the streams
+	   the save layer stacks on it inherit: maildir's LF conversion would
+	   then find no room and fail an assertion. */
+	i_stream_set_max_buffer_size(input, 2 * body_chunk);
+	feed.input = input;
+
+	bool save_failed = false;
+	if (mailbox_save_begin(&save_ctx, input) < 0) {
+		save_failed = true;
+	} else {
+		ssize_t ret;
+		while ((ret = i_stream_read(input)) > 0 || ret == -2) {
+			if (mailbox_save_continue(save_ctx) < 0) {
+				save_failed = true;
+				break;
+			}
+		}
+		if (feed.error || save_failed || input->stream_errno != 0)
+			mailbox_save_cancel(&save_ctx);
+		else if (mailbox_save_finish(&save_ctx) < 0)
+			save_failed = true;
+	}
+	i_stream_unref(&input);
+
+	if (feed.error)
+		std::rethrow_exception(feed.error);
+	if (save_failed)
+		fail("Saving a message into");
+}
+
+void DovecotMailbox::commit()
+{
+	if (trans_ == nullptr)
+		return;
+	DataStackFrame frame;
+	struct mail_transaction_commit_changes changes;
+	if (mailbox_transaction_commit_get_changes(&trans_, &changes) < 0)
+		fail("Committing into");
+
+	state_.uidvalidity = changes.uid_validity;
+	const struct seq_range *range;
+	array_foreach(&changes.saved_uids, range) {
+		if (range->seq2 + 1 > state_.uidnext)
+			state_.uidnext = range->seq2 + 1;
+	}
+	pool_unref(&changes.pool);
+}
+
+void DovecotMailbox::rollback() noexcept
+{
+	if (trans_ != nullptr)
+		mailbox_transaction_rollback(&trans_);
+}
+
+std::vector<std::string> DovecotMailbox::guids_from_uid(uint32_t uid)
+{
+	DataStackFrame frame;
+	std::vector<std::string> guids;
+	uint32_t seq1, seq2;
+
+	mailbox_get_seq_range(box_, uid, (uint32_t)-1, &seq1, &seq2);
+	if (seq1 == 0)
+		return guids;
+
+	struct mailbox_transaction_context *t =
+		mailbox_transaction_begin(box_, (enum mailbox_transaction_flags)0, "mailmove recovery");
+	struct mail *mail = mail_alloc(t, (enum mail_fetch_field)0, nullptr);
+	bool failed = false;
+	for (uint32_t seq = seq1; seq <= seq2 && !failed; seq++) {
+		const char *guid;
+		mail_set_seq(mail, seq);
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+			/* expunged meanwhile: it is not ours to find */
+			if (!mail->expunged)
+				failed = true;
+			continue;
+		}
+		guids.emplace_back(guid);
+	}
+	mail_free(&mail);
+	(void)mailbox_transaction_commit(&t);
+	if (failed)
+		fail("Reading GUIDs of");
+	return guids;
+}
+
+} // namespace mailmove::storage

@@ -1,0 +1,44 @@
+/* mailmove-worker: a Dovecot service process that runs one user's move.
+   The mailmove service connects to it (like indexer -> indexer-worker);
+   the master starts one process per connection (service_count = 1) up to
+   the service's process_limit. It starts as root so that it can become
+   any user, then drops to that user for good. */
+
+#include "lib.h"
+#include "restrict-access.h"
+#include "master-service.h"
+#include "mail-storage-service.h"
+#include "worker-connection.h"
+
+static struct mail_storage_service_ctx *storage_service;
+
+static void client_connected(struct master_service_connection *conn)
+{
+	master_service_client_connection_accept(conn);
+	worker_connection_create(conn->fd, conn->name, storage_service);
+}
+
+int main(int argc, char *argv[])
+{
+	enum mail_storage_service_flags storage_service_flags =
+		MAIL_STORAGE_SERVICE_FLAG_USERDB_LOOKUP |
+		MAIL_STORAGE_SERVICE_FLAG_NO_IDLE_TIMEOUT;
+
+	master_service = master_service_init("mailmove-worker", 0,
+					     &argc, &argv, "");
+	if (master_getopt(master_service) > 0)
+		return FATAL_DEFAULT;
+
+	master_service_init_log_with_pid(master_service);
+	storage_service = mail_storage_service_init(master_service, NULL,
+						    storage_service_flags);
+	restrict_access_allow_coredumps(TRUE);
+	master_service_init_finish(master_service);
+
+	master_service_run(master_service, client_connected);
+
+	worker_connections_destroy();
+	mail_storage_service_deinit(&storage_service);
+	master_service_deinit(&master_service);
+	return 0;
+}

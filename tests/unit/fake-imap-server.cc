@@ -1,0 +1,178 @@
+#include "fake-imap-server.h"
+
+#include "base/failure.h"
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+namespace fake {
+
+namespace {
+
+constexpr const char *capabilities = "IMAP4rev1 ID LITERAL+";
+
+std::vector<std::string> tokens(const std::string &line)
+{
+	std::vector<std::string> out;
+	size_t i = 0;
+	while (i < line.size()) {
+		if (line[i] == ' ') {
+			i++;
+			continue;
+		}
+		std::string token;
+		if (line[i] == '"') {
+			for (i++; i < line.size() && line[i] != '"'; i++) {
+				if (line[i] == '\\' && i + 1 < line.size())
+					i++;
+				token += line[i];
+			}
+			i++;
+		} else if (line[i] == '(') {
+			size_t close = line.find(')', i);
+			token = line.substr(i, close - i + 1);
+			i = close + 1;
+		} else {
+			while (i < line.size() && line[i] != ' ')
+				token += line[i++];
+		}
+		out.push_back(token);
+	}
+	return out;
+}
+
+bool uid_in_set(uint32_t uid, uint32_t max_uid, const std::string &set)
+{
+	std::stringstream parts(set);
+	std::string part;
+	while (std::getline(parts, part, ',')) {
+		size_t colon = part.find(':');
+		auto bound = [&](const std::string &s) -> uint32_t {
+			return s == "*" ? max_uid : uint32_t(std::stoul(s));
+		};
+		uint32_t lo = bound(part.substr(0, colon));
+		uint32_t hi = colon == std::string::npos ? lo : bound(part.substr(colon + 1));
+		if (lo > hi)
+			std::swap(lo, hi);
+		if (uid >= lo && uid <= hi)
+			return true;
+	}
+	return false;
+}
+
+std::string join(const std::vector<std::string> &items)
+{
+	std::string out;
+	for (const std::string &item : items)
+		out += (out.empty() ? "" : " ") + item;
+	return out;
+}
+
+} // namespace
+
+FakeImapServer::FakeImapServer(const LegacyMailbox &mailbox, ImapServerOptions options)
+	: mailbox_(mailbox), options_(std::move(options))
+{
+	output_ = std::string("* OK [CAPABILITY ") + capabilities + "] fake server ready\r\n";
+}
+
+size_t FakeImapServer::read_some(char *buf, size_t len)
+{
+	if (output_.empty()) {
+		if (closed_)
+			return 0;
+		throw mailmove::Failure(mailmove::FailureKind::temporary,
+					"fake server: client waits but nothing was asked");
+	}
+	size_t n = std::min({len, output_.size(), options_.max_read_chunk});
+	std::memcpy(buf, output_.data(), n);
+	output_.erase(0, n);
+	return n;
+}
+
+void FakeImapServer::write_all(std::string_view data)
+{
+	if (closed_)
+		throw mailmove::Failure(mailmove::FailureKind::temporary, "fake server: closed");
+	input_.append(data);
+	size_t eol;
+	while ((eol = input_.find("\r\n")) != std::string::npos) {
+		std::string line = input_.substr(0, eol);
+		input_.erase(0, eol + 2);
+		if (options_.command_log != nullptr)
+			options_.command_log->push_back(line);
+		handle_line(line);
+	}
+}
+
+void FakeImapServer::start_tls(const mailmove::net::TlsOptions &)
+{
+	throw mailmove::Failure(mailmove::FailureKind::permanent, "fake server: no TLS");
+}
+
+void FakeImapServer::handle_line(const std::string &line)
+{
+	if (closed_)
+		return;
+	std::vector<std::string> t = tokens(line);
+	if (t.size() < 2) {
+		output_ += "* BAD empty command\r\n";
+		return;
+	}
+	const std::string &tag = t[0];
+	std::string command = t[1];
+	std::transform(command.begin(), command.end(), command.begin(), ::toupper);
+
+	if (command == "CAPABILITY") {
+		output_ += std::string("* CAPABILITY ") + capabilities + "\r\n" + tag + " OK done\r\n";
+	} else if (command == "ID") {
+		output_ += "* ID NIL\r\n" + tag + " OK ID done\r\n";
+	} else if (command == "LOGIN" && t.size() == 4) {
+		if (t[2] == options_.user && t[3] == options_.password)
+			output_ += tag + " OK [CAPABILITY " + capabilities + "] Logged in\r\n";
+		else
+			output_ += tag + " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n";
+	} else if (command == "EXAMINE") {
+		output_ += "* " + std::to_string(mailbox_.messages.size()) + " EXISTS\r\n";
+		output_ += "* OK [UIDVALIDITY " + std::to_string(mailbox_.uidvalidity) + "] ok\r\n";
+		output_ += "* OK [UIDNEXT " + std::to_string(mailbox_.uidnext()) + "] ok\r\n";
+		output_ += tag + " OK [READ-ONLY] Examine completed\r\n";
+	} else if (command == "UID" && t.size() >= 5) {
+		fetch(tag, t[3], t[4]);
+	} else if (command == "LOGOUT") {
+		output_ += "* BYE Logging out\r\n" + tag + " OK Logout completed\r\n";
+		closed_ = true;
+	} else {
+		output_ += tag + " BAD unknown command\r\n";
+	}
+}
+
+void FakeImapServer::fetch(const std::string &tag, const std::string &set, const std::string &items)
+{
+	bool want_body = items.find("BODY.PEEK[]") != std::string::npos;
+	uint32_t max_uid = mailbox_.messages.empty() ? 0 : mailbox_.messages.back().uid;
+	for (size_t i = 0; i < mailbox_.messages.size(); i++) {
+		const LegacyMessage &m = mailbox_.messages[i];
+		if (!uid_in_set(m.uid, max_uid, set))
+			continue;
+		std::string prefix = "* " + std::to_string(i + 1) + " FETCH (UID " +
+				     std::to_string(m.uid);
+		if (!want_body) {
+			output_ += prefix + " FLAGS (" + join(m.flags) + ") INTERNALDATE \"" +
+				   m.internaldate + "\" RFC822.SIZE " +
+				   std::to_string(m.body.size()) + ")\r\n";
+			continue;
+		}
+		output_ += prefix + " BODY[] {" + std::to_string(m.body.size()) + "}\r\n";
+		if (++bodies_sent_ == options_.cut_in_body) {
+			output_ += m.body.substr(0, m.body.size() / 2);
+			closed_ = true;
+			return;
+		}
+		output_ += m.body + ")\r\n";
+	}
+	output_ += tag + " OK Fetch completed\r\n";
+}
+
+} // namespace fake

@@ -1,0 +1,65 @@
+// A small simulated IMAP server behind the net::Stream interface, for
+// testing the mover without a network: it answers the commands the mover
+// sends from an in-memory mailbox, and can drop the connection after a
+// given number of message bodies to simulate a crash or a network cut.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/stream.h"
+
+namespace fake {
+
+struct LegacyMessage {
+	uint32_t uid = 0;
+	std::string body;
+	std::vector<std::string> flags;
+	std::string internaldate; // "17-Jul-1996 02:44:25 -0700"
+};
+
+struct LegacyMailbox {
+	uint32_t uidvalidity = 42;
+	std::vector<LegacyMessage> messages; // in sequence order (ascending UID)
+	uint32_t uidnext() const { return messages.empty() ? 1 : messages.back().uid + 1; }
+};
+
+struct ImapServerOptions {
+	std::string user = "alice";
+	std::string password = "secret";
+	// Cut the connection in the middle of this many-th body (1-based);
+	// 0 = never.
+	size_t cut_in_body = 0;
+	// Largest chunk one read_some() returns, to exercise split reads.
+	size_t max_read_chunk = 1000;
+	// When set, every command line the client sent is appended here
+	// (the server itself dies with the client that owns it).
+	std::vector<std::string> *command_log = nullptr;
+};
+
+class FakeImapServer final : public mailmove::net::Stream {
+public:
+	FakeImapServer(const LegacyMailbox &mailbox, ImapServerOptions options);
+
+	size_t read_some(char *buf, size_t len) override;
+	void write_all(std::string_view data) override;
+	void start_tls(const mailmove::net::TlsOptions &) override;
+	bool is_tls() const override { return false; }
+	std::string peer() const override { return "fake-imap:143"; }
+
+
+private:
+	void handle_line(const std::string &line);
+	void fetch(const std::string &tag, const std::string &set, const std::string &items);
+
+	const LegacyMailbox &mailbox_;
+	ImapServerOptions options_;
+	std::string input_;
+	std::string output_;
+	size_t bodies_sent_ = 0;
+	bool closed_ = false;
+};
+
+} // namespace fake

@@ -1,0 +1,158 @@
+// The small pieces the IMAP client is built from: INTERNALDATE parsing,
+// UID sets and batches, command quoting, and what a refusal means.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "imap/client.h"
+#include "imap/command-quoting.h"
+#include "imap/refusal.h"
+#include "imap/uid-set.h"
+#include "check-assert.h"
+#include "check-main.h" // last: check.h defines fail()
+
+using namespace mailmove;
+using namespace mailmove::imap;
+
+namespace {
+
+using Uids = std::vector<uint32_t>;
+
+} // namespace
+
+START_TEST(internaldate_parsing)
+{
+	std::optional<InternalDate> date = parse_internaldate("17-Jul-1996 02:44:25 -0700");
+	ck_assert(date.has_value());
+	ck_assert_int_eq(date->unix_time, 837596665);
+	ck_assert_int_eq(date->tz_offset_minutes, -420);
+
+	date = parse_internaldate(" 7-Jul-1996 02:44:25 -0700");
+	ck_assert(date.has_value());
+	ck_assert_int_eq(date->unix_time, 836732665);
+	ck_assert(parse_internaldate("7-jul-1996 02:44:25 -0700")->unix_time == 836732665);
+
+	date = parse_internaldate("01-Mar-2000 00:00:00 +0530");
+	ck_assert_int_eq(date->unix_time, 951849000);
+	ck_assert_int_eq(date->tz_offset_minutes, 330);
+	ck_assert_int_eq(parse_internaldate("29-Feb-2000 23:59:59 +0000")->unix_time, 951868799);
+	ck_assert_int_eq(parse_internaldate("31-Dec-1969 23:59:59 +0000")->unix_time, -1);
+
+	const char *junk[] = {
+		"",
+		"garbage",
+		"17-Jul-1996",
+		"17-Jul-1996 02:44:25",
+		"32-Jan-2000 00:00:00 +0000",
+		"29-Feb-2001 00:00:00 +0000",
+		"17-Foo-1996 02:44:25 -0700",
+		"17-Jul-1996 24:00:00 +0000",
+		"17-Jul-1996 02:44:25 0700",
+		"17-Jul-1996 02:44:25 -07000",
+		"17-Jul-96 02:44:25 -0700",
+		"17-Jul-1996 02:44:25 -07x0",
+	};
+	for (const char *text : junk)
+		ck_assert_msg(!parse_internaldate(text), "accepted \"%s\"", text);
+}
+END_TEST
+
+START_TEST(uid_sets)
+{
+	ck_assert_string_eq(compact_uid_set({12, 5, 6, 7, 8, 9}), "5:9,12");
+	ck_assert_string_eq(compact_uid_set({3, 3, 1}), "1,3");
+	ck_assert_string_eq(compact_uid_set({1, 2}), "1:2");
+	ck_assert_string_eq(compact_uid_set({4294967295u, 4294967294u, 7}),
+			    "7,4294967294:4294967295");
+	ck_assert_string_eq(compact_uid_set({}), "");
+}
+END_TEST
+
+START_TEST(batches)
+{
+	std::vector<BodyRequest> requests = {{9, 400}, {8, 400}, {7, 400}, {6, 5000},
+					     {5, 10},  {5, 10},  {0, 1},   {4, 10}};
+	std::vector<UidBatch> batches = split_into_batches(requests, 2, 1000);
+	ck_assert_uint_eq(batches.size(), 4);
+	ck_assert(batches[0].uids == Uids({9, 8}));
+	ck_assert(batches[1].uids == Uids({7}));    // 7 + 6 would be too large
+	ck_assert(batches[2].uids == Uids({6}));    // larger than a batch: alone
+	ck_assert(batches[3].uids == Uids({5, 4})); // repeated 5 and UID 0 dropped
+	ck_assert_uint_eq(batches[0].bytes, 800);
+
+	std::vector<BodyRequest> five = {{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}};
+	ck_assert_uint_eq(split_into_batches(five, 2, 1 << 20).size(), 3);
+	ck_assert(split_into_batches({}, 10, 10).empty());
+}
+END_TEST
+
+START_TEST(command_quoting)
+{
+	ck_assert(quotable("plain \"quoted\" back\\slash"));
+	ck_assert(!quotable("tab\there"));
+	ck_assert(!quotable("caf\xc3\xa9"));
+	ck_assert(!quotable(std::string(1025, 'x')));
+	ck_assert_string_eq(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+
+	CommandText sync =
+		CommandBuilder("LOGIN", {}).string("al ice").secret("p\xc3\xa4").finish();
+	ck_assert(sync.parts ==
+		  std::vector<std::string>({"LOGIN \"al ice\" {3}\r\n", "p\xc3\xa4\r\n"}));
+	ck_assert_string_eq(sync.trace, "LOGIN \"al ice\" <hidden>");
+
+	CommandText plus = CommandBuilder("EXAMINE", {true, false}).string("caf\xc3\xa9").finish();
+	ck_assert(plus.parts == std::vector<std::string>({"EXAMINE {5+}\r\ncaf\xc3\xa9\r\n"}));
+	ck_assert_string_eq(plus.trace, "EXAMINE <5 byte literal>");
+
+	std::string big(4097, '\n');
+	CommandText minus = CommandBuilder("X", {false, true}).string(big).string("\n").finish();
+	ck_assert(minus.parts ==
+		  std::vector<std::string>({"X {4097}\r\n", big + " {1+}\r\n\n\r\n"}));
+}
+END_TEST
+
+START_TEST(refusal_classification)
+{
+	auto tagged = [](const char *keyword, const char *code, const char *text) {
+		Response response;
+		response.kind = Response::Kind::tagged;
+		response.keyword = keyword;
+		response.code.name = code;
+		response.text = text;
+		return response;
+	};
+	ck_assert(classify_refusal(tagged("NO", "", "Invalid login"), FailureKind::auth) ==
+		  FailureKind::auth);
+	ck_assert(classify_refusal(tagged("NO", "INUSE", ""), FailureKind::auth) ==
+		  FailureKind::temporary);
+	ck_assert(classify_refusal(tagged("NO", "", "Rate limit exceeded"),
+				   FailureKind::permanent) == FailureKind::temporary);
+	ck_assert(classify_refusal(tagged("NO", "AUTHENTICATIONFAILED", ""),
+				   FailureKind::permanent) == FailureKind::auth);
+	ck_assert(classify_refusal(tagged("BAD", "", "Unknown command"), FailureKind::temporary) ==
+		  FailureKind::permanent);
+	Failure failure = expect_failure([&]() {
+		throw_refusal(tagged("NO", "LIMIT", "Slow\r\ndown"), FailureKind::auth, "h:143",
+			      "LOGIN");
+	});
+	ck_assert_string_eq(failure.what(), "h:143: LOGIN refused: NO [LIMIT] Slow\\x0d\\x0adown");
+}
+END_TEST
+
+static Suite *pieces_suite()
+{
+	Suite *s = suite_create("imap-pieces");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, internaldate_parsing);
+	tcase_add_test(tc, uid_sets);
+	tcase_add_test(tc, batches);
+	tcase_add_test(tc, command_quoting);
+	tcase_add_test(tc, refusal_classification);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main()
+{
+	return run_check_suites({pieces_suite()});
+}

@@ -1,0 +1,275 @@
+// The mover against a simulated legacy server and an in-memory store:
+// everything arrives exactly once, newest first, with flags and dates, and
+// interrupted runs (crash after a commit, a cut connection) are finished
+// by the next run without duplicates.
+#include "fake-imap-server.h"
+#include "fake-store.h"
+#include "temp-dir.h"
+
+#include "base/failure.h"
+#include "move/checkpoint.h"
+#include "move/identity.h"
+#include "move/imap-mover.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "check-main.h"
+
+using namespace mailmove;
+
+namespace {
+
+fake::LegacyMailbox make_legacy(uint32_t count, uint32_t first_uid = 1)
+{
+	fake::LegacyMailbox box;
+	for (uint32_t i = 0; i < count; i++) {
+		fake::LegacyMessage m;
+		m.uid = first_uid + i * 2; /* gaps, like a real mailbox */
+		m.body = "Subject: message " + std::to_string(m.uid) + "\r\n\r\n" +
+			 std::string(100 + (m.uid * 37) % 3000, 'a' + m.uid % 26) + "\r\n";
+		if (m.uid % 3 == 0)
+			m.flags = {"\\Seen", "\\Recent"};
+		if (m.uid % 5 == 0)
+			m.flags.push_back("$Forwarded");
+		/* dates out of UID order, so "newest first" is seen to
+		   follow the date, not the UID */
+		int day = 1 + (m.uid * 7) % 28;
+		m.internaldate = (day < 10 ? " " : "") + std::to_string(day) +
+				 "-Jul-2019 02:44:25 -0700";
+		box.messages.push_back(m);
+	}
+	return box;
+}
+
+struct Harness {
+	TempDir dir;
+	fake::FakeStoreData data;
+	fake::LegacyMailbox legacy;
+	fake::ImapServerOptions server_options;
+	imap::ClientOptions client_options;
+	std::vector<Progress> progress;
+	std::vector<std::string> commands; // of the last run
+
+	move::MoveReport run(const std::string &password = "secret")
+	{
+		fake::FakeStore store(data, dir.path());
+		move::ImapSource source;
+		source.url.host = "legacy.example";
+		source.url.port = 143;
+		source.login = "alice";
+		source.password = password;
+		source.client = client_options;
+		NullLogger log;
+		move::MoveOptions options;
+		options.lock_wait_ms = 200;
+		move::ImapMover mover(
+			source, options, store, log, [] { return false; },
+			[this](const Progress &p) { progress.push_back(p); },
+			[this]() {
+				commands.clear();
+				server_options.command_log = &commands;
+				return std::make_unique<fake::FakeImapServer>(legacy, server_options);
+			});
+		return mover.run();
+	}
+
+	const std::vector<fake::StoredMessage> &inbox() { return data.mailboxes["INBOX"].messages; }
+
+	// Every legacy message is at the target exactly once, byte for byte.
+	void assert_exactly_once()
+	{
+		std::map<std::string, int> seen;
+		for (const auto &m : inbox())
+			seen[m.body]++;
+		ck_assert_uint_eq(inbox().size(), legacy.messages.size());
+		for (const auto &m : legacy.messages)
+			ck_assert_int_eq(seen[m.body], 1);
+	}
+};
+
+} // namespace
+
+START_TEST(moves_everything_newest_first)
+{
+	Harness h;
+	h.legacy = make_legacy(50);
+	h.client_options.batch_max_messages = 1; /* order visible per message */
+	move::MoveReport report = h.run();
+
+	h.assert_exactly_once();
+	ck_assert_uint_eq(report.saved_now, 50);
+	ck_assert_uint_eq(report.progress.messages_total, 50);
+	ck_assert_uint_eq(report.progress.messages_done, 50);
+	ck_assert_uint_eq(report.progress.folders_done, 1);
+	uint64_t bytes = 0;
+	for (const auto &m : h.legacy.messages)
+		bytes += m.body.size();
+	ck_assert_uint_eq(report.progress.bytes_total, bytes);
+	ck_assert_uint_eq(report.progress.bytes_done, bytes);
+
+	/* newest first: by date, then by UID */
+	std::vector<fake::LegacyMessage> newest_first = h.legacy.messages;
+	auto day_of = [](const fake::LegacyMessage &m) { return 1 + (m.uid * 7) % 28; };
+	std::sort(newest_first.begin(), newest_first.end(), [&](const auto &a, const auto &b) {
+		return day_of(a) != day_of(b) ? day_of(a) > day_of(b) : a.uid > b.uid;
+	});
+	const auto &inbox = h.inbox();
+	for (size_t i = 0; i < inbox.size(); i++)
+		ck_assert(inbox[i].body == newest_first[i].body);
+	/* flags without \Recent, keywords kept, dates with their zone */
+	std::string key = move::source_key("legacy.example", "alice");
+	for (const auto &m : inbox) {
+		uint32_t uid = std::stoul(m.body.substr(17));
+		std::vector<std::string> want;
+		if (uid % 3 == 0)
+			want.push_back("\\Seen");
+		if (uid % 5 == 0)
+			want.push_back("$Forwarded");
+		ck_assert(m.flags == want);
+		ck_assert_int_eq(m.tz_offset, -420);
+		int day = 1 + (uid * 7) % 28;
+		/* 17-Jul-2019 02:44:25 -0700 is 1563356665 */
+		ck_assert_int_eq(m.received_time, 1563356665 - (17 - day) * 86400);
+		ck_assert(m.guid == move::imap_message_guid(key, "INBOX", 42, uid));
+	}
+	ck_assert(!h.progress.empty());
+}
+END_TEST
+
+START_TEST(rerun_moves_only_new_mail)
+{
+	Harness h;
+	h.legacy = make_legacy(20);
+	h.run();
+	move::MoveReport again = h.run();
+	ck_assert_uint_eq(again.saved_now, 0);
+	ck_assert_uint_eq(again.progress.messages_done, 20);
+	ck_assert(!h.commands.empty());
+	/* the rerun asked for no bodies at all */
+	for (const std::string &command : h.commands)
+		ck_assert(command.find("BODY.PEEK[]") == std::string::npos);
+	h.assert_exactly_once();
+
+	fake::LegacyMailbox more = make_legacy(5, h.legacy.uidnext());
+	h.legacy.messages.insert(h.legacy.messages.end(), more.messages.begin(), more.messages.end());
+	move::MoveReport third = h.run();
+	ck_assert_uint_eq(third.saved_now, 5);
+	h.assert_exactly_once();
+}
+END_TEST
+
+START_TEST(crash_between_commit_and_checkpoint)
+{
+	Harness h;
+	h.legacy = make_legacy(30);
+	h.client_options.batch_max_messages = 7;
+	h.data.crash_after_next_commit = true;
+	try {
+		h.run();
+		ck_abort_msg("the simulated crash did not stop the run");
+	} catch (const Failure &) {
+	}
+	/* the first batch is in the store but not in the checkpoint */
+	ck_assert_uint_eq(h.inbox().size(), 7);
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.saved_now, 23);
+	h.assert_exactly_once();
+}
+END_TEST
+
+START_TEST(cut_connection_then_resume)
+{
+	Harness h;
+	h.legacy = make_legacy(40);
+	h.client_options.batch_max_messages = 6;
+	for (size_t cut : {3, 11, 26}) {
+		h.server_options.cut_in_body = cut;
+		try {
+			h.run();
+		} catch (const Failure &f) {
+			ck_assert(f.kind() == FailureKind::temporary);
+		}
+	}
+	h.server_options.cut_in_body = 0;
+	h.run();
+	h.assert_exactly_once();
+}
+END_TEST
+
+START_TEST(uidvalidity_change_is_refused)
+{
+	Harness h;
+	h.legacy = make_legacy(5);
+	h.run();
+	h.legacy.uidvalidity++;
+	try {
+		h.run();
+		ck_abort_msg("a changed UIDVALIDITY was moved again");
+	} catch (const Failure &f) {
+		ck_assert(f.kind() == FailureKind::permanent);
+	}
+	ck_assert_uint_eq(h.inbox().size(), 5);
+}
+END_TEST
+
+START_TEST(wrong_password_is_auth_failure)
+{
+	Harness h;
+	h.legacy = make_legacy(3);
+	try {
+		h.run("wrong");
+		ck_abort_msg("logged in with a wrong password");
+	} catch (const Failure &f) {
+		ck_assert(f.kind() == FailureKind::auth);
+		ck_assert(std::string(f.what()).find("wrong") == std::string::npos);
+	}
+	ck_assert(h.inbox().empty());
+}
+END_TEST
+
+START_TEST(concurrent_move_is_refused)
+{
+	Harness h;
+	h.legacy = make_legacy(3);
+	move::MoveLock held(h.dir.path(), 0, {});
+	try {
+		h.run();
+		ck_abort_msg("two moves of one user ran at once");
+	} catch (const Failure &f) {
+		ck_assert(f.kind() == FailureKind::temporary);
+	}
+	ck_assert(h.inbox().empty());
+}
+END_TEST
+
+START_TEST(empty_mailbox)
+{
+	Harness h;
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.progress.messages_total, 0);
+	ck_assert_uint_eq(report.progress.folders_done, 1);
+}
+END_TEST
+
+static Suite *mover_suite()
+{
+	Suite *s = suite_create("imap-mover");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, moves_everything_newest_first);
+	tcase_add_test(tc, rerun_moves_only_new_mail);
+	tcase_add_test(tc, crash_between_commit_and_checkpoint);
+	tcase_add_test(tc, cut_connection_then_resume);
+	tcase_add_test(tc, uidvalidity_change_is_refused);
+	tcase_add_test(tc, wrong_password_is_auth_failure);
+	tcase_add_test(tc, concurrent_move_is_refused);
+	tcase_add_test(tc, empty_mailbox);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main()
+{
+	return run_check_suites({mover_suite()});
+}
