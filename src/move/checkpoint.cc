@@ -20,9 +20,31 @@ namespace {
 
 constexpr const char *checkpoint_name = "dovecot-mailmove.checkpoint";
 constexpr const char *lock_name = "dovecot-mailmove.lock";
-// Line kinds: a folder's whole record, and one batch's addition to it.
+// Line kinds: a folder's whole record, and one batch's addition to it
+// (UIDs or string keys).
 constexpr const char *record_kind = "v1";
 constexpr const char *batch_kind = "b1";
+constexpr const char *key_batch_kind = "k1";
+
+std::string join_keys(const std::set<std::string> &keys)
+{
+	std::string text;
+	for (const std::string &key : keys)
+		text += (text.empty() ? "" : " ") + key;
+	return text;
+}
+
+void add_keys(std::set<std::string> &keys, std::string_view text)
+{
+	while (!text.empty()) {
+		size_t space = text.find(' ');
+		if (space != 0)
+			keys.emplace(text.substr(0, space));
+		if (space == std::string_view::npos)
+			break;
+		text.remove_prefix(space + 1);
+	}
+}
 
 [[noreturn]] void throw_io(const std::string &what, const std::string &path)
 {
@@ -72,6 +94,7 @@ std::string encode_line(const std::string &source_key, const std::string &legacy
 		r.target_mailbox,
 		std::to_string(r.target_uidvalidity),
 		std::to_string(r.target_uidnext),
+		join_keys(r.done_keys),
 	}));
 }
 
@@ -116,12 +139,18 @@ void Checkpoint::record(const std::string &legacy_folder, const FolderRecord &re
 	records_[{source_key_, legacy_folder}] = record;
 }
 
-void Checkpoint::record_batch(const std::string &legacy_folder, const UidRanges &added,
-			      uint32_t target_uidvalidity, uint32_t target_uidnext)
+FolderRecord &Checkpoint::existing(const std::string &legacy_folder)
 {
 	auto it = records_.find({source_key_, legacy_folder});
 	if (it == records_.end())
-		throw std::logic_error("record_batch() before record()");
+		throw std::logic_error("a batch recorded before its folder's record");
+	return it->second;
+}
+
+void Checkpoint::record_batch(const std::string &legacy_folder, const UidRanges &added,
+			      uint32_t target_uidvalidity, uint32_t target_uidnext)
+{
+	FolderRecord &r = existing(legacy_folder);
 	append(checked_line(join_fields({
 		batch_kind,
 		source_key_,
@@ -130,8 +159,26 @@ void Checkpoint::record_batch(const std::string &legacy_folder, const UidRanges 
 		std::to_string(target_uidvalidity),
 		std::to_string(target_uidnext),
 	})));
-	FolderRecord &r = it->second;
 	r.done.add(added);
+	r.target_uidvalidity = target_uidvalidity;
+	r.target_uidnext = target_uidnext;
+}
+
+void Checkpoint::record_key_batch(const std::string &legacy_folder,
+				  const std::vector<std::string> &added,
+				  uint32_t target_uidvalidity, uint32_t target_uidnext)
+{
+	FolderRecord &r = existing(legacy_folder);
+	std::set<std::string> keys(added.begin(), added.end());
+	append(checked_line(join_fields({
+		key_batch_kind,
+		source_key_,
+		legacy_folder,
+		join_keys(keys),
+		std::to_string(target_uidvalidity),
+		std::to_string(target_uidnext),
+	})));
+	r.done_keys.insert(keys.begin(), keys.end());
 	r.target_uidvalidity = target_uidvalidity;
 	r.target_uidnext = target_uidnext;
 }
@@ -181,7 +228,7 @@ void Checkpoint::replay(std::string_view line)
 	    line.substr(0, tab) != line_check(line.substr(tab + 1)))
 		return; /* damaged */
 	std::vector<std::string> f = split_fields(line.substr(tab + 1));
-	if (f.size() == 8 && f[0] == record_kind) {
+	if (f.size() == 9 && f[0] == record_kind) {
 		FolderRecord r;
 		auto uidvalidity = parse_decimal<uint32_t>(f[3]);
 		auto done = UidRanges::parse(f[4]);
@@ -194,15 +241,22 @@ void Checkpoint::replay(std::string_view line)
 		r.target_mailbox = f[5];
 		r.target_uidvalidity = *target_uidvalidity;
 		r.target_uidnext = *target_uidnext;
+		add_keys(r.done_keys, f[8]);
 		records_[{f[1], f[2]}] = std::move(r);
-	} else if (f.size() == 6 && f[0] == batch_kind) {
+	} else if (f.size() == 6 && (f[0] == batch_kind || f[0] == key_batch_kind)) {
 		auto it = records_.find({f[1], f[2]});
-		auto added = UidRanges::parse(f[3]);
 		auto target_uidvalidity = parse_decimal<uint32_t>(f[4]);
 		auto target_uidnext = parse_decimal<uint32_t>(f[5]);
-		if (it == records_.end() || !added || !target_uidvalidity || !target_uidnext)
+		if (it == records_.end() || !target_uidvalidity || !target_uidnext)
 			return;
-		it->second.done.add(*added);
+		if (f[0] == batch_kind) {
+			auto added = UidRanges::parse(f[3]);
+			if (!added)
+				return;
+			it->second.done.add(*added);
+		} else {
+			add_keys(it->second.done_keys, f[3]);
+		}
 		it->second.target_uidvalidity = *target_uidvalidity;
 		it->second.target_uidnext = *target_uidnext;
 	} else {

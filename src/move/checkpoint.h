@@ -14,9 +14,11 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/cancel.h"
 #include "base/uid-ranges.h"
@@ -27,6 +29,9 @@ struct FolderRecord {
 	uint32_t uidvalidity = 0;
 	// Legacy UIDs that are at the target (or need no move).
 	UidRanges done;
+	// The same for sources whose messages are named by strings (POP3
+	// UIDLs, content digests). Keys never contain spaces.
+	std::set<std::string> done_keys;
 	std::string target_mailbox;
 	uint32_t target_uidvalidity = 0;
 	// The target's UIDNEXT right after our last recorded commit.
@@ -52,6 +57,10 @@ public:
 	// state after it. The folder must have a record already.
 	void record_batch(const std::string &legacy_folder, const UidRanges &added,
 			  uint32_t target_uidvalidity, uint32_t target_uidnext);
+	// The same for string keys.
+	void record_key_batch(const std::string &legacy_folder,
+			      const std::vector<std::string> &added,
+			      uint32_t target_uidvalidity, uint32_t target_uidnext);
 
 	const std::string &path() const { return path_; }
 
@@ -59,6 +68,7 @@ private:
 	void load();
 	void replay(std::string_view line);
 	void append(const std::string &line);
+	FolderRecord &existing(const std::string &legacy_folder);
 	void compact();
 
 	std::string dir_;

@@ -39,8 +39,9 @@ FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string leg
 	}
 }
 
-void FolderWriter::recover(const std::vector<uint32_t> &candidates,
-			   const std::function<std::string(uint32_t)> &guid_of)
+template <typename Key>
+void FolderWriter::recover_any(const std::vector<Key> &candidates,
+			       const std::function<std::string(const Key &)> &guid_of)
 {
 	TargetMailboxState state = target_->state();
 	if (state.uidnext <= record_.target_uidnext &&
@@ -50,9 +51,9 @@ void FolderWriter::recover(const std::vector<uint32_t> &candidates,
 	std::vector<std::string> guids = target_->guids_from_uid(record_.target_uidnext);
 	std::unordered_set<std::string> present(guids.begin(), guids.end());
 	uint64_t found = 0;
-	for (uint32_t uid : candidates) {
-		if (!is_done(uid) && present.count(guid_of(uid)) > 0) {
-			record_.done.add(uid);
+	for (const Key &candidate : candidates) {
+		if (!is_done(candidate) && present.count(guid_of(candidate)) > 0) {
+			mark_done(candidate);
 			found++;
 		}
 	}
@@ -63,6 +64,18 @@ void FolderWriter::recover(const std::vector<uint32_t> &candidates,
 		log_.info("Recovered " + std::to_string(found) + " message(s) in " +
 			  legacy_folder_ + " saved by an interrupted run");
 	}
+}
+
+void FolderWriter::recover(const std::vector<uint32_t> &candidates,
+			   const std::function<std::string(uint32_t)> &guid_of)
+{
+	recover_any<uint32_t>(candidates, [&](const uint32_t &uid) { return guid_of(uid); });
+}
+
+void FolderWriter::recover_keys(const std::vector<std::string> &candidates,
+				const std::function<std::string(const std::string &)> &guid_of)
+{
+	recover_any<std::string>(candidates, guid_of);
 }
 
 void FolderWriter::save(const MessageToSave &message, ByteSource &body)
@@ -78,6 +91,15 @@ void FolderWriter::commit(const std::vector<uint32_t> &batch_uids)
 		added.add(uid);
 	TargetMailboxState state = target_->state();
 	checkpoint_.record_batch(legacy_folder_, added, state.uidvalidity, state.uidnext);
+	record_ = checkpoint_.folder(legacy_folder_);
+}
+
+void FolderWriter::commit_keys(const std::vector<std::string> &batch_keys)
+{
+	target_->commit();
+	TargetMailboxState state = target_->state();
+	checkpoint_.record_key_batch(legacy_folder_, batch_keys, state.uidvalidity,
+				     state.uidnext);
 	record_ = checkpoint_.folder(legacy_folder_);
 }
 

@@ -30,16 +30,28 @@ public:
 	// one of candidates' (guid_of gives a legacy UID's GUID).
 	void recover(const std::vector<uint32_t> &candidates,
 		     const std::function<std::string(uint32_t)> &guid_of);
+	// The same for sources that name messages by string keys.
+	void recover_keys(const std::vector<std::string> &candidates,
+			  const std::function<std::string(const std::string &)> &guid_of);
 
 	bool is_done(uint32_t uid) const { return record_.done.contains(uid); }
+	bool is_done(const std::string &key) const { return record_.done_keys.count(key) > 0; }
 	void save(const MessageToSave &message, ByteSource &body);
 	// Commits what was saved and records every UID of the batch as done
 	// (also those the server no longer had).
 	void commit(const std::vector<uint32_t> &batch_uids);
+	// The same for string keys.
+	void commit_keys(const std::vector<std::string> &batch_keys);
 
 	const FolderRecord &record() const { return record_; }
 
 private:
+	template <typename Key>
+	void recover_any(const std::vector<Key> &candidates,
+			 const std::function<std::string(const Key &)> &guid_of);
+	void mark_done(uint32_t uid) { record_.done.add(uid); }
+	void mark_done(const std::string &key) { record_.done_keys.insert(key); }
+
 	Checkpoint &checkpoint_;
 	std::string legacy_folder_;
 	Logger &log_;

@@ -22,6 +22,10 @@ struct MessageToSave {
 	std::vector<std::string> flags;
 	int64_t received_time = 0; // INTERNALDATE, unix seconds; 0 = unknown
 	int received_tz_offset_minutes = 0;
+	// For POP3 sources: the legacy UIDL and message number, so Dovecot's
+	// POP3 server can present the same UIDLs after the switch.
+	std::string pop3_uidl;
+	uint32_t pop3_order = 0;
 };
 
 struct TargetMailboxState {

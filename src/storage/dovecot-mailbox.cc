@@ -114,6 +114,10 @@ void DovecotMailbox::save(const move::MessageToSave &message, ByteSource &body)
 	mailbox_save_set_flags(save_ctx, (enum mail_flags)flags, kw);
 	if (kw != nullptr)
 		mailbox_keywords_unref(&kw);
+	if (!message.pop3_uidl.empty())
+		mailbox_save_set_pop3_uidl(save_ctx, message.pop3_uidl.c_str());
+	if (message.pop3_order != 0)
+		mailbox_save_set_pop3_order(save_ctx, message.pop3_order);
 	if (message.received_time != 0) {
 		mailbox_save_set_received_date(save_ctx, message.received_time,
 					       message.received_tz_offset_minutes);

@@ -78,6 +78,7 @@ static FolderRecord sample_record(uint32_t last_done)
 	r.target_mailbox = "INBOX";
 	r.target_uidvalidity = 99;
 	r.target_uidnext = last_done + 1;
+	r.done_keys = {"k" + std::to_string(last_done)};
 	return r;
 }
 
@@ -105,6 +106,7 @@ START_TEST(batch_lines_replay_onto_the_record)
 	TempDir dir;
 	FolderRecord start = sample_record(0);
 	start.done.clear();
+	start.done_keys.clear();
 	{
 		Checkpoint cp(dir.path(), "h/alice");
 		cp.record("INBOX", start);
@@ -120,6 +122,13 @@ START_TEST(batch_lines_replay_onto_the_record)
 	ck_assert_str_eq(r.done.to_string().c_str(), "7,90:100");
 	ck_assert_uint_eq(r.target_uidnext, 13);
 	ck_assert_uint_eq(r.uidvalidity, 42);
+	/* string keys (POP3 UIDLs) replay the same way */
+	std::vector<std::string> uidls = {"UID1", "000a.b"};
+	cp.record_key_batch("INBOX", uidls, 99, 15);
+	Checkpoint again(dir.path(), "h/alice");
+	ck_assert(again.folder("INBOX").done_keys == std::set<std::string>({"UID1", "000a.b"}));
+	ck_assert_uint_eq(again.folder("INBOX").target_uidnext, 15);
+	ck_assert_str_eq(again.folder("INBOX").done.to_string().c_str(), "7,90:100");
 	/* a batch line for a folder without a record is refused */
 	try {
 		cp.record_batch("Sent", UidRanges(), 1, 1);
