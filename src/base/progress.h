@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace mailmove {
 
@@ -16,6 +17,22 @@ struct Progress {
 	uint64_t messages_total = 0;
 	uint64_t bytes_done = 0;
 	uint64_t bytes_total = 0;
+	// Messages that could not be moved (the target refused them, the
+	// legacy server could not deliver them); each is in the user's report.
+	uint64_t messages_failed = 0;
+};
+
+// One folder's share of a move, for per-folder status.
+struct FolderProgress {
+	std::string name;        // at the target (UTF-8 virtual name)
+	std::string legacy_name; // as the legacy server spells it
+	// pending, moving, done, skipped (excluded by a rule or filter)
+	std::string state = "pending";
+	uint64_t messages_done = 0;
+	uint64_t messages_total = 0;
+	uint64_t bytes_done = 0;
+	uint64_t bytes_total = 0;
+	uint64_t messages_failed = 0;
 };
 
 } // namespace mailmove

@@ -141,7 +141,7 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 		return -1;
 	}
 
-	ret = mailmove_run_user(user, &callbacks, &result);
+	ret = mailmove_run_user(user, NULL, &callbacks, &result);
 
 	end = t_str_new(256);
 	if (ret == 0) {

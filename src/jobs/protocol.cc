@@ -14,6 +14,13 @@ void parse_into(const KeyValues &values, const char *key, T &field)
 		field = *parsed;
 }
 
+void copy_into(const KeyValues &values, const char *key, std::string &field)
+{
+	auto it = values.find(key);
+	if (it != values.end())
+		field = it->second;
+}
+
 } // namespace
 
 KeyValues progress_to_key_values(const Progress &progress)
@@ -25,6 +32,7 @@ KeyValues progress_to_key_values(const Progress &progress)
 		{"messages_total", std::to_string(progress.messages_total)},
 		{"bytes_done", std::to_string(progress.bytes_done)},
 		{"bytes_total", std::to_string(progress.bytes_total)},
+		{"messages_failed", std::to_string(progress.messages_failed)},
 	};
 }
 
@@ -36,6 +44,33 @@ void apply_progress(Progress &progress, const KeyValues &values)
 	parse_into(values, "messages_total", progress.messages_total);
 	parse_into(values, "bytes_done", progress.bytes_done);
 	parse_into(values, "bytes_total", progress.bytes_total);
+	parse_into(values, "messages_failed", progress.messages_failed);
+}
+
+KeyValues folder_progress_to_key_values(const FolderProgress &folder)
+{
+	return {
+		{"name", folder.name},
+		{"legacy_name", folder.legacy_name},
+		{"state", folder.state},
+		{"messages_done", std::to_string(folder.messages_done)},
+		{"messages_total", std::to_string(folder.messages_total)},
+		{"bytes_done", std::to_string(folder.bytes_done)},
+		{"bytes_total", std::to_string(folder.bytes_total)},
+		{"messages_failed", std::to_string(folder.messages_failed)},
+	};
+}
+
+void apply_folder_progress(FolderProgress &folder, const KeyValues &values)
+{
+	copy_into(values, "name", folder.name);
+	copy_into(values, "legacy_name", folder.legacy_name);
+	copy_into(values, "state", folder.state);
+	parse_into(values, "messages_done", folder.messages_done);
+	parse_into(values, "messages_total", folder.messages_total);
+	parse_into(values, "bytes_done", folder.bytes_done);
+	parse_into(values, "bytes_total", folder.bytes_total);
+	parse_into(values, "messages_failed", folder.messages_failed);
 }
 
 } // namespace mailmove::jobs

@@ -31,19 +31,30 @@
 //
 // 3. Workers (socket "mailmove-worker", the service connects to it):
 //      VERSION  mailmove-worker  1  0           (both directions)
-//      service -> worker:  JOB  <user>    (right after its VERSION line)
+//      service -> worker:  JOB  <user>  [<credential fields>]
+//                          (right after its VERSION line)
 //      worker -> service:  STARTED   source=<url>
+//                          FOLDER    <folder fields>   (any number)
 //                          PROGRESS  <progress fields>
-//                          DONE      <progress fields>
+//                          DONE      <progress fields>  saved_now=<n>
 //                          FAILED    kind=<temporary|permanent|auth>
 //                                    error=<text>  <progress fields>
 //    A worker that closes the connection without DONE or FAILED crashed or
 //    was killed: the job is failed temporarily and retried.
 //
 // Progress fields: folders_done, folders_total, messages_done,
-// messages_total, bytes_done, bytes_total (decimal integers).
+// messages_total, bytes_done, bytes_total, messages_failed (decimal
+// integers).
+// Folder fields: name (target), legacy_name, state (pending, moving, done,
+// skipped), messages_done, messages_total, bytes_done, bytes_total,
+// messages_failed. A FOLDER line replaces what was known of that folder.
+// Credential fields (all optional; what is missing comes from the user's
+// settings): source=<url>, login=<legacy login>, password=<...>,
+// master_user=<SASL authentication identity for master-user logins>.
+// They travel only on the worker socket (root only) and are never logged.
 // Result fields (RUN-END): result=done|failed, kind=..., error=...,
-// plus the progress fields.
+// saved_now=<n>, plus the progress fields. doveadm reports folders with
+//      RUN-FOLDER    <user>  <folder fields>    (no reply)
 #pragma once
 
 #include "base/progress.h"
@@ -60,5 +71,9 @@ inline constexpr unsigned protocol_minor = 0;
 KeyValues progress_to_key_values(const Progress &progress);
 // Missing or malformed numbers leave the field as it was in progress.
 void apply_progress(Progress &progress, const KeyValues &values);
+
+KeyValues folder_progress_to_key_values(const FolderProgress &folder);
+// Fields missing or malformed leave folder as it was.
+void apply_folder_progress(FolderProgress &folder, const KeyValues &values);
 
 } // namespace mailmove::jobs

@@ -109,28 +109,54 @@ ImapMover::ImapMover(ImapSource source, MoveOptions options, Store &store, Logge
 	}
 }
 
+std::unique_ptr<imap::Client> ImapMover::open_session()
+{
+	auto client = std::make_unique<imap::Client>(connect_(), log_, source_.client, cancel_);
+	client->greeting();
+	if (source_.client.send_id)
+		client->id({{"name", product_name}});
+	if (!source_.master_user.empty()) {
+		throw Failure(FailureKind::permanent,
+			      "master-user logins need AUTHENTICATE PLAIN, not supported yet");
+	}
+	client->login(source_.login, source_.password);
+	return client;
+}
+
+// This issue moves INBOX; the folder list grows with LIST support.
+static const std::vector<std::pair<std::string, std::string>> folders_to_move = {
+	{"INBOX", "INBOX"}};
+
 MoveReport ImapMover::run()
 {
 	MoveLock lock(store_.state_dir(), options_.lock_wait_ms, cancel_);
 	Checkpoint checkpoint(store_.state_dir(), source_key_);
+	std::unique_ptr<imap::Client> client = open_session();
 
-	imap::Client client(connect_(), log_, source_.client, cancel_);
-	client.greeting();
-	if (source_.client.send_id)
-		client.id({{"name", product_name}});
-	client.login(source_.login, source_.password);
-
-	/* This issue moves INBOX; the folder list grows with LIST support. */
-	const std::vector<std::pair<std::string, std::string>> folders = {{"INBOX", "INBOX"}};
-	report_.progress.folders_total = folders.size();
-	for (const auto &[legacy_folder, target_name] : folders) {
-		move_folder(client, checkpoint, legacy_folder, target_name);
+	report_.progress.folders_total = folders_to_move.size();
+	for (const auto &[legacy_folder, target_name] : folders_to_move) {
+		move_folder(*client, checkpoint, legacy_folder, target_name);
 		report_.progress.folders_done++;
 		if (on_progress_)
 			on_progress_(report_.progress);
 	}
-	client.logout();
+	client->logout();
 	return report_;
+}
+
+std::vector<PlannedFolder> ImapMover::survey()
+{
+	std::unique_ptr<imap::Client> client = open_session();
+	std::vector<PlannedFolder> planned;
+	for (const auto &[legacy_folder, target_name] : folders_to_move) {
+		PlannedFolder folder;
+		folder.legacy_name = legacy_folder;
+		folder.target_name = target_name;
+		folder.messages = client->examine(legacy_folder).exists;
+		planned.push_back(folder);
+	}
+	client->logout();
+	return planned;
 }
 
 void ImapMover::move_folder(imap::Client &client, Checkpoint &checkpoint,

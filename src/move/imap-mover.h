@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/cancel.h"
 #include "base/logger.h"
@@ -24,6 +25,9 @@ struct ImapSource {
 	source::SourceUrl url;
 	std::string login;
 	std::string password; // never logged
+	// When set: log in as this SASL authentication identity with
+	// password, for login (AUTHENTICATE PLAIN's authorization identity).
+	std::string master_user;
 	net::TlsOptions tls;
 	imap::ClientOptions client;
 };
@@ -41,6 +45,16 @@ struct MoveReport {
 	uint64_t vanished_now = 0; // listed, but gone when fetched
 };
 
+// A legacy folder as a move would handle it (what `doveadm mailmove test`
+// shows).
+struct PlannedFolder {
+	std::string legacy_name;
+	std::string target_name;
+	std::string role;        // special-use role ("\\Sent"), empty if none
+	std::string skip_reason; // empty unless the folder is skipped
+	uint32_t messages = 0;
+};
+
 using StreamFactory = std::function<std::unique_ptr<net::Stream>()>;
 using ProgressCallback = std::function<void(const Progress &)>;
 
@@ -54,7 +68,11 @@ public:
 	// checkpointed, so the next run continues from there.
 	MoveReport run();
 
+	// Logs in and lists what a move would handle; changes nothing.
+	std::vector<PlannedFolder> survey();
+
 private:
+	std::unique_ptr<imap::Client> open_session();
 	void move_folder(imap::Client &client, class Checkpoint &checkpoint,
 			 const std::string &legacy_folder, const std::string &target_name);
 

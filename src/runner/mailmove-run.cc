@@ -6,6 +6,7 @@
 #include "storage/dovecot-headers.h"
 #include "storage/dovecot-store.h"
 #include "storage/event-logger.h"
+#include "runner/user-settings.h"
 
 #include <chrono>
 #include <string>
@@ -13,56 +14,6 @@
 using namespace mailmove;
 
 namespace {
-
-std::string plugin_setting(struct mail_user *user, const char *name, const char *default_value)
-{
-	const char *value = mail_user_plugin_getenv(user, name);
-	return value == nullptr || value[0] == '\0' ? default_value : value;
-}
-
-bool plugin_setting_bool(struct mail_user *user, const char *name, bool default_value)
-{
-	std::string value = plugin_setting(user, name, default_value ? "yes" : "no");
-	if (value == "yes" || value == "y" || value == "1")
-		return true;
-	if (value == "no" || value == "n" || value == "0")
-		return false;
-	throw Failure(FailureKind::permanent,
-		      std::string("invalid ") + name + " = " + value + " (expected yes or no)");
-}
-
-move::ImapSource read_source(struct mail_user *user, Logger &log)
-{
-	std::string url_text = plugin_setting(user, "mailmove_source", "");
-	if (url_text.empty())
-		throw Failure(FailureKind::permanent, "mailmove_source is not set");
-
-	std::string error;
-	auto url = source::parse_source_url(url_text, error);
-	if (!url)
-		throw Failure(FailureKind::permanent, "invalid mailmove_source: " + error);
-	if (url->protocol != source::Protocol::imap) {
-		throw Failure(FailureKind::permanent,
-			      "mailmove_source " + url->to_string() +
-				      ": only IMAP sources are supported so far");
-	}
-
-	move::ImapSource source;
-	source.url = *url;
-	source.login = plugin_setting(user, "mailmove_source_user", user->username);
-	source.password = plugin_setting(user, "mailmove_source_password", "");
-	if (source.password.empty()) {
-		throw Failure(FailureKind::auth,
-			      "no legacy password (set mailmove_source_password)");
-	}
-	source.tls.verify = plugin_setting_bool(user, "mailmove_source_ssl_verify", true);
-	source.tls.ca_file = plugin_setting(user, "mailmove_source_ssl_ca_file", "");
-	if (!source.tls.verify && url->implicit_tls) {
-		log.warning("mailmove_source_ssl_verify = no: the legacy server's "
-			    "certificate is not checked");
-	}
-	return source;
-}
 
 std::string progress_fields(const Progress &progress)
 {
@@ -101,27 +52,55 @@ extern "C" const char *mailmove_run_source(struct mail_user *user)
 	return value == nullptr || value[0] == '\0' ? nullptr : value;
 }
 
+// Runs work and turns whatever it throws into a failure kind and text:
+// nothing may escape into Dovecot's C code.
+struct Outcome {
+	std::string failure_kind; // empty: success
+	std::string error;
+	bool ok() const { return failure_kind.empty(); }
+};
+
+template <typename Work>
+Outcome guarded(Work &&work)
+{
+	try {
+		work();
+		return {};
+	} catch (const Failure &failure) {
+		return {failure_kind_name(failure.kind()), failure.what()};
+	} catch (const std::exception &e) {
+		return {failure_kind_name(FailureKind::temporary),
+			std::string("internal error: ") + e.what()};
+	} catch (...) {
+		return {failure_kind_name(FailureKind::temporary), "internal error"};
+	}
+}
+
+CancelCheck cancel_check(const struct mailmove_run_callbacks *callbacks)
+{
+	return [callbacks]() {
+		return callbacks->should_stop != nullptr &&
+		       callbacks->should_stop(callbacks->context);
+	};
+}
+
 extern "C" int mailmove_run_user(struct mail_user *user,
+				 const struct mailmove_run_credentials *credentials,
 				 const struct mailmove_run_callbacks *callbacks,
 				 struct mailmove_run_result *result_r)
 {
 	RunEvent event(user);
 	storage::EventLogger log(event.get());
 	Progress last;
-	std::string failure_kind, error;
 	uint64_t saved_now = 0;
 	auto start = std::chrono::steady_clock::now();
 
-	try {
-		move::ImapSource source = read_source(user, log);
+	Outcome outcome = guarded([&]() {
+		move::ImapSource source = runner::read_imap_source(user, credentials, log);
 		log.info("Moving mail from " + source.url.to_string() + " as " + source.login);
 		storage::DovecotStore store(user);
 		move::ImapMover mover(
-			std::move(source), move::MoveOptions(), store, log,
-			[callbacks]() {
-				return callbacks->should_stop != nullptr &&
-				       callbacks->should_stop(callbacks->context);
-			},
+			std::move(source), move::MoveOptions(), store, log, cancel_check(callbacks),
 			[&last, callbacks](const Progress &progress) {
 				last = progress;
 				if (callbacks->progress != nullptr) {
@@ -132,33 +111,59 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 		move::MoveReport report = mover.run();
 		last = report.progress;
 		saved_now = report.saved_now;
-	} catch (const Failure &failure) {
-		failure_kind = failure_kind_name(failure.kind());
-		error = failure.what();
-	} catch (const std::exception &e) {
-		failure_kind = failure_kind_name(FailureKind::temporary);
-		error = std::string("internal error: ") + e.what();
-	} catch (...) {
-		failure_kind = failure_kind_name(FailureKind::temporary);
-		error = "internal error";
-	}
+	});
 
 	double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 	std::string summary = std::to_string(last.messages_done) + "/" +
 			      std::to_string(last.messages_total) + " messages present, " +
 			      std::to_string(saved_now) + " saved now in " +
 			      std::to_string(int(seconds + 0.5)) + " s";
-	if (error.empty())
+	if (outcome.ok())
 		log.info("Move done: " + summary);
-	else if (failure_kind == failure_kind_name(FailureKind::temporary))
-		log.warning("Move interrupted (will be retried): " + error + " (" + summary + ")");
+	else if (outcome.failure_kind == failure_kind_name(FailureKind::temporary))
+		log.warning("Move interrupted (will be retried): " + outcome.error + " (" + summary + ")");
 	else
-		log.error("Move failed: " + error + " (" + summary + ")");
+		log.error("Move failed: " + outcome.error + " (" + summary + ")");
 
-	result_r->done = error.empty();
-	result_r->failure_kind = error.empty() ? nullptr : t_strdup(failure_kind.c_str());
-	result_r->error = error.empty() ? nullptr : t_strdup(error.c_str());
+	result_r->done = outcome.ok();
+	result_r->failure_kind = outcome.ok() ? nullptr : t_strdup(outcome.failure_kind.c_str());
+	result_r->error = outcome.ok() ? nullptr : t_strdup(outcome.error.c_str());
 	result_r->fields = t_strdup(progress_fields(last).c_str());
 	result_r->saved_now = saved_now;
-	return error.empty() ? 0 : -1;
+	return outcome.ok() ? 0 : -1;
+}
+
+extern "C" int mailmove_run_test(struct mail_user *user,
+				 const struct mailmove_run_credentials *credentials,
+				 void (*folder)(const struct mailmove_test_folder *folder,
+						void *context),
+				 void *context, const char **failure_kind_r,
+				 const char **error_r)
+{
+	RunEvent event(user);
+	storage::EventLogger log(event.get());
+
+	Outcome outcome = guarded([&]() {
+		move::ImapSource source = runner::read_imap_source(user, credentials, log);
+		storage::DovecotStore store(user);
+		move::ImapMover mover(std::move(source), move::MoveOptions(), store, log,
+				      CancelCheck(), move::ProgressCallback());
+		for (const move::PlannedFolder &planned : mover.survey()) {
+			struct mailmove_test_folder f = {};
+			f.legacy_name = planned.legacy_name.c_str();
+			f.target_name = planned.skip_reason.empty() ? planned.target_name.c_str()
+								    : nullptr;
+			f.role = planned.role.empty() ? nullptr : planned.role.c_str();
+			f.skip_reason = planned.skip_reason.empty() ? nullptr
+								    : planned.skip_reason.c_str();
+			f.messages = planned.messages;
+			folder(&f, context);
+		}
+	});
+	if (!outcome.ok()) {
+		*failure_kind_r = t_strdup(outcome.failure_kind.c_str());
+		*error_r = t_strdup(outcome.error.c_str());
+		return -1;
+	}
+	return 0;
 }

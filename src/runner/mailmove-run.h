@@ -14,10 +14,25 @@ extern "C" {
 
 struct mail_user;
 
+/* Credentials from the mailmove service's vault (or doveadm). NULL fields
+   fall back to the user's settings (mailmove_source, mailmove_source_user,
+   mailmove_source_password, ...). Never logged. */
+struct mailmove_run_credentials {
+	const char *source;
+	const char *login;
+	const char *password;
+	/* Log in as this SASL authentication identity, for login (the
+	   authorization identity): master-user migrations. */
+	const char *master_user;
+};
+
 struct mailmove_run_callbacks {
 	/* Called after every committed batch. fields are tab-separated,
 	   tab-escaped key=value progress fields (see jobs/protocol.h). */
 	void (*progress)(const char *fields, void *context);
+	/* Called when a folder's state or counts change: folder fields
+	   (jobs/protocol.h). May be NULL. */
+	void (*folder)(const char *fields, void *context);
 	/* Asked at least once a second; TRUE stops the move (what was
 	   committed stays). */
 	bool (*should_stop)(void *context);
@@ -39,11 +54,37 @@ struct mailmove_run_result {
 const char *mailmove_run_source(struct mail_user *user);
 
 /* Returns 0 when the move completed, -1 when it failed (result says why).
-   Logs through a child of the user's event (category "mailmove", prefix
-   "mailmove: "). Strings in result_r are allocated from the data stack. */
+   credentials may be NULL. Logs through a child of the user's event
+   (category "mailmove", prefix "mailmove: "). Strings in result_r are
+   allocated from the data stack. */
 int mailmove_run_user(struct mail_user *user,
+		      const struct mailmove_run_credentials *credentials,
 		      const struct mailmove_run_callbacks *callbacks,
 		      struct mailmove_run_result *result_r);
+
+/* What `doveadm mailmove test` shows for one legacy folder. */
+struct mailmove_test_folder {
+	const char *legacy_name;
+	/* Where it would go at the target; NULL when it is skipped. */
+	const char *target_name;
+	/* special-use role ("\Sent", ...) or NULL */
+	const char *role;
+	/* why it is skipped, or NULL */
+	const char *skip_reason;
+	unsigned int messages;
+};
+
+/* Connects and logs in to the legacy server with the same settings and
+   credentials as a move, lists the folders a move would handle with their
+   message counts, and moves nothing. Returns 0, or -1 with
+   failure_kind_r ("temporary", "permanent", "auth") and error_r (data
+   stack). */
+int mailmove_run_test(struct mail_user *user,
+		      const struct mailmove_run_credentials *credentials,
+		      void (*folder)(const struct mailmove_test_folder *folder,
+				     void *context),
+		      void *context, const char **failure_kind_r,
+		      const char **error_r);
 
 #ifdef __cplusplus
 }

@@ -99,6 +99,15 @@ static void worker_progress(const char *fields, void *context)
 	} T_END;
 }
 
+static void worker_folder(const char *fields, void *context)
+{
+	struct worker_connection *wconn = context;
+
+	T_BEGIN {
+		worker_send_fields(wconn, "FOLDER", fields);
+	} T_END;
+}
+
 static void worker_send_failed(struct worker_connection *wconn, const char *kind,
 			       const char *error, const char *fields)
 {
@@ -116,11 +125,14 @@ static void worker_send_failed(struct worker_connection *wconn, const char *kind
 	worker_send(wconn, str_c(line));
 }
 
-static void worker_move_user(struct worker_connection *wconn, struct mail_user *user)
+static void worker_move_user(struct worker_connection *wconn, struct mail_user *user,
+			     const struct mailmove_run_credentials *credentials)
 {
-	const char *source = mailmove_run_source(user);
+	const char *source = credentials->source != NULL ? credentials->source :
+		mailmove_run_source(user);
 	struct mailmove_run_callbacks callbacks = {
 		.progress = worker_progress,
+		.folder = worker_folder,
 		.should_stop = worker_should_stop,
 		.context = wconn,
 	};
@@ -133,13 +145,15 @@ static void worker_move_user(struct worker_connection *wconn, struct mail_user *
 	}
 	worker_send(wconn, t_strdup_printf("STARTED\tsource=%s\n", str_tabescape(source)));
 
-	if (mailmove_run_user(user, &callbacks, &result) == 0)
-		worker_send_fields(wconn, "DONE", result.fields);
-	else
+	if (mailmove_run_user(user, credentials, &callbacks, &result) == 0) {
+		worker_send_fields(wconn, "DONE", t_strdup_printf(
+			"%s\tsaved_now=%llu", result.fields, result.saved_now));
+	} else
 		worker_send_failed(wconn, result.failure_kind, result.error, result.fields);
 }
 
-static void worker_run_job(struct worker_connection *wconn, const char *username)
+static void worker_run_job(struct worker_connection *wconn, const char *username,
+			   const struct mailmove_run_credentials *credentials)
 {
 	struct mail_storage_service_input input;
 	struct mail_storage_service_user *service_user;
@@ -164,7 +178,7 @@ static void worker_run_job(struct worker_connection *wconn, const char *username
 		return;
 	}
 	process_title_set(t_strdup_printf("[%s]", user->username));
-	worker_move_user(wconn, user);
+	worker_move_user(wconn, user, credentials);
 	mail_user_deinit(&user);
 	mail_storage_service_user_unref(&service_user);
 	process_title_set("[idling]");
@@ -174,15 +188,29 @@ static int worker_input_args(struct connection *conn, const char *const *args)
 {
 	struct worker_connection *wconn =
 		container_of(conn, struct worker_connection, conn);
+	struct mailmove_run_credentials credentials;
+	const char *const *arg;
 
-	if (str_array_length(args) != 2 || strcmp(args[0], "JOB") != 0 ||
+	if (str_array_length(args) < 2 || strcmp(args[0], "JOB") != 0 ||
 	    args[1][0] == '\0') {
-		e_error(conn->event, "Invalid input from the mailmove service: %s",
-			t_strarray_join(args, "\t"));
+		/* not logged whole: it may carry a password */
+		e_error(conn->event, "Invalid input from the mailmove service");
 		return -1;
 	}
+	/* JOB <user> [source=, login=, password=, master_user=] */
+	i_zero(&credentials);
+	for (arg = args + 2; *arg != NULL; arg++) {
+		if (str_begins(*arg, "source="))
+			credentials.source = *arg + 7;
+		else if (str_begins(*arg, "login="))
+			credentials.login = *arg + 6;
+		else if (str_begins(*arg, "password="))
+			credentials.password = *arg + 9;
+		else if (str_begins(*arg, "master_user="))
+			credentials.master_user = *arg + 12;
+	}
 	i_gettimeofday(&wconn->last_check);
-	worker_run_job(wconn, args[1]);
+	worker_run_job(wconn, args[1], &credentials);
 	/* One job per connection: closing tells the service we are done
 	   even if it missed the last line. */
 	return -1;
