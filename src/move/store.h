@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/byte-source.h"
+#include "base/failure.h"
 
 namespace mailmove::move {
 
@@ -26,6 +27,30 @@ struct MessageToSave {
 	// POP3 server can present the same UIDLs after the switch.
 	std::string pop3_uidl;
 	uint32_t pop3_order = 0;
+	// Keep this UID (uid order mode, see TargetMailbox::keep_uids()).
+	uint32_t uid = 0;
+};
+
+// Thrown by TargetMailbox::save() when the target refuses this one message
+// (over quota, too large, unparsable): the move records it and goes on.
+class MessageRefused : public Failure {
+public:
+	explicit MessageRefused(const std::string &why) : Failure(FailureKind::permanent, why) {}
+};
+
+// What the target says about a message saved with save().
+struct SaveOutcome {
+	// Keywords the target cannot store (invalid for it, or over its
+	// limit of keywords per mailbox); the message was saved without them.
+	std::vector<std::string> rejected_keywords;
+};
+
+// What identifies a message by content, when legacy UIDs cannot (the
+// legacy UIDVALIDITY changed).
+struct ContentIdentity {
+	std::string message_id; // the Message-ID header, empty if none
+	uint64_t size = 0;      // with CRLF line endings (RFC822.SIZE)
+	int64_t received_time = 0;
 };
 
 struct TargetMailboxState {
@@ -39,13 +64,20 @@ public:
 
 	virtual TargetMailboxState state() = 0;
 	// Streams one message into the current transaction (begun on demand).
-	// Throws mailmove::Failure when the storage fails.
-	virtual void save(const MessageToSave &message, ByteSource &body) = 0;
+	// Throws MessageRefused when the target refuses just this message,
+	// another mailmove::Failure when the storage fails.
+	virtual SaveOutcome save(const MessageToSave &message, ByteSource &body) = 0;
 	// Makes every save since the last commit durable, all or nothing.
 	virtual void commit() = 0;
 	virtual void rollback() noexcept = 0;
 	// GUIDs of the messages whose target UID is >= uid.
 	virtual std::vector<std::string> guids_from_uid(uint32_t uid) = 0;
+	// The content identity of every message in the mailbox.
+	virtual std::vector<ContentIdentity> content_identities() = 0;
+	// When the mailbox is empty and never had mail, gives it this
+	// UIDVALIDITY so saves can keep the legacy UIDs (MessageToSave::uid);
+	// returns false otherwise.
+	virtual bool keep_uids(uint32_t uidvalidity) = 0;
 };
 
 class Store {
@@ -57,6 +89,15 @@ public:
 	virtual std::unique_ptr<TargetMailbox> open_mailbox(const std::string &name) = 0;
 	// A directory inside the user's own storage for the move's checkpoint.
 	virtual std::string state_dir() = 0;
+	// The target INBOX namespace's hierarchy separator and prefix.
+	virtual char hierarchy_separator() = 0;
+	virtual std::string namespace_prefix() = 0;
+	// The mailbox with this special-use attribute ("\\Sent") in the
+	// target's configuration, whether it exists yet or not; empty if none.
+	virtual std::string special_use_mailbox(const std::string &attribute) = 0;
+	// Creates the mailbox if missing (a parent that holds no mail).
+	virtual void ensure_mailbox(const std::string &name) = 0;
+	virtual void subscribe(const std::string &name) = 0;
 };
 
 } // namespace mailmove::move

@@ -40,6 +40,25 @@ bool feed_body(buffer_t *buf, BodyFeed *feed)
 	}
 }
 
+// A save failed: errors about this message alone let the move go on,
+// anything else (I/O trouble, a broken mailbox) stops it.
+[[noreturn]] void refuse_or_fail(struct mailbox *box)
+{
+	enum mail_error code;
+	const char *error = mailbox_get_last_error(box, &code);
+	switch (code) {
+	case MAIL_ERROR_NOQUOTA:
+	case MAIL_ERROR_PARAMS:
+	case MAIL_ERROR_NOTPOSSIBLE:
+	case MAIL_ERROR_LIMIT:
+	case MAIL_ERROR_CONVERSION:
+	case MAIL_ERROR_INVALIDDATA:
+		throw move::MessageRefused(error);
+	default:
+		throw_mailbox_error(box, "Saving a message into");
+	}
+}
+
 enum mail_flags system_flag(const std::string &flag)
 {
 	static const struct {
@@ -79,8 +98,9 @@ void DovecotMailbox::fail(const std::string &what)
 	throw_mailbox_error(box_, what);
 }
 
-void DovecotMailbox::save(const move::MessageToSave &message, ByteSource &body)
+move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteSource &body)
 {
+	move::SaveOutcome outcome;
 	DataStackFrame frame;
 	if (trans_ == nullptr) {
 		/* EXTERNAL: like dsync and doveadm import, not a user's
@@ -102,6 +122,17 @@ void DovecotMailbox::save(const move::MessageToSave &message, ByteSource &body)
 		else
 			keywords.push_back(flag.c_str());
 	}
+	/* mailbox_keywords_create_valid() drops what the target cannot
+	   store without a word: find those first, the report lists them. */
+	for (auto it = keywords.begin(); it != keywords.end();) {
+		const char *error;
+		if (mailbox_keyword_is_valid(box_, *it, &error)) {
+			++it;
+		} else {
+			outcome.rejected_keywords.emplace_back(*it);
+			it = keywords.erase(it);
+		}
+	}
 	struct mail_keywords *kw = nullptr;
 	if (!keywords.empty()) {
 		keywords.push_back(nullptr);
@@ -114,6 +145,8 @@ void DovecotMailbox::save(const move::MessageToSave &message, ByteSource &body)
 	mailbox_save_set_flags(save_ctx, (enum mail_flags)flags, kw);
 	if (kw != nullptr)
 		mailbox_keywords_unref(&kw);
+	if (message.uid != 0)
+		mailbox_save_set_uid(save_ctx, message.uid);
 	if (!message.pop3_uidl.empty())
 		mailbox_save_set_pop3_uidl(save_ctx, message.pop3_uidl.c_str());
 	if (message.pop3_order != 0)
@@ -152,7 +185,8 @@ void DovecotMailbox::save(const move::MessageToSave &message, ByteSource &body)
 	if (feed.error)
 		std::rethrow_exception(feed.error);
 	if (save_failed)
-		fail("Saving a message into");
+		refuse_or_fail(box_);
+	return outcome;
 }
 
 void DovecotMailbox::commit()
@@ -179,36 +213,83 @@ void DovecotMailbox::rollback() noexcept
 		mailbox_transaction_rollback(&trans_);
 }
 
-std::vector<std::string> DovecotMailbox::guids_from_uid(uint32_t uid)
+template <typename Fn>
+void DovecotMailbox::for_each_mail(uint32_t first_uid, Fn &&fn)
 {
-	DataStackFrame frame;
-	std::vector<std::string> guids;
 	uint32_t seq1, seq2;
 
-	mailbox_get_seq_range(box_, uid, (uint32_t)-1, &seq1, &seq2);
+	mailbox_get_seq_range(box_, first_uid, (uint32_t)-1, &seq1, &seq2);
 	if (seq1 == 0)
-		return guids;
+		return;
 
 	struct mailbox_transaction_context *t =
-		mailbox_transaction_begin(box_, (enum mailbox_transaction_flags)0, "mailmove recovery");
+		mailbox_transaction_begin(box_, (enum mailbox_transaction_flags)0, "mailmove");
 	struct mail *mail = mail_alloc(t, (enum mail_fetch_field)0, nullptr);
 	bool failed = false;
 	for (uint32_t seq = seq1; seq <= seq2 && !failed; seq++) {
-		const char *guid;
 		mail_set_seq(mail, seq);
-		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
-			/* expunged meanwhile: it is not ours to find */
-			if (!mail->expunged)
-				failed = true;
-			continue;
-		}
-		guids.emplace_back(guid);
+		/* expunged meanwhile: nothing to find there */
+		if (!fn(mail) && !mail->expunged)
+			failed = true;
 	}
 	mail_free(&mail);
 	(void)mailbox_transaction_commit(&t);
 	if (failed)
-		fail("Reading GUIDs of");
+		fail("Reading messages of");
+}
+
+std::vector<std::string> DovecotMailbox::guids_from_uid(uint32_t uid)
+{
+	DataStackFrame frame;
+	std::vector<std::string> guids;
+	for_each_mail(uid, [&](struct mail *mail) {
+		const char *guid;
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0)
+			return false;
+		guids.emplace_back(guid);
+		return true;
+	});
 	return guids;
+}
+
+std::vector<move::ContentIdentity> DovecotMailbox::content_identities()
+{
+	DataStackFrame frame;
+	std::vector<move::ContentIdentity> identities;
+	for_each_mail(1, [&](struct mail *mail) {
+		move::ContentIdentity identity;
+		const char *message_id;
+		uoff_t size;
+		time_t received;
+		int ret = mail_get_first_header(mail, "Message-ID", &message_id);
+		if (ret < 0 || mail_get_virtual_size(mail, &size) < 0 ||
+		    mail_get_received_date(mail, &received) < 0)
+			return false;
+		if (ret > 0)
+			identity.message_id = message_id;
+		identity.size = size;
+		identity.received_time = received;
+		identities.push_back(std::move(identity));
+		return true;
+	});
+	return identities;
+}
+
+bool DovecotMailbox::keep_uids(uint32_t uidvalidity)
+{
+	DataStackFrame frame;
+	struct mailbox_status status;
+	mailbox_get_open_status(box_, (enum mailbox_status_items)(STATUS_MESSAGES | STATUS_UIDNEXT),
+				&status);
+	if (status.messages != 0 || status.uidnext != 1)
+		return false;
+	struct mailbox_update update;
+	i_zero(&update);
+	update.uid_validity = uidvalidity;
+	if (mailbox_update(box_, &update) < 0)
+		fail("Setting UIDVALIDITY of");
+	state_.uidvalidity = uidvalidity;
+	return true;
 }
 
 } // namespace mailmove::storage

@@ -20,13 +20,18 @@ public:
 	DovecotMailbox &operator=(const DovecotMailbox &) = delete;
 
 	move::TargetMailboxState state() override { return state_; }
-	void save(const move::MessageToSave &message, ByteSource &body) override;
+	move::SaveOutcome save(const move::MessageToSave &message, ByteSource &body) override;
 	void commit() override;
 	void rollback() noexcept override;
 	std::vector<std::string> guids_from_uid(uint32_t uid) override;
+	std::vector<move::ContentIdentity> content_identities() override;
+	bool keep_uids(uint32_t uidvalidity) override;
 
 private:
 	[[noreturn]] void fail(const std::string &what);
+	// Calls fn(mail) for every message with UID >= first_uid, in a
+	// read-only transaction.
+	template <typename Fn> void for_each_mail(uint32_t first_uid, Fn &&fn);
 
 	struct mailbox *box_;
 	struct mailbox_transaction_context *trans_ = nullptr;

@@ -8,6 +8,7 @@
 #include "move/store.h"
 
 struct mail_user;
+struct mailbox;
 
 namespace mailmove::storage {
 
@@ -17,8 +18,15 @@ public:
 
 	std::unique_ptr<move::TargetMailbox> open_mailbox(const std::string &name) override;
 	std::string state_dir() override;
+	char hierarchy_separator() override;
+	std::string namespace_prefix() override;
+	std::string special_use_mailbox(const std::string &attribute) override;
+	void ensure_mailbox(const std::string &name) override;
+	void subscribe(const std::string &name) override;
 
 private:
+	struct mailbox *alloc(const std::string &name);
+
 	struct mail_user *user_;
 };
 

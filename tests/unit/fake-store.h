@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ namespace fake {
 
 struct StoredMessage {
 	uint32_t uid = 0;
+	uint32_t wanted_uid = 0; // MessageToSave::uid
 	std::string guid;
 	std::string body;
 	std::vector<std::string> flags;
@@ -28,6 +30,7 @@ struct FakeMailboxData {
 	uint32_t uidvalidity = 1000;
 	uint32_t uidnext = 1;
 	std::vector<StoredMessage> messages;
+	bool created_empty = false; // by ensure_mailbox()
 };
 
 struct FakeStoreData {
@@ -36,6 +39,14 @@ struct FakeStoreData {
 	// killed between the storage commit and the checkpoint write.
 	bool crash_after_next_commit = false;
 	size_t max_body_chunk_seen = 0;
+	// Keywords the target cannot store, and a body marker that makes it
+	// refuse a message (like a quota or a broken message).
+	std::set<std::string> invalid_keywords;
+	std::string refuse_marker = "REFUSE-ME";
+	// special-use attribute -> target mailbox, and subscriptions made
+	std::map<std::string, std::string> special_use;
+	std::set<std::string> subscriptions;
+	char separator = '/';
 };
 
 class FakeMailbox final : public mailmove::move::TargetMailbox {
@@ -47,11 +58,19 @@ public:
 		return {box_.uidvalidity, box_.uidnext};
 	}
 
-	void save(const mailmove::move::MessageToSave &message, mailmove::ByteSource &body) override
+	mailmove::move::SaveOutcome save(const mailmove::move::MessageToSave &message,
+					 mailmove::ByteSource &body) override
 	{
+		mailmove::move::SaveOutcome outcome;
 		StoredMessage stored;
+		stored.wanted_uid = message.uid;
 		stored.guid = message.guid;
-		stored.flags = message.flags;
+		for (const std::string &flag : message.flags) {
+			if (store_.invalid_keywords.count(flag) > 0)
+				outcome.rejected_keywords.push_back(flag);
+			else
+				stored.flags.push_back(flag);
+		}
 		stored.received_time = message.received_time;
 		stored.tz_offset = message.received_tz_offset_minutes;
 		char buf[4096];
@@ -60,13 +79,18 @@ public:
 			stored.body.append(buf, n);
 			store_.max_body_chunk_seen = std::max(store_.max_body_chunk_seen, n);
 		}
+		if (!store_.refuse_marker.empty() &&
+		    stored.body.find(store_.refuse_marker) != std::string::npos)
+			throw mailmove::move::MessageRefused("Quota exceeded (fake)");
 		pending_.push_back(std::move(stored));
+		return outcome;
 	}
 
 	void commit() override
 	{
 		for (StoredMessage &m : pending_) {
-			m.uid = box_.uidnext++;
+			m.uid = m.wanted_uid >= box_.uidnext ? m.wanted_uid : box_.uidnext;
+			box_.uidnext = m.uid + 1;
 			box_.messages.push_back(std::move(m));
 		}
 		pending_.clear();
@@ -88,6 +112,29 @@ public:
 		return guids;
 	}
 
+	std::vector<mailmove::move::ContentIdentity> content_identities() override
+	{
+		std::vector<mailmove::move::ContentIdentity> identities;
+		for (const StoredMessage &m : box_.messages) {
+			mailmove::move::ContentIdentity id;
+			size_t at = m.body.find("Message-ID: ");
+			if (at != std::string::npos)
+				id.message_id = m.body.substr(at + 12, m.body.find("\r\n", at) - at - 12);
+			id.size = m.body.size();
+			id.received_time = m.received_time;
+			identities.push_back(id);
+		}
+		return identities;
+	}
+
+	bool keep_uids(uint32_t uidvalidity) override
+	{
+		if (!box_.messages.empty() || box_.uidnext != 1)
+			return false;
+		box_.uidvalidity = uidvalidity;
+		return true;
+	}
+
 private:
 	FakeStoreData &store_;
 	FakeMailboxData &box_;
@@ -107,6 +154,22 @@ public:
 	}
 
 	std::string state_dir() override { return state_dir_; }
+	char hierarchy_separator() override { return data_.separator; }
+	std::string namespace_prefix() override { return ""; }
+
+	std::string special_use_mailbox(const std::string &attribute) override
+	{
+		auto it = data_.special_use.find(attribute);
+		return it == data_.special_use.end() ? "" : it->second;
+	}
+
+	void ensure_mailbox(const std::string &name) override
+	{
+		if (data_.mailboxes.count(name) == 0)
+			data_.mailboxes[name].created_empty = true;
+	}
+
+	void subscribe(const std::string &name) override { data_.subscriptions.insert(name); }
 
 private:
 	FakeStoreData &data_;
