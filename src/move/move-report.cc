@@ -1,0 +1,64 @@
+#include "move/move-report.h"
+
+#include "base/failure.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <unistd.h>
+
+namespace mailmove::move {
+
+namespace {
+
+constexpr const char *report_name = "dovecot-mailmove.report";
+
+} // namespace
+
+ReportWriter::ReportWriter(const std::string &dir) : path_(dir + "/" + report_name)
+{
+	fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (fd_ < 0) {
+		throw Failure(FailureKind::temporary,
+			      "open(" + path_ + ") failed: " + std::strerror(errno));
+	}
+}
+
+ReportWriter::~ReportWriter()
+{
+	if (fd_ >= 0)
+		::close(fd_);
+}
+
+void ReportWriter::add(const std::string &kind, const KeyValues &fields)
+{
+	std::vector<std::string> line{kind};
+	for (std::string &field : to_key_value_fields(fields))
+		line.push_back(std::move(field));
+	std::string text = join_fields(line) + "\n";
+	/* One write per entry (O_APPEND): a crash leaves whole lines. The
+	   report is advisory, so no fsync. */
+	if (::write(fd_, text.data(), text.size()) != ssize_t(text.size())) {
+		throw Failure(FailureKind::temporary,
+			      "write(" + path_ + ") failed: " + std::strerror(errno));
+	}
+}
+
+bool read_report(const std::string &dir,
+		 const std::function<void(const std::string &kind, const KeyValues &fields)> &entry)
+{
+	std::ifstream in(dir + "/" + report_name);
+	if (!in)
+		return false;
+	std::string line;
+	while (std::getline(in, line)) {
+		std::vector<std::string> fields = split_fields(line);
+		if (fields.empty() || fields[0].empty())
+			continue;
+		entry(fields[0], from_key_value_fields(fields, 1));
+	}
+	return true;
+}
+
+} // namespace mailmove::move
