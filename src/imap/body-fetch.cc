@@ -6,23 +6,21 @@
 #include "base/failure.h"
 #include "imap/command-quoting.h"
 #include "imap/refusal.h"
+#include "imap/uid-set.h"
 
 namespace mailmove::imap {
 
-BodyFetch::BodyFetch(Connection &connection, FetchHandler &handler, unsigned pipeline_depth)
-	: connection_(connection), handler_(handler), pipeline_depth_(std::max(pipeline_depth, 1u))
+BodyFetch::BodyFetch(Connection &connection, FetchHandler &handler, unsigned pipeline_depth,
+		     BatchPlan plan)
+	: connection_(connection),
+	  handler_(handler),
+	  pipeline_depth_(std::max(pipeline_depth, 1u)),
+	  plan_(std::move(plan))
 {
 }
 
-void BodyFetch::run(std::vector<UidBatch> batches)
+void BodyFetch::run()
 {
-	for (UidBatch &batch : batches) {
-		Batch pending;
-		pending.awaited.insert(batch.uids.begin(), batch.uids.end());
-		pending.uids = std::move(batch.uids);
-		pending_.push_back(std::move(pending));
-	}
-
 	ObserverScope observing(connection_, *this);
 	for (;;) {
 		while (can_send())
@@ -35,13 +33,20 @@ void BodyFetch::run(std::vector<UidBatch> batches)
 
 bool BodyFetch::can_send() const
 {
-	return !pending_.empty() && connection_.in_flight() < pipeline_depth_;
+	return (!refetches_.empty() || !plan_.done()) && connection_.in_flight() < pipeline_depth_;
 }
 
 void BodyFetch::send_next()
 {
-	in_flight_.push_back(std::move(pending_.front()));
-	pending_.pop_front();
+	if (!refetches_.empty()) {
+		in_flight_.push_back(std::move(refetches_.front()));
+		refetches_.pop_front();
+	} else {
+		Batch next;
+		next.uids = plan_.next().uids;
+		next.awaited.insert(next.uids.begin(), next.uids.end());
+		in_flight_.push_back(std::move(next));
+	}
 	auto batch = std::prev(in_flight_.end());
 
 	CommandText command = CommandBuilder("UID FETCH", {})
@@ -73,7 +78,7 @@ void BodyFetch::complete(std::list<Batch>::iterator in_flight, const Response &t
 		again.uids = batch.refetch;
 		again.awaited.insert(again.uids.begin(), again.uids.end());
 		again.is_refetch = true;
-		pending_.push_front(std::move(again));
+		refetches_.push_back(std::move(again));
 	}
 
 	std::vector<uint32_t> done, missing;

@@ -1,8 +1,9 @@
 // fetch_bodies(): UID FETCH (UID BODY.PEEK[]) batches, up to
-// pipeline_depth of them in flight. The next batch goes out as soon as
-// one completes (isync's rule: send while fewer than the depth are in
-// flight and no command waits for a continuation, which
-// Connection::send() guarantees by blocking on its own literals).
+// pipeline_depth of them in flight. The next batch is cut (see
+// batching.h) and goes out as soon as one completes (isync's rule: send
+// while fewer than the depth are in flight and no command waits for a
+// continuation, which Connection::send() guarantees by blocking on its
+// own literals).
 #pragma once
 
 #include <cstdint>
@@ -11,16 +12,17 @@
 #include <unordered_set>
 #include <vector>
 
+#include "imap/batching.h"
 #include "imap/client.h"
 #include "imap/connection.h"
-#include "imap/uid-set.h"
 
 namespace mailmove::imap {
 
 class BodyFetch final : public ResponseObserver {
 public:
-	BodyFetch(Connection &connection, FetchHandler &handler, unsigned pipeline_depth);
-	void run(std::vector<UidBatch> batches);
+	BodyFetch(Connection &connection, FetchHandler &handler, unsigned pipeline_depth,
+		  BatchPlan plan);
+	void run();
 
 	void on_untagged(const Response &response) override;
 	void on_message_body(const Response &partial, LiteralSource &body) override;
@@ -44,7 +46,8 @@ private:
 	Connection &connection_;
 	FetchHandler &handler_;
 	unsigned pipeline_depth_;
-	std::deque<Batch> pending_;
+	BatchPlan plan_;
+	std::deque<Batch> refetches_; // sent before the plan's next batch
 	std::list<Batch> in_flight_; // stable addresses for the completions
 	// What the current response's body was delivered as, taken from
 	// the sequence map when the UID item had not come yet (0: unknown).

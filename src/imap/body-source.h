@@ -17,6 +17,7 @@ public:
 	LiteralSource(net::BufferedInput &input, uint64_t size);
 
 	uint64_t size() const override { return size_; }
+	bool size_is_exact() const override { return true; }
 	size_t read(char *buf, size_t len) override;
 
 	uint64_t remaining() const { return remaining_; }
@@ -39,6 +40,7 @@ public:
 	explicit StringSource(std::string body) : body_(std::move(body)) {}
 
 	uint64_t size() const override { return body_.size(); }
+	bool size_is_exact() const override { return true; }
 	size_t read(char *buf, size_t len) override;
 
 private:

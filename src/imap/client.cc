@@ -1,91 +1,36 @@
+// The session basics and the messages of the examined mailbox; logging
+// in is in client-login.cc, folders in client-folders.cc.
 #include "imap/client.h"
 
-#include <unordered_map>
-
-#include "base/failure.h"
+#include "imap/batching.h"
 #include "imap/body-fetch.h"
-#include "imap/command-quoting.h"
-#include "imap/connection.h"
-#include "imap/refusal.h"
-#include "imap/uid-set.h"
+#include "imap/client-impl.h"
+#include "imap/fetch-collector.h"
+#include "imap/message-items.h"
 
 namespace mailmove::imap {
 
 namespace {
 
-// Collects UID FETCH (UID FLAGS INTERNALDATE RFC822.SIZE) answers. A
-// server may split one message's items over several FETCH responses, so
-// they are merged by UID, in the order the server first named them.
-class SummaryCollector final : public ResponseObserver {
-public:
-	void on_untagged(const Response &response) override
-	{
-		const std::vector<Value> *items = fetch_items(response);
-		// Without a UID it is an unsolicited flag update.
-		uint32_t uid = items == nullptr ? 0 : fetch_uid(*items);
-		if (uid == 0)
-			return;
-		auto [position, added] = index_.try_emplace(uid, summaries_.size());
-		if (added) {
-			summaries_.emplace_back();
-			summaries_.back().uid = uid;
-		}
-		MessageSummary &summary = summaries_[position->second];
-		const Value *flags = find_fetch_item(*items, "FLAGS");
-		if (flags != nullptr && flags->is_list()) {
-			summary.flags.clear();
-			for (const Value &flag : flags->items)
-				summary.flags.push_back(flag.text);
-		}
-		const Value *date = find_fetch_item(*items, "INTERNALDATE");
-		if (date != nullptr && date->is_string())
-			summary.internaldate = date->text;
-		const Value *size = find_fetch_item(*items, "RFC822.SIZE");
-		if (size != nullptr && size->number())
-			summary.size = *size->number();
-	}
+// UID FETCH 1:* items on the examined mailbox, one record per message.
+template <typename Record>
+std::vector<Record> fetch_all(Connection &connection, const char *items,
+			      typename FetchCollector<Record>::Fill fill)
+{
+	if (connection.mailbox().exists == 0)
+		return {};
 
-	void on_message_body(const Response &, LiteralSource &) override {}
-
-	std::vector<MessageSummary> take() { return std::move(summaries_); }
-
-private:
-	std::vector<MessageSummary> summaries_;
-	std::unordered_map<uint32_t, size_t> index_;
-};
+	FetchCollector<Record> collector(fill);
+	ObserverScope observing(connection, collector);
+	Response tagged =
+		connection.run(CommandBuilder("UID FETCH", {}).raw("1:*").raw(items).finish());
+	// Messages expunged meanwhile are simply not listed.
+	if (!tagged.is_ok() && !(tagged.keyword == "NO" && tagged.code.name == "EXPUNGEISSUED"))
+		throw_refusal(tagged, FailureKind::temporary, connection.peer(), "UID FETCH");
+	return collector.take();
+}
 
 } // namespace
-
-struct Client::Impl {
-	Impl(std::unique_ptr<net::Stream> stream, Logger &log, ClientOptions options,
-	     CancelCheck cancel)
-		: connection(std::move(stream), log, std::move(cancel)), options(options)
-	{
-	}
-
-	// Runs a command; anything but OK is thrown as a Failure.
-	Response run_ok(const CommandText &command, FailureKind kind_for_no, std::string_view name)
-	{
-		Response tagged = connection.run(command);
-		if (!tagged.is_ok())
-			throw_refusal(tagged, kind_for_no, connection.peer(), name);
-		return tagged;
-	}
-
-	void refresh_capabilities()
-	{
-		CommandText command = CommandBuilder("CAPABILITY", {}).finish();
-		run_ok(command, FailureKind::temporary, "CAPABILITY");
-		if (!connection.capabilities_known()) {
-			throw Failure(FailureKind::permanent,
-				      connection.peer() + ": server sent no CAPABILITY response");
-		}
-	}
-
-	Connection connection;
-	ClientOptions options;
-	bool preauthenticated = false;
-};
 
 Client::Client(std::unique_ptr<net::Stream> stream, Logger &log, ClientOptions options,
 	       CancelCheck cancel)
@@ -142,27 +87,6 @@ void Client::id(const std::vector<std::pair<std::string, std::string>> &fields)
 	}
 }
 
-void Client::login(const std::string &user, const std::string &password)
-{
-	Connection &connection = impl_->connection;
-	if (impl_->preauthenticated)
-		return;
-	if (connection.has_capability("LOGINDISABLED")) {
-		throw Failure(FailureKind::permanent,
-			      connection.peer() + ": server does not allow LOGIN on this connection"
-						  " (LOGINDISABLED; TLS may be required)");
-	}
-
-	CommandText command = CommandBuilder("LOGIN", connection.literal_support())
-				      .secret(user)
-				      .secret(password)
-				      .finish();
-	connection.forget_capabilities();
-	impl_->run_ok(command, FailureKind::auth, "LOGIN");
-	if (!connection.capabilities_known())
-		impl_->refresh_capabilities();
-}
-
 MailboxInfo Client::examine(const std::string &mailbox)
 {
 	Connection &connection = impl_->connection;
@@ -179,28 +103,22 @@ MailboxInfo Client::examine(const std::string &mailbox)
 
 std::vector<MessageSummary> Client::fetch_summaries()
 {
-	Connection &connection = impl_->connection;
-	if (connection.mailbox().exists == 0)
-		return {};
+	return fetch_all<MessageSummary>(impl_->connection, summary_items, fill_summary);
+}
 
-	SummaryCollector collector;
-	ObserverScope observing(connection, collector);
-	Response tagged = connection.run(CommandBuilder("UID FETCH", {})
-						 .raw("1:* (UID FLAGS INTERNALDATE RFC822.SIZE)")
-						 .finish());
-	if (!tagged.is_ok() && !(tagged.keyword == "NO" && tagged.code.name == "EXPUNGEISSUED"))
-		throw_refusal(tagged, FailureKind::temporary, connection.peer(), "UID FETCH");
-	return collector.take();
+std::vector<MessageIdentity> Client::fetch_message_ids()
+{
+	return fetch_all<MessageIdentity>(impl_->connection, identity_items, fill_identity);
 }
 
 void Client::fetch_bodies(const std::vector<BodyRequest> &requests, FetchHandler &handler)
 {
 	const ClientOptions &options = impl_->options;
-	std::vector<UidBatch> batches =
-		split_into_batches(requests, options.batch_max_messages, options.batch_max_bytes);
-	if (batches.empty())
+	BatchPlan plan(requests, {options.batch_start_messages, options.batch_start_bytes},
+		       {options.batch_max_messages, options.batch_max_bytes});
+	if (plan.done())
 		return;
-	BodyFetch(impl_->connection, handler, options.pipeline_depth).run(std::move(batches));
+	BodyFetch(impl_->connection, handler, options.pipeline_depth, std::move(plan)).run();
 }
 
 void Client::logout() noexcept

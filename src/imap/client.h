@@ -1,6 +1,12 @@
 // A blocking, pipelined IMAP4rev1 client: what the mover needs from a
 // legacy server, nothing that changes it (EXAMINE, BODY.PEEK[]).
 //
+// A session: greeting(); starttls() unless the stream is TLS already;
+// id(); login() or authenticate_*(); list_mailboxes() and
+// personal_namespaces(); then per folder examine(), fetch_summaries()
+// (or fetch_message_ids() when UIDs say nothing any more) and
+// fetch_bodies(); logout().
+//
 // Shape (after isync's drv_imap.c): each command gets a tag and waits in
 // an in-flight queue; body fetches are split into batches and up to
 // pipeline_depth UID FETCH commands are kept in flight, so the server keeps
@@ -27,7 +33,14 @@
 namespace mailmove::imap {
 
 struct ClientOptions {
+	// Waits that make no progress at all (connect, one read or write).
 	net::Timeouts timeouts;
+	// A command the server has not completed after this long fails as a
+	// temporary Failure, even if bytes keep trickling in; <= 0: no limit.
+	// It counts from when the server can start on the command (see
+	// command-deadline.h), and includes the time the FetchHandler takes
+	// to consume the bodies.
+	int command_timeout_ms = 10 * 60 * 1000;
 	// Send ID (RFC 2971) before login when the server offers it.
 	bool send_id = true;
 	// UID FETCH BODY.PEEK[] commands kept in flight at once.
@@ -37,6 +50,43 @@ struct ClientOptions {
 	// its own batch.
 	unsigned batch_max_messages = 200;
 	uint64_t batch_max_bytes = 16 * 1024 * 1024;
+	// The first batch's limits; each later batch may be twice as large as
+	// the one before, up to the maximums (see batching.h). Set them to the
+	// maximums for fixed-size batches.
+	unsigned batch_start_messages = 10;
+	uint64_t batch_start_bytes = 1024 * 1024;
+};
+
+// One LIST (or XLIST) entry.
+struct ListedMailbox {
+	// As the server sent it: modified UTF-7 bytes (or whatever the server
+	// uses), after quoted-string or literal decoding; namespace prefixes
+	// such as Courier's "INBOX." are kept. Only INBOX itself, whose name
+	// is case-insensitive, is always spelt "INBOX".
+	std::string name;
+	char separator = 0; // 0 for NIL (a flat namespace)
+	// As sent, e.g. \Noselect, \HasChildren, \Sent. XLIST-only ones are
+	// translated to RFC 6154's: \Spam to \Junk, \AllMail to \All,
+	// \Starred to \Flagged; \Inbox only marks INBOX.
+	std::vector<std::string> attributes;
+	bool subscribed = false;
+
+	bool has_attribute(std::string_view attribute) const; // case-insensitive
+};
+
+// A personal namespace (RFC 2342): "INBOX." and "." on Courier/Cyrus.
+struct Namespace {
+	std::string prefix;
+	char separator = 0; // 0 for NIL
+};
+
+// What identifies a message when its UID does not (UIDVALIDITY changed).
+struct MessageIdentity {
+	uint32_t uid = 0;
+	uint64_t size = 0;        // RFC822.SIZE
+	std::string internaldate; // as sent
+	// The Message-ID header's value, unfolded and trimmed; empty if none.
+	std::string message_id;
 };
 
 struct MailboxInfo {
@@ -86,22 +136,64 @@ public:
 	// Reads the greeting. BYE -> temporary Failure.
 	void greeting();
 	bool has_capability(std::string_view name) const; // case-insensitive
+	// The server announced AUTH=<mechanism> ("PLAIN", "LOGIN").
+	bool offers_auth(std::string_view mechanism) const;
 	// Upper-cased, as last announced (after login: the new ones).
 	const std::set<std::string> &capabilities() const;
 	// The greeting was PREAUTH: login() has nothing to do.
 	bool preauthenticated() const;
-	// RFC 2971 ID, sent only when the server lists ID.
+	// STARTTLS, then TLS on the stream, then CAPABILITY over TLS (what the
+	// server said before is forgotten). A server without STARTTLS, or one
+	// that refuses it, is a permanent Failure; so is any byte received
+	// after its OK and before TLS (a STARTTLS response injection).
+	void starttls(const net::TlsOptions &tls);
+	// RFC 2971 ID, sent only when the server lists ID (and send_id is
+	// set). The caller chooses the fields, e.g. {{"name", "..."},
+	// {"version", "..."}}; none sends ID NIL.
 	void id(const std::vector<std::pair<std::string, std::string>> &fields);
 	// LOGIN with properly quoted (or literal) arguments. A NO is a
 	// Failure of kind auth unless its response code says the failure is
 	// temporary ([UNAVAILABLE], [INUSE], [LIMIT], ...).
 	void login(const std::string &user, const std::string &password);
+	// AUTHENTICATE PLAIN (RFC 4616), with the initial response on the
+	// command line when the server has SASL-IR. authzid is the user to
+	// act as, empty for authcid itself: a master user logs in as
+	// authcid=master, authzid=user (or, on Dovecot, as "user*master"
+	// without authzid). Refusals are classified like login()'s. The
+	// protocol trace shows neither the command's argument nor the
+	// continuation data. A server without AUTH=PLAIN: permanent Failure.
+	void authenticate_plain(const std::string &authcid, const std::string &password,
+				const std::string &authzid = {});
+	// AUTHENTICATE LOGIN (user name and password each answering a "+"),
+	// for servers whose only SASL mechanism is LOGIN. A server without
+	// AUTH=LOGIN: permanent Failure.
+	void authenticate_login(const std::string &user, const std::string &password);
+
+	// Every mailbox with its attributes and whether it is subscribed:
+	// LIST "" "*" RETURN (SUBSCRIBED SPECIAL-USE) with LIST-EXTENDED
+	// (RFC 5258; SPECIAL-USE only when announced); XLIST "" "*" and LSUB
+	// when the server has XLIST but not SPECIAL-USE; LIST "" "*" and
+	// LSUB "" "*" otherwise (also when RETURN is refused with BAD). LSUB
+	// names LIST did not return are not mailboxes and are left out. In
+	// the server's order, each name once. Parents that only exist as
+	// part of deeper names come with \Noselect or, from LIST-EXTENDED
+	// servers such as Dovecot, \NonExistent: neither can be examined.
+	std::vector<ListedMailbox> list_mailboxes();
+	// The personal namespaces (NAMESPACE, RFC 2342); nullopt when the
+	// server has no NAMESPACE or does not answer it. Other users' and
+	// shared namespaces are not moved, so not returned.
+	std::optional<std::vector<Namespace>> personal_namespaces();
 	MailboxInfo examine(const std::string &mailbox);
 	// UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE) on the examined
 	// mailbox, in the server's order.
 	std::vector<MessageSummary> fetch_summaries();
+	// UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE
+	// BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]) on the examined mailbox, in
+	// the server's order.
+	std::vector<MessageIdentity> fetch_message_ids();
 	// Fetches BODY.PEEK[] of the requested messages, batching them in the
-	// given order and pipelining the batches.
+	// given order (batches grow from batch_start_* to batch_max_*, see
+	// batching.h) and pipelining the batches.
 	void fetch_bodies(const std::vector<BodyRequest> &requests,
 			  FetchHandler &handler);
 	// Best effort: never throws.

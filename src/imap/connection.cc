@@ -14,11 +14,23 @@ namespace {
 constexpr size_t max_response_bytes = 1024 * 1024;
 constexpr size_t max_trace_line = 200;
 
+// "UID FETCH" or "LOGIN": the verb of a command's trace line.
+std::string command_name(std::string_view trace)
+{
+	size_t end = trace.find(' ');
+	if (end != std::string_view::npos && trace.substr(0, end) == "UID")
+		end = trace.find(' ', end + 1);
+	return std::string(trace.substr(0, end));
+}
+
 } // namespace
 
-Connection::Connection(std::unique_ptr<net::Stream> stream, Logger &log, CancelCheck cancel)
+Connection::Connection(std::unique_ptr<net::Stream> stream, Logger &log, CancelCheck cancel,
+		       int command_timeout_ms)
 	: stream_(std::move(stream)),
-	  input_(*stream_, max_response_bytes),
+	  deadline_(command_timeout_ms),
+	  timed_stream_(*stream_, deadline_),
+	  input_(timed_stream_, max_response_bytes),
 	  parser_(ParserLimits{max_response_bytes, true}),
 	  log_(log),
 	  cancel_(std::move(cancel))
@@ -58,6 +70,24 @@ void Connection::write(std::string_view data)
 	}
 }
 
+void Connection::start_tls(const net::TlsOptions &tls)
+{
+	ensure_usable();
+	try {
+		if (!input_.data().empty() || parser_.in_response() || !in_flight_.empty()) {
+			throw Failure(FailureKind::permanent,
+				      peer() + ": server sent more after accepting STARTTLS; "
+					       "refusing to take it as sent over TLS "
+					       "(STARTTLS response injection?)");
+		}
+		stream_->start_tls(tls);
+	} catch (...) {
+		usable_ = false;
+		throw;
+	}
+	forget_capabilities();
+}
+
 void Connection::ensure_usable() const
 {
 	if (!usable_) {
@@ -73,7 +103,9 @@ std::string Connection::send(const CommandText &command, Completion done)
 	std::string tag = "a" + std::to_string(++next_tag_);
 	log_.debug("C: " + tag + " " + printable_excerpt(command.trace, max_trace_line));
 	write(tag + " " + command.parts.front());
-	in_flight_.push_back(InFlightCommand{tag, std::move(done)});
+	in_flight_.push_back(InFlightCommand{tag, command_name(command.trace), std::move(done)});
+	if (!deadline_.running())
+		deadline_.start(in_flight_.front().name);
 
 	for (size_t i = 1; i < command.parts.size(); i++) {
 		awaiting_continuation_ = true;
@@ -107,7 +139,9 @@ Response Connection::run(const CommandText &command)
 Response Connection::read_greeting()
 {
 	try {
+		deadline_.start("greeting");
 		Response greeting = read_response();
+		deadline_.stop();
 		if (greeting.kind != Response::Kind::untagged || !greeting.is_status() ||
 		    greeting.keyword == "NO" || greeting.keyword == "BAD") {
 			throw Failure(FailureKind::permanent,
@@ -261,9 +295,15 @@ void Connection::complete(Response &&tagged)
 			      peer() + ": response for a command never sent: " +
 				      printable_excerpt(tagged.trace));
 	}
+	// The next command's time starts once this one's completion (which
+	// may commit to storage) is done: only the server's time counts.
+	if (command == in_flight_.begin())
+		deadline_.stop();
 	Completion done = std::move(command->done);
 	in_flight_.erase(command);
 	done(std::move(tagged));
+	if (!in_flight_.empty() && !deadline_.running())
+		deadline_.start(in_flight_.front().name);
 }
 
 } // namespace mailmove::imap

@@ -1,7 +1,7 @@
 // The protocol engine under Client: tags and the queue of commands in
 // flight, reading and dispatching responses, what the server announces
-// unasked (capabilities, EXISTS/EXPUNGE, UIDVALIDITY, BYE), cancellation
-// and the protocol trace.
+// unasked (capabilities, EXISTS/EXPUNGE, UIDVALIDITY, BYE), cancellation,
+// the per-command time limit, the switch to TLS and the protocol trace.
 //
 // Like isync's drv_imap.c, every command in flight carries its own
 // completion, run when its tagged response arrives, so several commands
@@ -22,6 +22,7 @@
 #include "base/logger.h"
 #include "imap/body-source.h"
 #include "imap/client.h"
+#include "imap/command-deadline.h"
 #include "imap/command-quoting.h"
 #include "imap/response-parser.h"
 #include "imap/response.h"
@@ -45,7 +46,9 @@ class Connection {
 public:
 	using Completion = std::function<void(Response &&tagged)>;
 
-	Connection(std::unique_ptr<net::Stream> stream, Logger &log, CancelCheck cancel);
+	// command_timeout_ms: see CommandDeadline (<= 0: no limit).
+	Connection(std::unique_ptr<net::Stream> stream, Logger &log, CancelCheck cancel,
+		   int command_timeout_ms = 0);
 
 	// Reads and handles the greeting (BYE throws).
 	Response read_greeting();
@@ -60,6 +63,12 @@ public:
 	// connection unusable (a half-read response cannot be resumed).
 	void process_response();
 	size_t in_flight() const { return in_flight_.size(); }
+
+	// Switches the stream to TLS after the server accepted STARTTLS, and
+	// forgets the capabilities (they must be asked again over TLS). Any
+	// byte already received would be taken as if it had come over TLS,
+	// so unread input is refused as a STARTTLS response injection.
+	void start_tls(const net::TlsOptions &tls);
 
 	void set_observer(ResponseObserver *observer) { observer_ = observer; }
 
@@ -84,6 +93,7 @@ public:
 private:
 	struct InFlightCommand {
 		std::string tag;
+		std::string name; // "UID FETCH", for timeout messages
 		Completion done;
 	};
 
@@ -98,6 +108,8 @@ private:
 	bool is_in_flight(const std::string &tag) const;
 
 	std::unique_ptr<net::Stream> stream_;
+	CommandDeadline deadline_;
+	DeadlineStream timed_stream_; // what input_ reads from
 	net::BufferedInput input_;
 	ResponseParser parser_;
 	Logger &log_;

@@ -37,6 +37,15 @@ bool starts_with_ignore_case(std::string_view text, std::string_view prefix)
 	       equals_ignore_case(text.substr(0, prefix.size()), prefix);
 }
 
+std::string_view trim_blanks(std::string_view text)
+{
+	while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+		text.remove_prefix(1);
+	while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+		text.remove_suffix(1);
+	return text;
+}
+
 std::string to_upper(std::string_view text)
 {
 	std::string upper(text);

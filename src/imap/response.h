@@ -86,6 +86,8 @@ const Value *find_message_body_item(const std::vector<Value> &items);
 bool equals_ignore_case(std::string_view a, std::string_view b);
 bool starts_with_ignore_case(std::string_view text, std::string_view prefix);
 std::string to_upper(std::string_view text);
+// Without leading and trailing spaces and tabs.
+std::string_view trim_blanks(std::string_view text);
 std::optional<uint64_t> parse_number(std::string_view digits);
 // Server text fit for a log line or an error message: control and 8-bit
 // bytes escaped, cut at max bytes.

@@ -1,56 +1,22 @@
 // The IMAP client against a scripted server (FakeStream): greeting,
 // capabilities, ID, LOGIN quoting and literals, failure kinds, EXAMINE,
-// summaries and pipelined body fetches.
+// summaries, message identities, pipelined body fetches with growing
+// batches, and the per-command time limit.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "fake-stream.h"
-#include "imap/client.h"
-#include "check-assert.h"
+#include "test-imap-session.h"
 #include "check-main.h" // last: check.h defines fail()
 
 using namespace mailmove;
 using namespace mailmove::imap;
-using mailmove::test::Chunking;
-using mailmove::test::FakeStream;
+using namespace mailmove::test;
 
 namespace {
-
-class CaptureLogger final : public Logger {
-public:
-	void log(LogLevel, std::string_view message) override { lines.emplace_back(message); }
-	bool has_line_containing(std::string_view part) const
-	{
-		for (const std::string &line : lines) {
-			if (line.find(part) != std::string::npos)
-				return true;
-		}
-		return false;
-	}
-	std::vector<std::string> lines;
-};
-
-// A client wired to a FakeStream it owns; server points at that stream.
-struct Session {
-	explicit Session(ClientOptions options = {}, Chunking chunking = Chunking::whole(),
-			 CancelCheck cancel = {})
-		: Session(std::make_unique<FakeStream>(chunking), options, std::move(cancel))
-	{
-	}
-
-	CaptureLogger log;
-	FakeStream *server;
-	Client client;
-
-private:
-	Session(std::unique_ptr<FakeStream> stream, ClientOptions options, CancelCheck cancel)
-		: server(stream.get()), client(std::move(stream), log, options, std::move(cancel))
-	{
-	}
-};
 
 class RecordingHandler : public FetchHandler {
 public:
@@ -85,7 +51,6 @@ using Bodies = std::vector<std::pair<uint32_t, std::string>>;
 using Batches = std::vector<std::pair<std::vector<uint32_t>, std::vector<uint32_t>>>;
 using Uids = std::vector<uint32_t>;
 
-const std::string greeting_literal_plus = "* OK [CAPABILITY IMAP4rev1 LITERAL+ ID] ready\r\n";
 const std::string summary_command = "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)\r\n";
 
 std::string fetch_command(const std::string &tag, const std::string &uid_set)
@@ -137,19 +102,6 @@ Failure refused_login(Session &s, const std::string &reply)
 		.send(reply);
 	s.client.greeting();
 	return expect_failure([&]() { s.client.login("alice", "hunter2"); });
-}
-
-using RefusalCase = std::pair<const char *, FailureKind>;
-
-// Runs attempt against each server reply in a fresh session and checks
-// the kind of Failure it ends in.
-void check_refusal_kinds(const std::vector<RefusalCase> &cases,
-			 const std::function<Failure(Session &, const std::string &)> &attempt)
-{
-	for (const auto &[reply, kind] : cases) {
-		Session s;
-		ck_assert_msg(attempt(s, reply).kind() == kind, "%s", reply);
-	}
 }
 
 ClientOptions one_message_batches(unsigned pipeline_depth)
@@ -529,6 +481,7 @@ START_TEST(summaries_of_an_empty_mailbox_send_nothing)
 	s.client.greeting();
 	s.client.examine("INBOX");
 	ck_assert(s.client.fetch_summaries().empty());
+	ck_assert(s.client.fetch_message_ids().empty());
 	ck_assert_string_eq(s.server->unchecked_writes(), "");
 }
 END_TEST
@@ -564,6 +517,9 @@ START_TEST(batches_follow_the_limits)
 	ClientOptions options;
 	options.batch_max_messages = 3;
 	options.batch_max_bytes = 1000;
+	// Fixed batches: no growth from a smaller start.
+	options.batch_start_messages = options.batch_max_messages;
+	options.batch_start_bytes = options.batch_max_bytes;
 	options.pipeline_depth = 1;
 	Session s(options);
 	open_inbox(s, {5, 6, 7, 8, 9, 12, 13});
@@ -890,6 +846,226 @@ START_TEST(handler_exceptions_propagate)
 }
 END_TEST
 
+START_TEST(batches_grow_while_the_pipeline_is_full)
+{
+	ClientOptions options;
+	options.batch_start_messages = 2;
+	options.batch_max_messages = 16;
+	options.pipeline_depth = 4;
+	Session s(options);
+	Uids uids;
+	for (uint32_t uid = 1; uid <= 40; uid++)
+		uids.push_back(uid);
+	open_inbox(s, uids);
+	// Newest first: 2, 4, 8 and 16 messages go out at once; the last
+	// ten when the first batch is done.
+	s.server->await(fetch_command("a3", "39:40"))
+		.await(fetch_command("a4", "35:38"))
+		.await(fetch_command("a5", "27:34"))
+		.await(fetch_command("a6", "11:26"))
+		.send("a3 OK done\r\n")
+		.await(fetch_command("a7", "1:10"))
+		.send("a4 OK done\r\na5 OK done\r\na6 OK done\r\na7 OK done\r\n");
+	RecordingHandler handler;
+	s.client.fetch_bodies(requests_for(Uids(uids.rbegin(), uids.rend())), handler);
+	ck_assert(s.server->script_done());
+	std::vector<size_t> sizes;
+	for (const auto &batch : handler.batches)
+		sizes.push_back(batch.first.size());
+	ck_assert(sizes == std::vector<size_t>({2, 4, 8, 16, 10}));
+
+	// Bytes grow the same way: 1 KiB messages from a 2 KiB start.
+	ClientOptions by_bytes;
+	by_bytes.batch_start_bytes = 2048;
+	by_bytes.pipeline_depth = 1;
+	Session b(by_bytes);
+	open_inbox(b, {1, 2, 3, 4, 5, 6, 7, 8});
+	b.server->await(fetch_command("a3", "1:2"))
+		.send("a3 OK\r\n")
+		.await(fetch_command("a4", "3:6"))
+		.send("a4 OK\r\n")
+		.await(fetch_command("a5", "7:8"))
+		.send("a5 OK\r\n");
+	b.client.fetch_bodies(requests_for({1, 2, 3, 4, 5, 6, 7, 8}, 1024), handler);
+	ck_assert(b.server->script_done());
+}
+END_TEST
+
+START_TEST(first_batch_is_small_by_default)
+{
+	Session s;
+	Uids uids;
+	for (uint32_t uid = 1; uid <= 30; uid++)
+		uids.push_back(uid);
+	open_inbox(s, uids);
+	s.server->await(fetch_command("a3", "21:30"))
+		.await(fetch_command("a4", "1:20"))
+		.send("a3 OK\r\na4 OK\r\n");
+	RecordingHandler handler;
+	s.client.fetch_bodies(requests_for(Uids(uids.rbegin(), uids.rend())), handler);
+	ck_assert(s.server->script_done());
+}
+END_TEST
+
+// ---- message identities ----
+
+namespace {
+
+const std::string identity_command =
+	"UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])\r\n";
+
+std::string literal(const std::string &bytes)
+{
+	return "{" + std::to_string(bytes.size()) + "}\r\n" + bytes;
+}
+
+} // namespace
+
+START_TEST(message_ids_for_content_identity)
+{
+	// A header that looks like protocol must stay header bytes.
+	const std::string plain = "Message-ID: <a@example.com>\r\n\r\n";
+	const std::string folded = "Message-Id:\r\n\t<folded@example.com>  \r\n)\r\na2 OK\r\n\r\n";
+	const std::string responses =
+		"* 1 FETCH (UID 5 RFC822.SIZE 1234 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" "
+		"BODY[HEADER.FIELDS (MESSAGE-ID)] " + literal(plain) + ")\r\n"
+		"* 2 FETCH (UID 6 RFC822.SIZE 99 INTERNALDATE \"01-Jan-2020 00:00:00 +0800\" "
+		"BODY[HEADER.FIELDS (MESSAGE-ID)] " + literal("\r\n") + ")\r\n"
+		"* 3 FETCH (UID 7 BODY[HEADER.FIELDS (\"Message-Id\")] " + literal(folded) +
+		" RFC822.SIZE 7)\r\n"
+		"* 3 FETCH (UID 7 INTERNALDATE \"02-Feb-2021 10:00:00 +0000\")\r\n"
+		"* 2 FETCH (FLAGS (\\Seen))\r\n"
+		"* 4 FETCH (UID 8 RFC822.SIZE 10 INTERNALDATE \"03-Mar-2022 10:00:00 +0000\" "
+		"BODY[HEADER.FIELDS (MESSAGE-ID)] NIL)\r\n"
+		"a2 OK Fetch completed\r\n";
+	const Chunking chunkings[] = {Chunking::whole(), Chunking::bytes(1),
+				      Chunking::random_sizes(7, 30)};
+	for (const Chunking &chunking : chunkings) {
+		Session s(ClientOptions(), chunking);
+		s.server->send(greeting_literal_plus)
+			.await("a1 EXAMINE \"INBOX\"\r\n")
+			.send("* 4 EXISTS\r\n* OK [UIDVALIDITY 8] ok\r\na1 OK done\r\n")
+			.await("a2 " + identity_command)
+			.send(responses);
+		s.client.greeting();
+		s.client.examine("INBOX");
+		std::vector<MessageIdentity> ids = s.client.fetch_message_ids();
+		ck_assert(s.server->script_done());
+		ck_assert_uint_eq(ids.size(), 4);
+		ck_assert_uint_eq(ids[0].uid, 5);
+		ck_assert_uint_eq(ids[0].size, 1234);
+		ck_assert_string_eq(ids[0].internaldate, "17-Jul-1996 02:44:25 -0700");
+		ck_assert_string_eq(ids[0].message_id, "<a@example.com>");
+		ck_assert_uint_eq(ids[1].uid, 6);
+		ck_assert_string_eq(ids[1].message_id, "");
+		ck_assert_uint_eq(ids[2].uid, 7);
+		ck_assert_uint_eq(ids[2].size, 7);
+		ck_assert_string_eq(ids[2].internaldate, "02-Feb-2021 10:00:00 +0000");
+		ck_assert_string_eq(ids[2].message_id, "<folded@example.com>");
+		ck_assert_uint_eq(ids[3].uid, 8);
+		ck_assert_uint_eq(ids[3].size, 10);
+		ck_assert_string_eq(ids[3].message_id, "");
+	}
+}
+END_TEST
+
+START_TEST(message_ids_expunged_or_refused)
+{
+	Session expunged;
+	open_inbox(expunged, {5, 6});
+	expunged.server->await("a3 " + identity_command)
+		.send("* 2 FETCH (UID 6 RFC822.SIZE 3 BODY[HEADER.FIELDS (MESSAGE-ID)] "
+		      "\"Message-ID: <q@x>\")\r\n"
+		      "a3 NO [EXPUNGEISSUED] Some messages were expunged\r\n");
+	std::vector<MessageIdentity> ids = expunged.client.fetch_message_ids();
+	ck_assert_uint_eq(ids.size(), 1);
+	ck_assert_string_eq(ids[0].message_id, "<q@x>");
+
+	Session busy;
+	open_inbox(busy, {5});
+	busy.server->await("a3 " + identity_command).send("a3 NO [UNAVAILABLE] later\r\n");
+	ck_assert(expect_failure([&]() { busy.client.fetch_message_ids(); }).kind() ==
+		  FailureKind::temporary);
+}
+END_TEST
+
+// ---- per-command time limit ----
+
+START_TEST(command_timeout_with_a_trickling_server)
+{
+	using std::chrono::milliseconds;
+	ClientOptions options;
+	options.command_timeout_ms = 300;
+
+	// A message body trickling in, byte by byte, for about 2 s.
+	Session body(options);
+	open_inbox(body, {5});
+	body.server->await(fetch_command("a3", "5"))
+		.send_slowly(body_response(1, 5, std::string(200, 'x')) + "a3 OK\r\n",
+			     milliseconds(10));
+	RecordingHandler handler;
+	Failure failure =
+		expect_failure([&]() { body.client.fetch_bodies(requests_for({5}), handler); });
+	ck_assert(failure.kind() == FailureKind::temporary);
+	ck_assert_msg(contains(failure.what(), "legacy.example:143: UID FETCH did not complete "
+						"within 300 ms"),
+		      "%s", failure.what());
+	ck_assert(!body.server->script_done());
+	ck_assert(handler.batches.empty());
+
+	// Response lines trickling in.
+	Session lines(options);
+	lines.server->send(greeting_literal_plus)
+		.await("a1 EXAMINE \"INBOX\"\r\n")
+		.send_slowly("* 1 EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\n"
+			     "* OK [UIDNEXT 2] ok\r\na1 OK done\r\n", milliseconds(10));
+	lines.client.greeting();
+	failure = expect_failure([&]() { lines.client.examine("INBOX"); });
+	ck_assert(failure.kind() == FailureKind::temporary);
+	ck_assert_msg(contains(failure.what(), "EXAMINE did not complete"), "%s", failure.what());
+	// The connection is given up.
+	lines.client.logout();
+	ck_assert_string_eq(lines.server->unchecked_writes(), "");
+
+	// The greeting is timed too.
+	Session greeting(options);
+	greeting.server->send_slowly(std::string(100, '*'), milliseconds(10));
+	failure = expect_failure([&]() { greeting.client.greeting(); });
+	ck_assert_msg(contains(failure.what(), "greeting did not complete"), "%s", failure.what());
+}
+END_TEST
+
+START_TEST(queued_commands_do_not_age)
+{
+	// Two pipelined batches take 1.2 s each, 2.4 s together: each is
+	// within the 2 s limit, counted from when the server got to it.
+	using std::chrono::milliseconds;
+	ClientOptions options = one_message_batches(2);
+	options.command_timeout_ms = 2000;
+	Session s(options);
+	open_inbox(s, {5, 6});
+	const std::string filler(100, 'x');
+	s.server->await(fetch_command("a3", "5"))
+		.await(fetch_command("a4", "6"))
+		.pause(milliseconds(400))
+		.send("* 1 FETCH (UID 5 BODY[] {100}\r\n")
+		.pause(milliseconds(400))
+		.send(filler + ")\r\n")
+		.pause(milliseconds(400))
+		.send("a3 OK\r\n")
+		.pause(milliseconds(400))
+		.send("* 2 FETCH (UID 6 BODY[] {100}\r\n")
+		.pause(milliseconds(400))
+		.send(filler + ")\r\n")
+		.pause(milliseconds(400))
+		.send("a4 OK\r\n");
+	RecordingHandler handler;
+	s.client.fetch_bodies(requests_for({5, 6}), handler);
+	ck_assert(handler.bodies == Bodies({{5, filler}, {6, filler}}));
+	ck_assert(s.server->script_done());
+}
+END_TEST
+
 // ---- logout, read-only guarantee, trace ----
 
 START_TEST(logout_is_best_effort)
@@ -1022,6 +1198,12 @@ static Suite *client_suite()
 	tcase_add_test(fetch, exact_bytes_reach_on_body);
 	tcase_add_test(fetch, large_body_is_streamed);
 	tcase_add_test(fetch, handler_exceptions_propagate);
+	tcase_add_test(fetch, batches_grow_while_the_pipeline_is_full);
+	tcase_add_test(fetch, first_batch_is_small_by_default);
+	tcase_add_test(fetch, message_ids_for_content_identity);
+	tcase_add_test(fetch, message_ids_expunged_or_refused);
+	tcase_add_test(fetch, command_timeout_with_a_trickling_server);
+	tcase_add_test(fetch, queued_commands_do_not_age);
 	suite_add_tcase(s, fetch);
 	return s;
 }

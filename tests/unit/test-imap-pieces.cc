@@ -1,12 +1,15 @@
 // The small pieces the IMAP client is built from: INTERNALDATE parsing,
-// UID sets and batches, command quoting, and what a refusal means.
+// UID sets and (growing) batches, command quoting, what a refusal means,
+// and the Message-ID of a header.
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "imap/client.h"
 #include "imap/command-quoting.h"
+#include "imap/message-items.h"
 #include "imap/refusal.h"
+#include "imap/batching.h"
 #include "imap/uid-set.h"
 #include "check-assert.h"
 #include "check-main.h" // last: check.h defines fail()
@@ -86,6 +89,77 @@ START_TEST(batches)
 }
 END_TEST
 
+std::vector<size_t> batch_sizes(BatchPlan plan)
+{
+	std::vector<size_t> sizes;
+	while (!plan.done())
+		sizes.push_back(plan.next().uids.size());
+	return sizes;
+}
+
+START_TEST(batches_grow)
+{
+	std::vector<BodyRequest> hundred;
+	for (uint32_t uid = 100; uid > 0; uid--)
+		hundred.push_back({uid, 10});
+	using Sizes = std::vector<size_t>;
+	// Messages double from the start up to the maximum.
+	ck_assert(batch_sizes(BatchPlan(hundred, {5, 1 << 20}, {30, 1 << 20})) ==
+		  Sizes({5, 10, 20, 30, 30, 5}));
+	// So do bytes (10 bytes a message).
+	ck_assert(batch_sizes(BatchPlan(hundred, {1000, 20}, {1000, 100})) ==
+		  Sizes({2, 4, 8, 10, 10, 10, 10, 10, 10, 10, 10, 6}));
+	// start == max: fixed batches; start > max: capped.
+	ck_assert(batch_sizes(BatchPlan(hundred, {40, 1 << 20}, {40, 1 << 20})) ==
+		  Sizes({40, 40, 20}));
+	ck_assert(batch_sizes(BatchPlan(hundred, {500, 1 << 20}, {40, 1 << 20})) ==
+		  Sizes({40, 40, 20}));
+	// Zero limits still make progress.
+	ck_assert(batch_sizes(BatchPlan({{1, 10}, {2, 10}}, {0, 0}, {0, 0})) == Sizes({1, 1}));
+
+	// The first batch is in the caller's order, newest first here.
+	BatchPlan plan(hundred, {3, 1 << 20}, {200, 1 << 20});
+	ck_assert(plan.next().uids == Uids({100, 99, 98}));
+	ck_assert_uint_eq(plan.limits().messages, 6);
+	ck_assert(plan.next().uids == Uids({97, 96, 95, 94, 93, 92}));
+
+	// A message over the byte limit goes alone, and the limits grow on.
+	BatchPlan big({{1, 10}, {2, 5000}, {3, 10}, {4, 10}}, {10, 100}, {10, 1000});
+	ck_assert(big.next().uids == Uids({1}));
+	ck_assert(big.next().uids == Uids({2}));
+	ck_assert(big.next().uids == Uids({3, 4}));
+	ck_assert_uint_eq(big.limits().bytes, 800);
+
+	// Huge maximums do not overflow when doubled.
+	BatchPlan huge(hundred, {1u << 31, UINT64_MAX / 2 + 1}, {UINT32_MAX, UINT64_MAX});
+	huge.next();
+	ck_assert_uint_eq(huge.limits().messages, UINT32_MAX);
+	ck_assert(huge.limits().bytes == UINT64_MAX);
+}
+END_TEST
+
+START_TEST(message_id_of_a_header)
+{
+	ck_assert_string_eq(message_id_from_header("Message-ID: <a@example.com>\r\n\r\n"),
+			    "<a@example.com>");
+	// Folded, other spelling, blanks around, bare LF.
+	ck_assert_string_eq(message_id_from_header("message-id:\r\n\t <b@x>  \r\n\r\n"), "<b@x>");
+	ck_assert_string_eq(message_id_from_header("Message-Id: <c@\n x>\n"), "<c@ x>");
+	ck_assert_string_eq(message_id_from_header("MESSAGE-ID : <d@x>"), "<d@x>");
+	// The first of several; other fields do not count.
+	ck_assert_string_eq(message_id_from_header("X-Message-ID: <no@x>\r\n"
+						   "Message-ID: <first@x>\r\n"
+						   "Message-ID: <second@x>\r\n\r\n"),
+			    "<first@x>");
+	// None, empty, or only after the header's end.
+	ck_assert_string_eq(message_id_from_header("\r\n"), "");
+	ck_assert_string_eq(message_id_from_header(""), "");
+	ck_assert_string_eq(message_id_from_header("Message-ID:\r\n\r\n"), "");
+	ck_assert_string_eq(message_id_from_header("Subject: x\r\n\r\nMessage-ID: <body@x>\r\n"),
+			    "");
+}
+END_TEST
+
 START_TEST(command_quoting)
 {
 	ck_assert(quotable("plain \"quoted\" back\\slash"));
@@ -146,6 +220,8 @@ static Suite *pieces_suite()
 	tcase_add_test(tc, internaldate_parsing);
 	tcase_add_test(tc, uid_sets);
 	tcase_add_test(tc, batches);
+	tcase_add_test(tc, batches_grow);
+	tcase_add_test(tc, message_id_of_a_header);
 	tcase_add_test(tc, command_quoting);
 	tcase_add_test(tc, refusal_classification);
 	suite_add_tcase(s, tc);
