@@ -1,0 +1,67 @@
+// The legacy folders as a tree of decoded levels below the personal
+// namespace, with the parents the server did not list filled in, so that
+// subfolders can follow their parent's target name.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "names/folder-mapper.h"
+#include "names/legacy-levels.h"
+
+namespace mailmove::names {
+
+constexpr size_t no_parent = static_cast<size_t>(-1);
+
+struct FolderNode {
+	const LegacyMailbox *legacy = nullptr; // null: a parent nobody listed
+	std::vector<std::string> key; // the full name's raw levels
+	size_t prefix_levels = 0;     // how many of them are the namespace prefix
+	char separator = 0;
+	std::string raw_name;     // as listed; for unlisted parents the raw prefix
+	std::string display_name; // decoded, legacy separator, prefix kept
+	std::vector<std::string> raw_levels; // below the namespace prefix
+	std::vector<std::string> levels;     // decoded, NFC
+	bool leaf_altered = false; // decoding changed the last level
+	bool inbox = false;
+	bool namespace_root = false; // the personal namespace prefix itself
+	bool duplicate_inbox = false; // XLIST \Inbox listed next to INBOX
+	bool subscribed = false;
+	std::vector<std::string> notes;
+	size_t parent = no_parent;
+	std::vector<size_t> children;
+};
+
+class FolderTree {
+public:
+	FolderTree(const std::vector<LegacyMailbox> &legacy,
+		   const std::vector<Namespace> &personal_namespaces);
+
+	const std::vector<FolderNode> &nodes() const { return nodes_; }
+	// INBOX first, then parents before children; siblings with unaltered
+	// names before altered ones, then by decoded and raw name.
+	const std::vector<size_t> &preorder() const { return preorder_; }
+	// The path rules match: levels joined with "/", a "/" inside a level
+	// as "%2f".
+	std::string rule_path(size_t node) const;
+
+private:
+	// A full legacy name's raw levels, a first level INBOX spelt "INBOX",
+	// identify a node.
+	using Key = std::vector<std::string>;
+
+	void add(const LegacyMailbox &mailbox, bool as_inbox, bool duplicate_inbox);
+	size_t node_for(const Key &key, size_t prefix_levels, char separator);
+	void decode(FolderNode &node) const;
+	void order();
+
+	std::vector<PersonalPrefix> prefixes_;
+	std::vector<FolderNode> nodes_;
+	std::map<Key, size_t> by_key_;
+	std::vector<size_t> roots_;
+	std::vector<size_t> preorder_;
+};
+
+} // namespace mailmove::names
