@@ -1,0 +1,451 @@
+#include "move/pop3-mover.h"
+
+#include "base/failure.h"
+#include "move/checkpoint.h"
+#include "move/commit-intent.h"
+#include "move/folder-writer.h"
+#include "move/header-peek.h"
+#include "move/identity.h"
+#include "move/move-report.h"
+#include "move/pop3-keys.h"
+#include "move/received-date.h"
+
+#include <algorithm>
+#include <ctime>
+#include <iomanip>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+namespace mailmove::move {
+
+namespace {
+
+// POP3 knows one mailbox; the checkpoint and the target call it this.
+constexpr const char *inbox = "INBOX";
+// How much of a message's header is read for its date and digest.
+constexpr size_t max_header_bytes = 256 * 1024;
+
+// A POP3 INBOX has no UIDVALIDITY; its checkpoint record keeps in that
+// place how its keys were made. Keys of one kind mean nothing in the
+// other, so a server that switches between them must not be resumed.
+uint32_t checkpoint_code(Pop3Identity identity)
+{
+	return identity == Pop3Identity::uidl ? 1 : 2;
+}
+
+std::string iso8601_utc_now()
+{
+	std::time_t now = std::time(nullptr);
+	std::ostringstream text;
+	text << std::put_time(std::gmtime(&now), "%Y-%m-%dT%H:%M:%SZ");
+	return text.str();
+}
+
+} // namespace
+
+const char *pop3_identity_name(Pop3Identity identity)
+{
+	switch (identity) {
+	case Pop3Identity::unknown:
+		return "unknown";
+	case Pop3Identity::uidl:
+		return "uidl";
+	case Pop3Identity::content_digest:
+		return "digest";
+	}
+	return "unknown";
+}
+
+struct Pop3Mover::Message {
+	uint32_t number = 0;
+	uint64_t size = 0;
+	std::string uidl; // empty when the server has no UIDL
+	std::string key;
+};
+
+// Receives RETR bodies and writes them through the INBOX's writer;
+// commits whenever a batch is full.
+class Pop3Mover::InboxWriter final : public pop3::RetrieveHandler {
+public:
+	InboxWriter(Pop3Mover &mover, FolderWriter &writer, CommitIntentFile &intents,
+		    const std::unordered_map<uint32_t, const Message *> &by_number)
+		: mover_(mover), writer_(writer), intents_(intents), by_number_(by_number)
+	{
+		batch_.source_key = mover_.source_key_;
+	}
+
+	void on_message(uint32_t number, ByteSource &body) override
+	{
+		const Message &m = *by_number_.at(number);
+		HeaderPeekSource peeked(body, max_header_bytes);
+		MessageToSave message;
+		message.guid = pop3_message_guid(mover_.source_key_, m.key);
+		if (mover_.source_.mark_seen)
+			message.flags.push_back("\\Seen");
+		message.pop3_uidl = m.uidl;
+		message.pop3_order = m.number;
+		std::string_view header = peeked.peek_header();
+		if (auto date = received_date_from_header(header)) {
+			message.received_time = date->unix_time;
+			message.received_tz_offset_minutes = date->tz_offset_minutes;
+		}
+		try {
+			writer_.save(message, peeked);
+		} catch (const MessageRefused &refused) {
+			/* Only this message's problem; anything else (a broken
+			   connection, failing storage) ends the run. */
+			record_failure(m, std::string("the target refused it: ") + refused.what());
+			if (refused.transaction_lost())
+				lose_batch();
+			return;
+		}
+		batch_keys_.push_back(m.key);
+		number_of_[m.key] = m.number;
+		batch_.messages.push_back({m.key, {first_header_field(header, "Message-ID"),
+						   peeked.crlf_size(), message.received_time}});
+		batch_bytes_ += m.size;
+		if (batch_keys_.size() >= mover_.source_.batch_max_messages ||
+		    batch_bytes_ >= mover_.source_.batch_max_bytes)
+			commit();
+	}
+
+	void on_refused(uint32_t number, const pop3::Reply &reply) override
+	{
+		std::string why = "RETR refused: -ERR";
+		if (!reply.code.empty())
+			why += " [" + pop3::printable(reply.code) + "]";
+		record_failure(*by_number_.at(number), why + " " + pop3::printable(reply.text));
+	}
+
+	// Messages to retrieve again: a late refusal rolled them back.
+	std::vector<uint32_t> take_retries()
+	{
+		std::vector<uint32_t> retries;
+		retries.swap(retries_);
+		return retries;
+	}
+
+	// Commits what was saved and records its keys as done.
+	void commit()
+	{
+		if (batch_keys_.empty())
+			return;
+		batch_.target_uidnext = writer_.record().target_uidnext;
+		intents_.write(batch_);
+		writer_.commit_keys(batch_keys_);
+		MoveReport &report = mover_.report_;
+		report.saved_now += batch_keys_.size();
+		report.progress.messages_done += batch_keys_.size();
+		report.progress.bytes_done += batch_bytes_;
+		batch_keys_.clear();
+		batch_.messages.clear();
+		batch_bytes_ = 0;
+		if (mover_.on_progress_)
+			mover_.on_progress_(report.progress);
+		mover_.report_status("moving");
+	}
+
+private:
+	// The target rolled the open transaction back: what this batch had
+	// saved is gone and is retrieved again.
+	void lose_batch()
+	{
+		for (const IntendedMessage &lost : batch_.messages)
+			retries_.push_back(number_of_.at(lost.key));
+		batch_keys_.clear();
+		batch_.messages.clear();
+		batch_bytes_ = 0;
+	}
+
+	void record_failure(const Message &m, const std::string &why)
+	{
+		mover_.report_.progress.messages_failed++;
+		std::string name = "message " + std::to_string(m.number);
+		if (!m.uidl.empty())
+			name += " (UIDL " + pop3::printable(m.uidl, 80) + ")";
+		mover_.log_.warning("INBOX: " + name + " not moved, tried again next run: " + why);
+		mover_.job_report_->add("message-failed", {{"folder", inbox},
+							   {"number", std::to_string(m.number)},
+							   {"uidl", m.uidl},
+							   {"size", std::to_string(m.size)},
+							   {"reason", why}});
+	}
+
+	Pop3Mover &mover_;
+	FolderWriter &writer_;
+	CommitIntentFile &intents_;
+	const std::unordered_map<uint32_t, const Message *> &by_number_;
+	std::vector<std::string> batch_keys_;
+	CommitIntent batch_;
+	uint64_t batch_bytes_ = 0;
+	std::unordered_map<std::string, uint32_t> number_of_; // key -> message number
+	std::vector<uint32_t> retries_;
+};
+
+Pop3Mover::Pop3Mover(Pop3Source source, MoveOptions options, Store &store, Logger &log,
+		     CancelCheck cancel, ProgressCallback on_progress,
+		     Pop3StatusCallback on_status, StreamFactory connect)
+	: source_(std::move(source)), options_(options), store_(store), log_(log),
+	  cancel_(std::move(cancel)), on_progress_(std::move(on_progress)),
+	  on_status_(std::move(on_status)), connect_(std::move(connect)),
+	  /* Its own namespace in the checkpoint: an IMAP move of the same
+	     account names its INBOX messages differently. */
+	  source_key_("pop3:" + source_key(source_.url.host, source_.credentials.user))
+{
+	if (!connect_) {
+		connect_ = [this]() {
+			net::Endpoint endpoint{source_.url.host, source_.url.port,
+					       source_.url.implicit_tls};
+			return net::connect(endpoint, source_.tls, source_.client.timeouts, cancel_);
+		};
+	}
+}
+
+Pop3Mover::~Pop3Mover() = default;
+
+std::unique_ptr<pop3::Client> Pop3Mover::open_session()
+{
+	auto client = std::make_unique<pop3::Client>(connect_(), log_, source_.client, cancel_);
+	client->greeting();
+	client->capa();
+	if (!source_.url.implicit_tls && source_.stls != StlsPolicy::never) {
+		if (client->capabilities().has("STLS") || source_.stls == StlsPolicy::required)
+			client->stls(source_.tls);
+	}
+	pop3::AuthMethod method = client->login(source_.credentials);
+	log_.debug(std::string("Logged in with ") + pop3::auth_method_name(method) +
+		   (client->is_tls() ? " over TLS" : " without TLS"));
+	/* Capabilities may change after login (RFC 2449), PIPELINING too. */
+	client->capa();
+	return client;
+}
+
+std::vector<Pop3Mover::Message> Pop3Mover::list_messages(pop3::Client &client)
+{
+	std::vector<pop3::ListEntry> listing = client.list();
+	std::optional<std::vector<pop3::UidlEntry>> uidls = client.uidl();
+	identity_ = uidls ? Pop3Identity::uidl : Pop3Identity::content_digest;
+	std::unordered_map<uint32_t, std::string> uidl_of;
+	if (uidls) {
+		for (pop3::UidlEntry &entry : *uidls)
+			uidl_of[entry.number] = std::move(entry.uidl);
+	} else {
+		log_.warning("The legacy server has no UIDL: messages are identified by a digest "
+			     "of their header and size, and users' POP3 clients will download "
+			     "their mail again after the switch");
+	}
+
+	std::vector<Message> messages;
+	std::vector<std::string> keys;
+	for (const pop3::ListEntry &entry : listing) {
+		Message m;
+		m.number = entry.number;
+		m.size = entry.size;
+		if (uidls) {
+			auto it = uidl_of.find(entry.number);
+			if (it == uidl_of.end()) {
+				log_.warning("INBOX: message " + std::to_string(entry.number) +
+					     " is missing from the UIDL listing; left for the next run");
+				continue;
+			}
+			m.uidl = it->second;
+			m.key = uidl_key(m.uidl);
+		} else {
+			std::optional<std::string> header = client.top_header(entry.number,
+									      max_header_bytes);
+			if (!header) {
+				throw Failure(FailureKind::permanent,
+					      "the legacy server supports neither UIDL nor TOP: its "
+					      "messages cannot be told apart safely");
+			}
+			m.key = content_key(*header, entry.size);
+		}
+		keys.push_back(m.key);
+		messages.push_back(std::move(m));
+	}
+	number_repeated_keys(keys);
+	for (size_t i = 0; i < messages.size(); i++)
+		messages[i].key = std::move(keys[i]);
+	return messages;
+}
+
+void Pop3Mover::report_status(const std::string &state)
+{
+	if (!on_status_)
+		return;
+	const Progress &p = report_.progress;
+	Pop3InboxStatus status;
+	status.folder.name = inbox;
+	status.folder.legacy_name = inbox;
+	status.folder.state = state;
+	status.folder.messages_done = p.messages_done;
+	status.folder.messages_total = p.messages_total;
+	status.folder.bytes_done = p.bytes_done;
+	status.folder.bytes_total = p.bytes_total;
+	status.folder.messages_failed = p.messages_failed;
+	status.identity = identity_;
+	on_status_(status);
+}
+
+void Pop3Mover::move_inbox(pop3::Client &client, Checkpoint &checkpoint,
+			   std::vector<Message> &messages)
+{
+	uint32_t code = checkpoint_code(identity_);
+	uint32_t recorded = checkpoint.folder(inbox).uidvalidity;
+	if (recorded != 0 && recorded != code) {
+		throw Failure(FailureKind::permanent,
+			      std::string("the legacy server identified messages by ") +
+				      (recorded == 1 ? "UIDL" : "content digest") +
+				      " before and now by " + pop3_identity_name(identity_) +
+				      "; not moving again, to avoid duplicates");
+	}
+	std::function<std::string(const std::string &)> guid_of = [this](const std::string &key) {
+		return pop3_message_guid(source_key_, key);
+	};
+	CommitIntentFile intents(store_.state_dir(), "pop3");
+	expunge_orphans(checkpoint, intents, guid_of);
+	FolderWriter writer(store_, checkpoint, inbox, code, inbox, log_);
+	std::vector<std::string> keys;
+	for (const Message &m : messages)
+		keys.push_back(m.key);
+	writer.recover_keys(keys, guid_of);
+
+	std::vector<const Message *> pending = plan(client, writer, messages);
+	std::unordered_map<uint32_t, const Message *> by_number;
+	for (const Message *m : pending)
+		by_number[m->number] = m;
+	log_.debug(std::string(inbox) + ": " + std::to_string(messages.size()) + " message(s), " +
+		   std::to_string(pending.size()) + " to move");
+	if (on_progress_)
+		on_progress_(report_.progress);
+	report_status("moving");
+	if (pending.empty())
+		return;
+
+	std::vector<pop3::RetrieveRequest> requests;
+	for (const Message *m : pending)
+		requests.push_back({m->number, m->size});
+	InboxWriter handler(*this, writer, intents, by_number);
+	/* Each round retrieves only what a late refusal rolled back; the
+	   refused message itself waits for the next run, so this ends. */
+	while (!requests.empty()) {
+		client.retrieve(requests, handler);
+		handler.commit();
+		requests.clear();
+		for (uint32_t number : handler.take_retries())
+			requests.push_back({number, by_number.at(number)->size});
+	}
+	intents.remove();
+}
+
+std::vector<const Pop3Mover::Message *> Pop3Mover::plan(pop3::Client &client,
+							 const FolderWriter &writer,
+							 const std::vector<Message> &messages)
+{
+	std::vector<const Message *> pending;
+	std::map<std::string, uint64_t> filtered;
+	for (const Message &m : messages) {
+		bool done = writer.is_done(m.key);
+		/* Like the IMAP mover: what the filters leave out is neither
+		   counted nor done, so a wider filter later still moves it. */
+		std::string reason = done ? "" : filter_reason(client, m);
+		if (!reason.empty()) {
+			filtered[reason]++;
+			continue;
+		}
+		report_.progress.messages_total++;
+		report_.progress.bytes_total += m.size;
+		if (done) {
+			report_.progress.messages_done++;
+			report_.progress.bytes_done += m.size;
+		} else {
+			pending.push_back(&m);
+		}
+	}
+	for (const auto &[reason, count] : filtered) {
+		job_report_->add("filtered", {{"folder", inbox},
+					      {"count", std::to_string(count)},
+					      {"reason", reason}});
+	}
+	/* Newest first: the highest message number arrived last. The uid
+	   order is the legacy order. */
+	bool newest_first = options_.order != MoveOrder::uid;
+	std::sort(pending.begin(), pending.end(), [newest_first](const Message *a, const Message *b) {
+		return newest_first ? a->number > b->number : a->number < b->number;
+	});
+	return pending;
+}
+
+std::string Pop3Mover::filter_reason(pop3::Client &client, const Message &m)
+{
+	const MessageFilter &filter = options_.filter;
+	int64_t date = 0; /* unknown: date bounds never exclude it */
+	/* POP3 lists no dates: read the header only when a date bound is
+	   set. */
+	if (filter.since != 0 || filter.before != 0) {
+		std::optional<std::string> header = client.top_header(m.number, max_header_bytes);
+		std::optional<ReceivedDate> received =
+			header ? received_date_from_header(*header) : std::nullopt;
+		date = received ? received->unix_time : 0;
+	}
+	return filter.reject_reason(date, m.size, {});
+}
+
+void Pop3Mover::expunge_orphans(const Checkpoint &checkpoint, const CommitIntentFile &intents,
+				const std::function<std::string(const std::string &)> &guid_of)
+{
+	std::optional<CommitIntent> intent = intents.read();
+	if (!intent || intent->source_key != source_key_)
+		return;
+	FolderRecord record = checkpoint.folder(inbox);
+	std::unique_ptr<TargetMailbox> mailbox = store_.open_mailbox(inbox);
+	size_t expunged = expunge_commit_orphans(
+		*mailbox, *intent,
+		[&record](const std::string &key) { return record.done_keys.count(key) > 0; },
+		guid_of);
+	if (expunged > 0) {
+		log_.info("INBOX: expunged " + std::to_string(expunged) +
+			  " message(s) that an interrupted commit left without their identity; "
+			  "they are moved again");
+	}
+}
+
+MoveReport Pop3Mover::run()
+{
+	MoveLock lock(store_.state_dir(), options_.lock_wait_ms, cancel_);
+	Checkpoint checkpoint(store_.state_dir(), source_key_);
+	job_report_ = std::make_unique<ReportWriter>(store_.state_dir());
+	job_report_->add("run", {{"started", iso8601_utc_now()},
+				 {"source", source_.url.to_string()},
+				 {"order", options_.order == MoveOrder::uid ? "uid" : "newest-first"},
+				 {"filters", options_.filter.describe()}});
+	std::unique_ptr<pop3::Client> client = open_session();
+
+	report_.progress.folders_total = 1;
+	std::vector<Message> messages = list_messages(*client);
+	/* What an admin must know: without UIDLs the users' POP3 clients
+	   cannot recognise their mail after the switch. */
+	job_report_->add("pop3-identity", {{"folder", inbox},
+					   {"identity", pop3_identity_name(identity_)}});
+	move_inbox(*client, checkpoint, messages);
+	report_.progress.folders_done = 1;
+	if (on_progress_)
+		on_progress_(report_.progress);
+	report_status("done");
+	client->quit();
+	return report_;
+}
+
+std::vector<PlannedFolder> Pop3Mover::survey()
+{
+	std::unique_ptr<pop3::Client> client = open_session();
+	PlannedFolder folder;
+	folder.legacy_name = inbox;
+	folder.target_name = inbox;
+	folder.messages = client->stat().messages;
+	client->quit();
+	return {folder};
+}
+
+} // namespace mailmove::move

@@ -1,0 +1,397 @@
+#include "pop3/client.h"
+
+#include <algorithm>
+#include <deque>
+
+#include "base/failure.h"
+#include "pop3/connection.h"
+#include "pop3/sasl.h"
+
+namespace mailmove::pop3 {
+
+namespace {
+
+bool has_line_break(std::string_view text)
+{
+	return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+} // namespace
+
+const char *auth_method_name(AuthMethod method)
+{
+	switch (method) {
+	case AuthMethod::automatic:
+		return "auto";
+	case AuthMethod::user:
+		return "USER/PASS";
+	case AuthMethod::apop:
+		return "APOP";
+	case AuthMethod::plain:
+		return "AUTH PLAIN";
+	case AuthMethod::login:
+		return "AUTH LOGIN";
+	}
+	return "auto";
+}
+
+struct Client::Impl {
+	Impl(std::unique_ptr<net::Stream> stream, Logger &log, ClientOptions options,
+	     CancelCheck cancel)
+		: connection(std::move(stream), log, std::move(cancel)), options(options)
+	{
+	}
+
+	// Runs work; any exception leaves the connection unusable, since a
+	// half-read response cannot be resumed.
+	template <typename Work>
+	auto guarded(Work &&work) -> decltype(work())
+	{
+		connection.ensure_usable();
+		try {
+			return work();
+		} catch (...) {
+			connection.mark_unusable();
+			throw;
+		}
+	}
+
+	// Sends a command and throws its -ERR as a Failure.
+	Reply run_ok(std::string_view line, std::string_view trace, std::string_view name,
+		     FailureKind kind_for_err)
+	{
+		connection.send(line, trace);
+		Reply reply = connection.read_reply(name);
+		if (!reply.ok)
+			throw_refusal(reply, kind_for_err, connection.peer(), name);
+		return reply;
+	}
+
+	// One SASL round: the server must ask for more with "+ ...".
+	void expect_continuation(std::string_view name)
+	{
+		std::string line = connection.read_line();
+		if (is_continuation(line))
+			return;
+		std::optional<Reply> reply = parse_reply(line);
+		if (reply && !reply->ok) {
+			/* Refused before the credentials were sent: the
+			   mechanism is not available, a setting to change. */
+			throw_refusal(*reply, FailureKind::permanent, connection.peer(), name);
+		}
+		throw Failure(FailureKind::permanent,
+			      connection.peer() + ": unexpected reply to " + std::string(name) + ": " +
+				      printable(line));
+	}
+
+	void finish_auth(std::string_view response, std::string_view name)
+	{
+		connection.send(response, "<hidden>");
+		Reply reply = connection.read_reply(name);
+		if (!reply.ok)
+			throw_refusal(reply, FailureKind::auth, connection.peer(), name);
+	}
+
+	AuthMethod choose_method(const Credentials &credentials) const
+	{
+		if (credentials.method != AuthMethod::automatic)
+			return credentials.method;
+		if (!credentials.master_user.empty() || capabilities.has_sasl("PLAIN"))
+			return AuthMethod::plain;
+		if (capabilities.has_sasl("LOGIN"))
+			return AuthMethod::login;
+		/* USER/PASS cannot carry a line break; PLAIN can. */
+		if (has_line_break(credentials.password))
+			return AuthMethod::plain;
+		if (!capabilities_known || capabilities.has("USER") || apop_timestamp.empty())
+			return AuthMethod::user;
+		return AuthMethod::apop;
+	}
+
+	void login_user_pass(const Credentials &credentials)
+	{
+		if (has_line_break(credentials.user) || has_line_break(credentials.password)) {
+			throw Failure(FailureKind::permanent,
+				      connection.peer() + ": the legacy login name or password contains "
+							  "a line break, which USER/PASS cannot send");
+		}
+		run_ok("USER " + credentials.user, "USER <hidden>", "USER", FailureKind::auth);
+		finish_auth("PASS " + credentials.password, "PASS");
+	}
+
+	void login_apop(const Credentials &credentials)
+	{
+		if (apop_timestamp.empty()) {
+			throw Failure(FailureKind::permanent,
+				      connection.peer() + ": APOP is not offered (no timestamp in the greeting)");
+		}
+		if (credentials.user.find_first_of(" \t\r\n") != std::string::npos) {
+			throw Failure(FailureKind::permanent,
+				      connection.peer() + ": APOP cannot send a login name with blanks");
+		}
+		connection.send("APOP " + credentials.user + " " +
+					apop_digest(apop_timestamp, credentials.password),
+				"APOP <hidden> <hidden>");
+		Reply reply = connection.read_reply("APOP");
+		if (!reply.ok)
+			throw_refusal(reply, FailureKind::auth, connection.peer(), "APOP");
+	}
+
+	void login_plain(const Credentials &credentials)
+	{
+		/* PLAIN separates its fields with NUL. */
+		for (const std::string *field :
+		     {&credentials.user, &credentials.master_user, &credentials.password}) {
+			if (field->find('\0') != std::string::npos) {
+				throw Failure(FailureKind::permanent,
+					      connection.peer() + ": the legacy credentials contain "
+								  "a NUL byte, which AUTH PLAIN cannot send");
+			}
+		}
+		connection.send("AUTH PLAIN");
+		expect_continuation("AUTH PLAIN");
+		bool as_master = !credentials.master_user.empty();
+		finish_auth(plain_response(as_master ? credentials.user : "",
+					   as_master ? credentials.master_user : credentials.user,
+					   credentials.password),
+			    "AUTH PLAIN");
+	}
+
+	void login_login(const Credentials &credentials)
+	{
+		connection.send("AUTH LOGIN");
+		expect_continuation("AUTH LOGIN");
+		connection.send(base64_encode(credentials.user), "<hidden>");
+		expect_continuation("AUTH LOGIN");
+		finish_auth(base64_encode(credentials.password), "AUTH LOGIN");
+	}
+
+	// Sends RETR for the next requests while fewer than depth are
+	// unanswered.
+	void send_retrieves(const std::vector<RetrieveRequest> &requests, size_t &next,
+			    std::deque<RetrieveRequest> &in_flight, size_t depth)
+	{
+		while (next < requests.size() && in_flight.size() < depth) {
+			connection.send("RETR " + std::to_string(requests[next].number));
+			in_flight.push_back(requests[next++]);
+		}
+	}
+
+	Connection connection;
+	ClientOptions options;
+	Capabilities capabilities;
+	bool capabilities_known = false;
+	std::string apop_timestamp;
+};
+
+Client::Client(std::unique_ptr<net::Stream> stream, Logger &log, ClientOptions options,
+	       CancelCheck cancel)
+	: impl_(std::make_unique<Impl>(std::move(stream), log, options, std::move(cancel)))
+{
+}
+
+Client::~Client() = default;
+
+void Client::greeting()
+{
+	impl_->guarded([this] {
+		Connection &c = impl_->connection;
+		std::string line = c.read_line();
+		std::optional<Reply> reply = parse_reply(line);
+		if (!reply) {
+			throw Failure(FailureKind::permanent,
+				      c.peer() + ": not a POP3 greeting: " + printable(line));
+		}
+		if (!reply->ok)
+			throw_refusal(*reply, FailureKind::temporary, c.peer(), "connection");
+		impl_->apop_timestamp = find_apop_timestamp(reply->text);
+	});
+}
+
+bool Client::capa()
+{
+	return impl_->guarded([this] {
+		Connection &c = impl_->connection;
+		c.send("CAPA");
+		impl_->capabilities.clear();
+		impl_->capabilities_known = false;
+		Reply reply = c.read_reply("CAPA");
+		if (!reply.ok)
+			return false;
+		c.read_lines([this](std::string_view line) { impl_->capabilities.add_line(line); });
+		impl_->capabilities_known = true;
+		return true;
+	});
+}
+
+const Capabilities &Client::capabilities() const
+{
+	return impl_->capabilities;
+}
+
+bool Client::capabilities_known() const
+{
+	return impl_->capabilities_known;
+}
+
+bool Client::is_tls() const
+{
+	return impl_->connection.stream().is_tls();
+}
+
+void Client::stls(const net::TlsOptions &tls)
+{
+	impl_->guarded([&] {
+		Connection &c = impl_->connection;
+		impl_->run_ok("STLS", "STLS", "STLS", FailureKind::permanent);
+		/* Anything the server sent after its +OK arrived unprotected
+		   and would be read as if it came over TLS (the STARTTLS
+		   command injection attack): refuse it. */
+		if (c.has_pending_input()) {
+			throw Failure(FailureKind::permanent,
+				      c.peer() + ": server sent data right after accepting STLS");
+		}
+		c.stream().start_tls(tls);
+	});
+	capa();
+}
+
+AuthMethod Client::login(const Credentials &credentials)
+{
+	return impl_->guarded([&] {
+		AuthMethod method = impl_->choose_method(credentials);
+		if (!credentials.master_user.empty() && method != AuthMethod::plain) {
+			throw Failure(FailureKind::permanent,
+				      std::string("master-user logins need AUTH PLAIN, not ") +
+					      auth_method_name(method));
+		}
+		switch (method) {
+		case AuthMethod::automatic:
+		case AuthMethod::user:
+			impl_->login_user_pass(credentials);
+			return AuthMethod::user;
+		case AuthMethod::apop:
+			impl_->login_apop(credentials);
+			break;
+		case AuthMethod::plain:
+			impl_->login_plain(credentials);
+			break;
+		case AuthMethod::login:
+			impl_->login_login(credentials);
+			break;
+		}
+		return method;
+	});
+}
+
+MaildropSize Client::stat()
+{
+	return impl_->guarded([this] {
+		Reply reply = impl_->run_ok("STAT", "STAT", "STAT", FailureKind::temporary);
+		std::optional<MaildropSize> size = parse_stat_text(reply.text);
+		if (!size) {
+			throw Failure(FailureKind::permanent,
+				      impl_->connection.peer() + ": unreadable STAT reply: " +
+					      printable(reply.text));
+		}
+		return *size;
+	});
+}
+
+std::vector<ListEntry> Client::list()
+{
+	return impl_->guarded([this] {
+		Connection &c = impl_->connection;
+		impl_->run_ok("LIST", "LIST", "LIST", FailureKind::temporary);
+		std::vector<ListEntry> entries;
+		c.read_lines([&](std::string_view line) {
+			std::optional<ListEntry> entry = parse_list_line(line);
+			if (!entry) {
+				throw Failure(FailureKind::permanent,
+					      c.peer() + ": unreadable LIST line: " + printable(line));
+			}
+			entries.push_back(*entry);
+		});
+		return entries;
+	});
+}
+
+std::optional<std::vector<UidlEntry>> Client::uidl()
+{
+	return impl_->guarded([this]() -> std::optional<std::vector<UidlEntry>> {
+		Connection &c = impl_->connection;
+		c.send("UIDL");
+		if (!c.read_reply("UIDL").ok)
+			return std::nullopt;
+		std::vector<UidlEntry> entries;
+		c.read_lines([&](std::string_view line) {
+			std::optional<UidlEntry> entry = parse_uidl_line(line);
+			if (!entry) {
+				throw Failure(FailureKind::permanent,
+					      c.peer() + ": unreadable UIDL line: " + printable(line));
+			}
+			entries.push_back(std::move(*entry));
+		});
+		return entries;
+	});
+}
+
+std::optional<std::string> Client::top_header(uint32_t number, size_t max_bytes)
+{
+	return impl_->guarded([&]() -> std::optional<std::string> {
+		Connection &c = impl_->connection;
+		c.send("TOP " + std::to_string(number) + " 0");
+		if (!c.read_reply("TOP").ok)
+			return std::nullopt;
+		MultiLineSource body = c.body(0);
+		std::string header;
+		char chunk[8192];
+		size_t n;
+		while ((n = body.read(chunk, sizeof(chunk))) > 0) {
+			if (header.size() < max_bytes)
+				header.append(chunk, std::min(n, max_bytes - header.size()));
+		}
+		return header;
+	});
+}
+
+void Client::retrieve(const std::vector<RetrieveRequest> &requests, RetrieveHandler &handler)
+{
+	impl_->guarded([&] {
+		Connection &c = impl_->connection;
+		size_t depth = impl_->capabilities.has("PIPELINING")
+				       ? std::max(1u, impl_->options.pipeline_depth) : 1;
+		std::deque<RetrieveRequest> in_flight;
+		size_t next = 0;
+		impl_->send_retrieves(requests, next, in_flight, depth);
+		while (!in_flight.empty()) {
+			RetrieveRequest request = in_flight.front();
+			in_flight.pop_front();
+			Reply reply = c.read_reply("RETR");
+			if (!reply.ok) {
+				handler.on_refused(request.number, reply);
+			} else {
+				MultiLineSource body = c.body(request.size);
+				handler.on_message(request.number, body);
+				body.drain();
+			}
+			c.check_cancel();
+			impl_->send_retrieves(requests, next, in_flight, depth);
+		}
+	});
+}
+
+void Client::quit() noexcept
+{
+	try {
+		Connection &c = impl_->connection;
+		if (!c.usable())
+			return;
+		c.send("QUIT");
+		(void)c.read_reply("QUIT");
+	} catch (...) {
+		/* The session is over either way. */
+	}
+}
+
+} // namespace mailmove::pop3

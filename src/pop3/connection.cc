@@ -1,0 +1,124 @@
+#include "pop3/connection.h"
+
+#include "base/failure.h"
+
+namespace mailmove::pop3 {
+
+namespace {
+
+// A status line is at most 512 bytes (RFC 2449); listings lines are
+// shorter still. Message bodies are streamed and do not count.
+constexpr size_t max_line_bytes = 64 * 1024;
+constexpr size_t max_trace_bytes = 200;
+
+} // namespace
+
+Connection::Connection(std::unique_ptr<net::Stream> stream, Logger &log, CancelCheck cancel)
+	: stream_(std::move(stream)), input_(*stream_, max_line_bytes), log_(log),
+	  cancel_(std::move(cancel))
+{
+}
+
+void Connection::ensure_usable() const
+{
+	if (!usable_) {
+		throw Failure(FailureKind::temporary,
+			      peer() + ": connection unusable after an earlier error");
+	}
+}
+
+void Connection::check_cancel() const
+{
+	if (cancel_ && cancel_())
+		throw Cancelled();
+}
+
+void Connection::send(std::string_view line, std::string_view trace)
+{
+	ensure_usable();
+	log_.debug("C: " + printable(trace, max_trace_bytes));
+	std::string data(line);
+	data += "\r\n";
+	try {
+		stream_->write_all(data);
+	} catch (...) {
+		usable_ = false;
+		throw;
+	}
+}
+
+std::string Connection::read_line()
+{
+	ensure_usable();
+	try {
+		check_cancel();
+		for (;;) {
+			std::string_view data = input_.data();
+			size_t lf = data.find('\n');
+			if (lf != std::string_view::npos) {
+				std::string line(data.substr(0, lf));
+				if (!line.empty() && line.back() == '\r')
+					line.pop_back();
+				input_.consume(lf + 1);
+				log_.debug("S: " + printable(line, max_trace_bytes));
+				return line;
+			}
+			if (input_.fill() == 0) {
+				throw Failure(FailureKind::temporary,
+					      peer() + ": connection closed by the server");
+			}
+		}
+	} catch (...) {
+		usable_ = false;
+		throw;
+	}
+}
+
+Reply Connection::read_reply(std::string_view command)
+{
+	std::string line = read_line();
+	std::optional<Reply> reply = parse_reply(line);
+	if (!reply) {
+		usable_ = false;
+		throw Failure(FailureKind::permanent,
+			      peer() + ": not a POP3 reply to " + std::string(command) + ": " +
+				      printable(line));
+	}
+	return *reply;
+}
+
+void Connection::read_lines(const std::function<void(std::string_view line)> &on_line)
+{
+	ensure_usable();
+	try {
+		MultiLineSource source(input_, 0);
+		std::string partial;
+		char chunk[16 * 1024];
+		size_t n;
+		while ((n = source.read(chunk, sizeof(chunk))) > 0) {
+			std::string_view text(chunk, n);
+			size_t lf;
+			while ((lf = text.find('\n')) != std::string_view::npos) {
+				partial.append(text.substr(0, lf));
+				if (!partial.empty() && partial.back() == '\r')
+					partial.pop_back();
+				on_line(partial);
+				partial.clear();
+				text.remove_prefix(lf + 1);
+			}
+			partial.append(text);
+			if (partial.size() > max_line_bytes) {
+				throw Failure(FailureKind::permanent,
+					      peer() + ": server sent a listing line longer than " +
+						      std::to_string(max_line_bytes) + " bytes");
+			}
+		}
+		if (!partial.empty())
+			on_line(partial);
+	} catch (...) {
+		usable_ = false;
+		throw;
+	}
+}
+
+} // namespace mailmove::pop3

@@ -1,0 +1,66 @@
+// A small simulated POP3 server behind the net::Stream interface, for
+// testing the POP3 mover without a network: it answers the commands from
+// an in-memory maildrop (with dot-stuffing, as a real server sends), logs
+// every command, and can drop the connection in the middle of a message,
+// refuse some RETRs or lack UIDL and TOP.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fake-line-server.h"
+
+namespace fake {
+
+struct Pop3Message {
+	std::string uidl;
+	std::string body; // CRLF lines, as the server counts its size
+};
+
+struct Pop3ServerOptions {
+	std::string user = "alice";
+	std::string password = "secret";
+	bool uidl = true;
+	bool top = true;
+	bool pipelining = true;
+	// SASL mechanisms CAPA lists ("PLAIN LOGIN"); empty: no AUTH.
+	std::string sasl = "PLAIN";
+	// Cut the connection in the middle of this many-th RETR body
+	// (1-based); 0 = never.
+	size_t cut_in_body = 0;
+	// Message numbers whose RETR is answered with -ERR.
+	std::set<uint32_t> refuse_retr;
+	// Written into every message's header when it is sent, like an mbox
+	// server that adds Status: once a message has been read.
+	std::string added_header;
+	size_t max_read_chunk = 1000;
+	// Every command line the client sent (the server dies with the
+	// client that owns it, the log outlives it).
+	std::vector<std::string> *command_log = nullptr;
+};
+
+class FakePop3Server final : public FakeLineServer {
+public:
+	FakePop3Server(const std::vector<Pop3Message> &maildrop, Pop3ServerOptions options);
+
+	std::string peer() const override { return "fake-pop3:110"; }
+
+private:
+	void handle_line(const std::string &line) override;
+	void handle_transaction(const std::string &command, const std::string &argument);
+	// The message as sent: added_header first, dot-stuffed, ".\r\n" last.
+	void send_multiline(const std::string &text, bool may_cut);
+	std::string header_of(const std::string &body) const;
+	const Pop3Message *message(const std::string &number) const;
+
+	const std::vector<Pop3Message> &maildrop_;
+	Pop3ServerOptions options_;
+	std::string pending_user_;
+	bool authenticated_ = false;
+	bool awaiting_plain_ = false;
+	size_t bodies_sent_ = 0;
+};
+
+} // namespace fake
