@@ -22,7 +22,7 @@ struct mailmove_run_cmd_context {
 	const char *username;
 };
 
-static void mailmove_run_report(struct mailmove_run_cmd_context *ctx,
+static void mailmove_run_notify(struct mailmove_run_cmd_context *ctx,
 				const char *command, const char *fields,
 				bool want_reply)
 {
@@ -40,9 +40,12 @@ static void mailmove_run_report(struct mailmove_run_cmd_context *ctx,
 		array_push_back(&args, field_list);
 	array_append_zero(&args);
 
-	ret = want_reply ?
-		mailmove_admin_client_command(ctx->admin, array_front(&args), &error) :
-		mailmove_admin_client_send(ctx->admin, array_front(&args), &error);
+	/* command(): 1 OK, 0 refused, -1 connection error;
+	   send(): 0 sent, -1 connection error */
+	if (want_reply)
+		ret = mailmove_admin_client_command(ctx->admin, array_front(&args), &error);
+	else
+		ret = mailmove_admin_client_send(ctx->admin, array_front(&args), &error) < 0 ? -1 : 1;
 	if (ret <= 0) {
 		e_warning(doveadm_mailmove_event,
 			  "Could not report the run to the mailmove service: %s", error);
@@ -56,7 +59,16 @@ static void mailmove_run_progress(const char *fields, void *context)
 	struct mailmove_run_cmd_context *ctx = context;
 
 	T_BEGIN {
-		mailmove_run_report(ctx, "RUN-PROGRESS", fields, FALSE);
+		mailmove_run_notify(ctx, "RUN-PROGRESS", fields, FALSE);
+	} T_END;
+}
+
+static void mailmove_run_folder(const char *fields, void *context)
+{
+	struct mailmove_run_cmd_context *ctx = context;
+
+	T_BEGIN {
+		mailmove_run_notify(ctx, "RUN-FOLDER", fields, FALSE);
 	} T_END;
 }
 
@@ -121,15 +133,23 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 		container_of(_ctx, struct mailmove_run_cmd_context, ctx);
 	struct mailmove_run_callbacks callbacks = {
 		.progress = mailmove_run_progress,
+		.folder = mailmove_run_folder,
 		.should_stop = mailmove_run_should_stop,
 		.context = ctx,
 	};
 	struct mailmove_run_result result;
-	const char *source = mailmove_run_source(user);
+	struct mailmove_run_credentials credentials;
+	const char *source;
 	string_t *end;
 	int ret;
 
 	ctx->username = user->username;
+	/* The legacy credentials the service keeps for the user (vault),
+	   as a worker would get them; the user's settings otherwise. */
+	i_zero(&credentials);
+	if (ctx->admin != NULL)
+		(void)doveadm_mailmove_get_credentials(ctx->admin, user->username, &credentials);
+	source = credentials.source != NULL ? credentials.source : mailmove_run_source(user);
 	if (source == NULL) {
 		i_error("mailmove run %s: mailmove_source is not set for this user",
 			user->username);
@@ -141,7 +161,7 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 		return -1;
 	}
 
-	ret = mailmove_run_user(user, NULL, &callbacks, &result);
+	ret = mailmove_run_user(user, &credentials, &callbacks, &result);
 
 	end = t_str_new(256);
 	if (ret == 0) {
@@ -152,9 +172,9 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 		str_append(end, "\terror=");
 		str_append_tabescaped(end, result.error);
 	}
-	str_append_c(end, '\t');
+	str_printfa(end, "\tsaved_now=%llu\t", result.saved_now);
 	str_append(end, result.fields);
-	mailmove_run_report(ctx, "RUN-END", str_c(end), TRUE);
+	mailmove_run_notify(ctx, "RUN-END", str_c(end), TRUE);
 	mailmove_run_print(user->username, ret == 0 ? "done" : "failed", &result);
 
 	if (ret < 0) {

@@ -125,6 +125,16 @@ FolderRecord Checkpoint::folder(const std::string &legacy_folder) const
 	return it == records_.end() ? FolderRecord{} : it->second;
 }
 
+std::map<std::string, FolderRecord> Checkpoint::folders() const
+{
+	std::map<std::string, FolderRecord> result;
+	for (const auto &[key, record] : records_) {
+		if (key.first == source_key_)
+			result[key.second] = record;
+	}
+	return result;
+}
+
 void Checkpoint::append(const std::string &line)
 {
 	write_all(fd_, line, path_);

@@ -50,6 +50,8 @@ public:
 
 	// The record of a legacy folder; empty when never moved.
 	FolderRecord folder(const std::string &legacy_folder) const;
+	// Every folder recorded for this legacy account.
+	std::map<std::string, FolderRecord> folders() const;
 	// Appends the folder's whole record durably. Throws Failure on I/O
 	// errors.
 	void record(const std::string &legacy_folder, const FolderRecord &record);

@@ -8,17 +8,33 @@ namespace mailmove::move {
 
 FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
 			   uint32_t uidvalidity, std::string target_name, Logger &log)
+	: FolderWriter(store, checkpoint, std::move(legacy_folder), uidvalidity,
+		       std::move(target_name), log, Options())
+{
+}
+
+FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
+			   uint32_t uidvalidity, std::string target_name, Logger &log,
+			   const Options &options)
 	: checkpoint_(checkpoint), legacy_folder_(std::move(legacy_folder)), log_(log)
 {
 	record_ = checkpoint_.folder(legacy_folder_);
 	if (record_.uidvalidity != 0 && record_.uidvalidity != uidvalidity) {
-		throw Failure(FailureKind::permanent,
-			      "legacy folder " + legacy_folder_ + " changed its UIDVALIDITY from " +
-				      std::to_string(record_.uidvalidity) + " to " +
-				      std::to_string(uidvalidity) +
-				      "; not moving it again by UID to avoid duplicates");
+		if (!options.allow_uidvalidity_change) {
+			throw Failure(FailureKind::permanent,
+				      "legacy folder " + legacy_folder_ +
+					      " changed its UIDVALIDITY from " +
+					      std::to_string(record_.uidvalidity) + " to " +
+					      std::to_string(uidvalidity) +
+					      "; not moving it again by UID to avoid duplicates");
+		}
+		uidvalidity_changed_ = true;
 	}
 	target_ = store.open_mailbox(target_name);
+	if (record_.uidvalidity == 0 && options.keep_uids && target_->keep_uids(uidvalidity)) {
+		log_.debug(legacy_folder_ + ": the target keeps the legacy UIDVALIDITY " +
+			   std::to_string(uidvalidity) + " and UIDs");
+	}
 	TargetMailboxState state = target_->state();
 
 	if (record_.uidvalidity == 0) {
@@ -37,6 +53,17 @@ FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string leg
 		record_.target_uidvalidity = state.uidvalidity;
 		record_.target_uidnext = 1;
 	}
+}
+
+void FolderWriter::restart(uint32_t uidvalidity, const UidRanges &done)
+{
+	TargetMailboxState state = target_->state();
+	record_.uidvalidity = uidvalidity;
+	record_.done = done;
+	record_.target_uidvalidity = state.uidvalidity;
+	record_.target_uidnext = state.uidnext;
+	checkpoint_.record(legacy_folder_, record_);
+	uidvalidity_changed_ = false;
 }
 
 template <typename Key>
@@ -78,9 +105,9 @@ void FolderWriter::recover_keys(const std::vector<std::string> &candidates,
 	recover_any<std::string>(candidates, guid_of);
 }
 
-void FolderWriter::save(const MessageToSave &message, ByteSource &body)
+SaveOutcome FolderWriter::save(const MessageToSave &message, ByteSource &body)
 {
-	target_->save(message, body);
+	return target_->save(message, body);
 }
 
 void FolderWriter::commit(const std::vector<uint32_t> &batch_uids)

@@ -18,12 +18,39 @@ namespace mailmove::move {
 
 class FolderWriter {
 public:
-	// Opens (creating) the target mailbox. Throws a permanent Failure if
-	// the legacy UIDVALIDITY changed since the checkpoint: the old UIDs
-	// no longer name the same messages, and moving again by UID could
-	// duplicate mail.
+	struct Options {
+		// A changed legacy UIDVALIDITY is left for the caller to settle
+		// with restart() (by content identity) instead of a permanent
+		// Failure.
+		bool allow_uidvalidity_change = false;
+		// On the first visit, make an empty target mailbox take the
+		// legacy UIDVALIDITY so that saves keep the legacy UIDs.
+		bool keep_uids = false;
+	};
+
+	// Opens (creating) the target mailbox. Unless options allow it,
+	// throws a permanent Failure if the legacy UIDVALIDITY changed since
+	// the checkpoint: the old UIDs no longer name the same messages, and
+	// moving again by UID could duplicate mail.
 	FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
 		     uint32_t uidvalidity, std::string target_name, Logger &log);
+	FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
+		     uint32_t uidvalidity, std::string target_name, Logger &log,
+		     const Options &options);
+
+	// The legacy UIDVALIDITY differs from the checkpoint's (only with
+	// allow_uidvalidity_change); restart() must come first.
+	bool uidvalidity_changed() const { return uidvalidity_changed_; }
+	uint32_t recorded_uidvalidity() const { return record_.uidvalidity; }
+	// Starts the folder's record over for a new legacy UIDVALIDITY, with
+	// the UIDs already known to be at the target.
+	void restart(uint32_t uidvalidity, const UidRanges &done);
+	// Saves keep the legacy UIDs (see Options::keep_uids).
+	bool keeps_uids() const
+	{
+		return record_.uidvalidity != 0 && record_.target_uidvalidity == record_.uidvalidity;
+	}
+	TargetMailbox &target() { return *target_; }
 
 	// Finds messages that a crashed run committed but did not record:
 	// target messages saved after the last recorded commit whose GUID is
@@ -36,12 +63,14 @@ public:
 
 	bool is_done(uint32_t uid) const { return record_.done.contains(uid); }
 	bool is_done(const std::string &key) const { return record_.done_keys.count(key) > 0; }
-	void save(const MessageToSave &message, ByteSource &body);
+	SaveOutcome save(const MessageToSave &message, ByteSource &body);
 	// Commits what was saved and records every UID of the batch as done
 	// (also those the server no longer had).
 	void commit(const std::vector<uint32_t> &batch_uids);
 	// The same for string keys.
 	void commit_keys(const std::vector<std::string> &batch_keys);
+
+	const std::string &legacy_folder() const { return legacy_folder_; }
 
 	const FolderRecord &record() const { return record_; }
 
@@ -57,6 +86,7 @@ private:
 	Logger &log_;
 	std::unique_ptr<TargetMailbox> target_;
 	FolderRecord record_;
+	bool uidvalidity_changed_ = false;
 };
 
 } // namespace mailmove::move

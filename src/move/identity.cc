@@ -7,8 +7,6 @@
 
 namespace mailmove::move {
 
-namespace {
-
 std::string sha256_hex(std::string_view data, size_t hex_digits)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
@@ -23,8 +21,6 @@ std::string sha256_hex(std::string_view data, size_t hex_digits)
 	}
 	return out;
 }
-
-} // namespace
 
 std::string source_key(std::string_view host, std::string_view login)
 {
@@ -49,6 +45,17 @@ std::string imap_message_guid(std::string_view source_key, std::string_view fold
 	input += std::to_string(uidvalidity);
 	input += '\0';
 	input += std::to_string(uid);
+	return sha256_hex(input, 32);
+}
+
+std::string pop3_message_guid(std::string_view source_key, std::string_view message_key)
+{
+	/* Its own prefix: never the GUID of an IMAP message. */
+	std::string input = "mailmove-pop3-v1";
+	input += '\0';
+	input += source_key;
+	input += '\0';
+	input += message_key;
 	return sha256_hex(input, 32);
 }
 

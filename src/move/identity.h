@@ -18,6 +18,13 @@ std::string source_key(std::string_view host, std::string_view login);
 std::string imap_message_guid(std::string_view source_key, std::string_view folder,
 			      uint32_t uidvalidity, uint32_t uid);
 
+// The same for a POP3 message of the legacy INBOX, named by its key (the
+// UIDL, or a content digest for servers without UIDL; see pop3-keys.h).
+std::string pop3_message_guid(std::string_view source_key, std::string_view message_key);
+
+// SHA-256 of data in lower-case hex, cut to hex_digits (at most 64).
+std::string sha256_hex(std::string_view data, size_t hex_digits);
+
 // Short integrity check for checkpoint lines (8 hex digits).
 std::string line_check(std::string_view line);
 

@@ -2,214 +2,224 @@
 
 #include "base/failure.h"
 #include "move/checkpoint.h"
-#include "move/folder-writer.h"
 #include "move/identity.h"
+#include "move/imap-folder.h"
+#include "move/imap-session.h"
+#include "move/move-report.h"
+#include "names/role.h"
 
 #include <algorithm>
 #include <climits>
-#include <strings.h>
-#include <unordered_map>
-#include <vector>
+#include <ctime>
 
 namespace mailmove::move {
 
 namespace {
 
-constexpr const char *product_name = "dovecot-mailmove";
+const names::Role special_use_roles[] = {
+	names::Role::sent,  names::Role::drafts, names::Role::trash,     names::Role::junk,
+	names::Role::archive, names::Role::all,  names::Role::flagged,   names::Role::important,
+};
 
-bool is_recent_flag(const std::string &flag)
+std::vector<names::LegacyMailbox> legacy_mailboxes(imap::Client &client)
 {
-	/* \Recent belongs to the session, not the message. */
-	return flag.size() == 7 && strncasecmp(flag.c_str(), "\\Recent", 7) == 0;
+	std::vector<names::LegacyMailbox> legacy;
+	for (const imap::ListedMailbox &listed : client.list_mailboxes())
+		legacy.push_back({listed.name, listed.separator, listed.attributes, listed.subscribed});
+	return legacy;
 }
 
-// Receives bodies from the client and writes them through the folder's
-// writer; commits whenever a UID FETCH batch completes.
-class FolderFetchHandler final : public imap::FetchHandler {
-public:
-	FolderFetchHandler(FolderWriter &writer,
-			   const std::unordered_map<uint32_t, const imap::MessageSummary *> &summaries,
-			   const std::function<std::string(uint32_t)> &guid_of, Logger &log,
-			   MoveReport &report, const ProgressCallback &on_progress)
-		: writer_(writer), summaries_(summaries), guid_of_(guid_of), log_(log),
-		  report_(report), on_progress_(on_progress)
-	{
+std::vector<names::Namespace> personal_namespaces(imap::Client &client)
+{
+	std::vector<names::Namespace> namespaces;
+	if (auto listed = client.personal_namespaces()) {
+		for (const imap::Namespace &ns : *listed)
+			namespaces.push_back({ns.prefix, ns.separator});
 	}
-
-	void on_body(uint32_t uid, ByteSource &body) override
-	{
-		auto it = summaries_.find(uid);
-		if (it == summaries_.end()) {
-			/* Not one we asked for; the client drains it. */
-			return;
-		}
-		const imap::MessageSummary &summary = *it->second;
-		MessageToSave message;
-		message.guid = guid_of_(uid);
-		for (const std::string &flag : summary.flags) {
-			if (!is_recent_flag(flag))
-				message.flags.push_back(flag);
-		}
-		if (auto date = imap::parse_internaldate(summary.internaldate)) {
-			message.received_time = date->unix_time;
-			message.received_tz_offset_minutes = date->tz_offset_minutes;
-		} else {
-			log_.warning("UID " + std::to_string(uid) +
-				     ": unreadable INTERNALDATE \"" + summary.internaldate +
-				     "\", the target uses the time of the move");
-		}
-		writer_.save(message, body);
-		saved_in_batch_++;
-		bytes_in_batch_ += body.size();
-	}
-
-	void on_batch_done(const std::vector<uint32_t> &uids,
-			   const std::vector<uint32_t> &missing) override
-	{
-		writer_.commit(uids);
-		report_.saved_now += saved_in_batch_;
-		report_.vanished_now += missing.size();
-		report_.progress.messages_done += saved_in_batch_;
-		report_.progress.bytes_done += bytes_in_batch_;
-		saved_in_batch_ = 0;
-		bytes_in_batch_ = 0;
-		if (!missing.empty()) {
-			log_.info(std::to_string(missing.size()) +
-				  " message(s) disappeared from the legacy server before they could be fetched");
-		}
-		if (on_progress_)
-			on_progress_(report_.progress);
-	}
-
-private:
-	FolderWriter &writer_;
-	const std::unordered_map<uint32_t, const imap::MessageSummary *> &summaries_;
-	const std::function<std::string(uint32_t)> &guid_of_;
-	Logger &log_;
-	MoveReport &report_;
-	const ProgressCallback &on_progress_;
-	uint64_t saved_in_batch_ = 0;
-	uint64_t bytes_in_batch_ = 0;
-};
+	return namespaces;
+}
 
 } // namespace
 
 ImapMover::ImapMover(ImapSource source, MoveOptions options, Store &store, Logger &log,
 		     CancelCheck cancel, ProgressCallback on_progress, StreamFactory connect)
-	: source_(std::move(source)), options_(options), store_(store), log_(log), cancel_(std::move(cancel)),
-	  on_progress_(std::move(on_progress)), connect_(std::move(connect)),
-	  source_key_(source_key(source_.url.host, source_.login))
+	: source_(std::move(source)), options_(std::move(options)), store_(store), log_(log),
+	  cancel_(std::move(cancel)), on_progress_(std::move(on_progress)),
+	  connect_(std::move(connect)), source_key_(source_key(source_.url.host, source_.login))
 {
-	if (!connect_) {
-		connect_ = [this]() {
-			net::Endpoint endpoint{source_.url.host, source_.url.port,
-					       source_.url.implicit_tls};
-			return net::connect(endpoint, source_.tls, source_.client.timeouts, cancel_);
-		};
-	}
 }
 
-std::unique_ptr<imap::Client> ImapMover::open_session()
+std::vector<names::MappedFolder> ImapMover::map_legacy_folders(imap::Client &client,
+							       const Checkpoint *checkpoint)
 {
-	auto client = std::make_unique<imap::Client>(connect_(), log_, source_.client, cancel_);
-	client->greeting();
-	if (source_.client.send_id)
-		client->id({{"name", product_name}});
-	if (!source_.master_user.empty()) {
-		throw Failure(FailureKind::permanent,
-			      "master-user logins need AUTHENTICATE PLAIN, not supported yet");
+	names::MappingOptions mapping = options_.mapping;
+	mapping.target_separator = store_.hierarchy_separator();
+	mapping.target_prefix = store_.namespace_prefix();
+	if (size_t limit = store_.max_name_bytes(); limit != 0)
+		mapping.max_name_bytes = std::min(mapping.max_name_bytes, limit);
+	mapping.target_forbidden_chars += store_.forbidden_chars();
+	for (names::Role role : special_use_roles) {
+		std::string target = store_.special_use_mailbox(names::role_attribute(role));
+		if (!target.empty())
+			mapping.special_use_targets[role] = target;
 	}
-	client->login(source_.login, source_.password);
-	return client;
+	/* A folder keeps the target an earlier run gave it. */
+	if (checkpoint != nullptr) {
+		for (const auto &[legacy, record] : checkpoint->folders()) {
+			if (!record.target_mailbox.empty())
+				mapping.pinned_targets[legacy] = record.target_mailbox;
+		}
+	}
+	return names::map_folders(legacy_mailboxes(client), personal_namespaces(client), mapping);
 }
 
-// This issue moves INBOX; the folder list grows with LIST support.
-static const std::vector<std::pair<std::string, std::string>> folders_to_move = {
-	{"INBOX", "INBOX"}};
+// Creates what holds no mail (plain parents), carries subscriptions over,
+// and tells the report what was renamed or skipped. Returns the folders
+// with mail to move.
+std::vector<ImapFolder> ImapMover::prepare_folders(const std::vector<names::MappedFolder> &mapped,
+						   ReportWriter &report)
+{
+	std::vector<ImapFolder> folders;
+	for (const names::MappedFolder &m : mapped) {
+		const char *role = names::role_attribute(m.role);
+		if (!m.skip_reason.empty()) {
+			log_.info("Not moving folder " + m.display_name + ": " + m.skip_reason);
+			report.add("folder-skipped", {{"legacy", m.raw_name},
+						      {"display", m.display_name},
+						      {"reason", m.skip_reason}});
+			continue;
+		}
+		for (const std::string &note : m.notes) {
+			report.add("folder", {{"legacy", m.raw_name},
+					      {"display", m.display_name},
+					      {"target", m.target_name},
+					      {"role", role == nullptr ? "" : role},
+					      {"note", note}});
+		}
+		if (!m.selectable)
+			store_.ensure_mailbox(m.target_name);
+		else
+			folders.emplace_back(source_key_, m.raw_name, m.target_name);
+		if (m.subscribed)
+			store_.subscribe(m.target_name);
+	}
+	return folders;
+}
 
 MoveReport ImapMover::run()
 {
 	MoveLock lock(store_.state_dir(), options_.lock_wait_ms, cancel_);
 	Checkpoint checkpoint(store_.state_dir(), source_key_);
-	std::unique_ptr<imap::Client> client = open_session();
+	ReportWriter report(store_.state_dir());
+	std::unique_ptr<imap::Client> client =
+		open_imap_session(source_, log_, cancel_, connect_);
 
-	report_.progress.folders_total = folders_to_move.size();
-	for (const auto &[legacy_folder, target_name] : folders_to_move) {
-		move_folder(*client, checkpoint, legacy_folder, target_name);
-		report_.progress.folders_done++;
-		if (on_progress_)
-			on_progress_(report_.progress);
+	report.add("run", {{"source", source_.url.to_string()},
+			   {"order", options_.order == MoveOrder::uid ? "uid" : "newest-first"},
+			   {"filters", options_.filter.describe()}});
+	RunContext run{store_,	  checkpoint,  report,	     log_,
+		       options_,  source_key_, report_,	     on_progress_,
+		       on_folder_, cancel_};
+
+	std::vector<ImapFolder> folders =
+		prepare_folders(map_legacy_folders(*client, &checkpoint), report);
+	report_.progress.folders_total = folders.size();
+
+	/* Everything is surveyed first, so the totals are known before the
+	   first message moves and the order can span folders. */
+	size_t inbox = SIZE_MAX;
+	std::vector<std::vector<PendingMessage>> pending;
+	for (size_t i = 0; i < folders.size(); i++) {
+		check_cancel();
+		try {
+			folders[i].survey(*client, run);
+		} catch (const Failure &failure) {
+			/* One folder the target cannot hold (a name its layout
+			   refuses...) must not keep the others from moving. */
+			if (failure.kind() != FailureKind::permanent)
+				throw;
+			folder_failed(folders[i], failure, report);
+		}
+		if (folders[i].target_name() == "INBOX")
+			inbox = i;
+		pending.push_back(folders[i].pending());
+		if (on_folder_)
+			on_folder_(folders[i].progress());
+	}
+	std::vector<size_t> remaining(folders.size(), 0);
+	int64_t now = options_.now != 0 ? options_.now : int64_t(time(nullptr));
+	std::vector<WorkItem> work = order_work(pending, inbox, options_.order,
+						now - int64_t(options_.recent_days) * 86400);
+	for (const WorkItem &item : work)
+		remaining[item.folder]++;
+	for (size_t i = 0; i < folders.size(); i++) {
+		if (remaining[i] == 0)
+			folder_finished(folders[i]);
+	}
+	run.progress_changed();
+
+	for (const WorkItem &item : work) {
+		check_cancel();
+		folders[item.folder].move(*client, run, item.messages);
+		if (--remaining[item.folder] == 0)
+			folder_finished(folders[item.folder]);
 	}
 	client->logout();
 	return report_;
 }
 
+void ImapMover::folder_failed(ImapFolder &folder, const Failure &failure, ReportWriter &report)
+{
+	FolderProgress &progress = folder.progress();
+	log_.error("Folder " + folder.legacy_name() + " is not moved: " + failure.what());
+	report.add("folder-failed", {{"legacy", folder.legacy_name()},
+				     {"target", folder.target_name()},
+				     {"reason", failure.what()}});
+	progress.state = "failed";
+	progress.messages_failed = folder.legacy_count();
+	report_.progress.messages_failed += progress.messages_failed;
+	folder.forget_pending();
+}
+
+void ImapMover::folder_finished(ImapFolder &folder)
+{
+	if (folder.progress().state != "failed")
+		folder.progress().state = "done";
+	report_.progress.folders_done++;
+	if (on_folder_)
+		on_folder_(folder.progress());
+	if (on_progress_)
+		on_progress_(report_.progress);
+}
+
+void ImapMover::check_cancel()
+{
+	if (cancel_ && cancel_())
+		throw Cancelled();
+}
+
 std::vector<PlannedFolder> ImapMover::survey()
 {
-	std::unique_ptr<imap::Client> client = open_session();
+	std::unique_ptr<imap::Client> client =
+		open_imap_session(source_, log_, cancel_, connect_);
 	std::vector<PlannedFolder> planned;
-	for (const auto &[legacy_folder, target_name] : folders_to_move) {
+	for (const names::MappedFolder &m : map_legacy_folders(*client, nullptr)) {
+		if (m.raw_name.empty())
+			continue; /* a parent only a rule implies */
 		PlannedFolder folder;
-		folder.legacy_name = legacy_folder;
-		folder.target_name = target_name;
-		folder.messages = client->examine(legacy_folder).exists;
+		folder.legacy_name = m.display_name;
+		folder.target_name = m.target_name;
+		const char *role = names::role_attribute(m.role);
+		folder.role = role == nullptr ? "" : role;
+		folder.skip_reason = m.skip_reason;
+		if (!m.selectable && folder.skip_reason.empty())
+			folder.skip_reason = "holds no mail (\\Noselect): created as a plain parent";
+		if (m.selectable && m.skip_reason.empty())
+			folder.messages = client->examine(m.raw_name).exists;
 		planned.push_back(folder);
 	}
 	client->logout();
 	return planned;
-}
-
-void ImapMover::move_folder(imap::Client &client, Checkpoint &checkpoint,
-			    const std::string &legacy_folder, const std::string &target_name)
-{
-	imap::MailboxInfo info = client.examine(legacy_folder);
-	std::vector<imap::MessageSummary> summaries;
-	if (info.exists > 0)
-		summaries = client.fetch_summaries();
-
-	FolderWriter writer(store_, checkpoint, legacy_folder, info.uidvalidity, target_name,
-			    log_);
-	std::function<std::string(uint32_t)> guid_of = [&](uint32_t uid) {
-		return imap_message_guid(source_key_, legacy_folder, info.uidvalidity, uid);
-	};
-
-	std::vector<uint32_t> uids;
-	std::unordered_map<uint32_t, const imap::MessageSummary *> by_uid;
-	for (const imap::MessageSummary &summary : summaries) {
-		uids.push_back(summary.uid);
-		by_uid[summary.uid] = &summary;
-	}
-	writer.recover(uids, guid_of);
-
-	/* Newest first by INTERNALDATE, the date users see; UIDs break
-	   ties (and order messages whose date is unreadable, last). */
-	std::vector<std::pair<int64_t, const imap::MessageSummary *>> pending;
-	for (const imap::MessageSummary &summary : summaries) {
-		report_.progress.messages_total++;
-		report_.progress.bytes_total += summary.size;
-		if (writer.is_done(summary.uid)) {
-			report_.progress.messages_done++;
-			report_.progress.bytes_done += summary.size;
-		} else {
-			auto date = imap::parse_internaldate(summary.internaldate);
-			pending.emplace_back(date ? date->unix_time : INT64_MIN, &summary);
-		}
-	}
-	std::sort(pending.begin(), pending.end(), [](const auto &a, const auto &b) {
-		return a.first != b.first ? a.first > b.first : a.second->uid > b.second->uid;
-	});
-	std::vector<imap::BodyRequest> todo;
-	for (const auto &[date, summary] : pending)
-		todo.push_back({summary->uid, summary->size});
-	if (on_progress_)
-		on_progress_(report_.progress);
-
-	log_.debug(legacy_folder + ": " + std::to_string(summaries.size()) + " message(s), " +
-		   std::to_string(todo.size()) + " to move");
-	if (todo.empty())
-		return;
-	FolderFetchHandler handler(writer, by_uid, guid_of, log_, report_, on_progress_);
-	client.fetch_bodies(todo, handler);
 }
 
 } // namespace mailmove::move

@@ -15,11 +15,26 @@
 #include "base/logger.h"
 #include "base/progress.h"
 #include "imap/client.h"
+#include "move/mover.h"
 #include "move/store.h"
 #include "net/stream.h"
 #include "source/source-url.h"
 
 namespace mailmove::move {
+
+// STARTTLS on an imap:// source.
+enum class StartTls {
+	automatic, // when the server offers it
+	required,  // fail (permanently) unless TLS can be started
+	never,
+};
+
+// How to log in.
+enum class ImapAuth {
+	automatic, // LOGIN, or AUTHENTICATE PLAIN when LOGIN is disabled
+	login,
+	plain,
+};
 
 struct ImapSource {
 	source::SourceUrl url;
@@ -28,35 +43,15 @@ struct ImapSource {
 	// When set: log in as this SASL authentication identity with
 	// password, for login (AUTHENTICATE PLAIN's authorization identity).
 	std::string master_user;
+	StartTls starttls = StartTls::automatic;
+	ImapAuth auth = ImapAuth::automatic;
 	net::TlsOptions tls;
 	imap::ClientOptions client;
 };
 
-// How a move behaves, independent of where the mail comes from.
-struct MoveOptions {
-	// How long to wait for another move of the same user to stop (a
-	// worker whose service restarted notices within a second).
-	int lock_wait_ms = 30000;
-};
-
-struct MoveReport {
-	Progress progress;
-	uint64_t saved_now = 0;    // messages saved by this run
-	uint64_t vanished_now = 0; // listed, but gone when fetched
-};
-
-// A legacy folder as a move would handle it (what `doveadm mailmove test`
-// shows).
-struct PlannedFolder {
-	std::string legacy_name;
-	std::string target_name;
-	std::string role;        // special-use role ("\\Sent"), empty if none
-	std::string skip_reason; // empty unless the folder is skipped
-	uint32_t messages = 0;
-};
-
-using StreamFactory = std::function<std::unique_ptr<net::Stream>()>;
-using ProgressCallback = std::function<void(const Progress &)>;
+class Checkpoint;
+class ImapFolder;
+class ReportWriter;
 
 class ImapMover {
 public:
@@ -64,17 +59,28 @@ public:
 	ImapMover(ImapSource source, MoveOptions options, Store &store, Logger &log,
 		  CancelCheck cancel, ProgressCallback on_progress, StreamFactory connect = {});
 
-	// Throws mailmove::Failure; whatever was committed before stays
-	// checkpointed, so the next run continues from there.
+	// Per-folder progress, whenever a folder's counts or state change.
+	void set_folder_callback(FolderCallback on_folder) { on_folder_ = std::move(on_folder); }
+
+	// Moves every folder the legacy server lists (after the mapping and
+	// skipping rules) in the configured order. Throws mailmove::Failure;
+	// whatever was committed before stays checkpointed, so the next run
+	// continues from there. Messages the target refuses or the server
+	// cannot deliver are in the job report (move-report.h) and counted in
+	// messages_failed; the next run tries them again.
 	MoveReport run();
 
 	// Logs in and lists what a move would handle; changes nothing.
 	std::vector<PlannedFolder> survey();
 
 private:
-	std::unique_ptr<imap::Client> open_session();
-	void move_folder(imap::Client &client, class Checkpoint &checkpoint,
-			 const std::string &legacy_folder, const std::string &target_name);
+	std::vector<names::MappedFolder> map_legacy_folders(imap::Client &client,
+							    const Checkpoint *checkpoint);
+	std::vector<ImapFolder> prepare_folders(const std::vector<names::MappedFolder> &mapped,
+						ReportWriter &report);
+	void folder_failed(ImapFolder &folder, const Failure &failure, ReportWriter &report);
+	void folder_finished(ImapFolder &folder);
+	void check_cancel();
 
 	ImapSource source_;
 	MoveOptions options_;
@@ -82,6 +88,7 @@ private:
 	Logger &log_;
 	CancelCheck cancel_;
 	ProgressCallback on_progress_;
+	FolderCallback on_folder_;
 	StreamFactory connect_;
 	std::string source_key_;
 	MoveReport report_;

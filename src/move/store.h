@@ -33,9 +33,21 @@ struct MessageToSave {
 
 // Thrown by TargetMailbox::save() when the target refuses this one message
 // (over quota, too large, unparsable): the move records it and goes on.
+// When the refusal came late (the storage had already written the message,
+// as the quota plugin's final check does), Dovecot cannot commit that
+// transaction any more: it is rolled back, and every message saved since
+// the last commit is gone with it (transaction_lost) and must be saved
+// again.
 class MessageRefused : public Failure {
 public:
-	explicit MessageRefused(const std::string &why) : Failure(FailureKind::permanent, why) {}
+	MessageRefused(const std::string &why, bool transaction_lost = false)
+		: Failure(FailureKind::permanent, why), transaction_lost_(transaction_lost)
+	{
+	}
+	bool transaction_lost() const { return transaction_lost_; }
+
+private:
+	bool transaction_lost_;
 };
 
 // What the target says about a message saved with save().
@@ -51,6 +63,13 @@ struct ContentIdentity {
 	std::string message_id; // the Message-ID header, empty if none
 	uint64_t size = 0;      // with CRLF line endings (RFC822.SIZE)
 	int64_t received_time = 0;
+};
+
+// A target message as crash recovery sees it.
+struct TargetMessage {
+	uint32_t uid = 0;
+	std::string guid;
+	ContentIdentity identity;
 };
 
 struct TargetMailboxState {
@@ -78,6 +97,17 @@ public:
 	// UIDVALIDITY so saves can keep the legacy UIDs (MessageToSave::uid);
 	// returns false otherwise.
 	virtual bool keep_uids(uint32_t uidvalidity) = 0;
+	// The messages whose UID is >= uid, in UID order (for finding what a
+	// commit interrupted by a crash left behind, see commit-intent.h).
+	virtual std::vector<TargetMessage> messages_from_uid(uint32_t uid)
+	{
+		throw Failure(FailureKind::permanent, "this store cannot list messages by UID");
+	}
+	// Expunges these messages at once, in a transaction of its own.
+	virtual void expunge(const std::vector<uint32_t> &uids)
+	{
+		throw Failure(FailureKind::permanent, "this store cannot expunge");
+	}
 };
 
 class Store {
@@ -92,6 +122,11 @@ public:
 	// The target INBOX namespace's hierarchy separator and prefix.
 	virtual char hierarchy_separator() = 0;
 	virtual std::string namespace_prefix() = 0;
+	// What the target's mailbox layout cannot hold: the longest name in
+	// bytes (0 = no limit beyond the usual), and characters a level
+	// cannot contain besides the separator.
+	virtual size_t max_name_bytes() { return 0; }
+	virtual std::string forbidden_chars() { return ""; }
 	// The mailbox with this special-use attribute ("\\Sent") in the
 	// target's configuration, whether it exists yet or not; empty if none.
 	virtual std::string special_use_mailbox(const std::string &attribute) = 0;

@@ -3,9 +3,13 @@
 #include "base/failure.h"
 #include "jobs/protocol.h"
 #include "move/imap-mover.h"
+#include "move/move-report.h"
+#include "move/pop3-mover.h"
 #include "storage/dovecot-headers.h"
 #include "storage/dovecot-store.h"
 #include "storage/event-logger.h"
+#include "runner/move-settings.h"
+#include "runner/transfer-cap.h"
 #include "runner/user-settings.h"
 
 #include <chrono>
@@ -84,6 +88,38 @@ CancelCheck cancel_check(const struct mailmove_run_callbacks *callbacks)
 	};
 }
 
+// The POP3 branch: the legacy INBOX only, with FOLDER lines that also say
+// how its messages are identified (an admin must see when POP3 clients
+// will not recognise their mail after the switch).
+static move::MoveReport run_pop3_move(struct mail_user *user,
+				      const struct mailmove_run_credentials *credentials,
+				      const struct mailmove_run_callbacks *callbacks,
+				      storage::EventLogger &log, Progress &last)
+{
+	move::Pop3Source source = runner::read_pop3_source(user, credentials, log);
+	log.info("Moving mail from " + source.url.to_string() + " as " + source.credentials.user);
+	storage::DovecotStore store(user);
+	move::StreamFactory connect = runner::capped_connect(user, source, cancel_check(callbacks));
+	move::Pop3Mover mover(
+		std::move(source), runner::read_move_options(user), store, log,
+		cancel_check(callbacks),
+		[&last, callbacks](const Progress &progress) {
+			last = progress;
+			if (callbacks->progress != nullptr)
+				callbacks->progress(progress_fields(progress).c_str(), callbacks->context);
+		},
+		[callbacks](const move::Pop3InboxStatus &status) {
+			if (callbacks->folder == nullptr)
+				return;
+			KeyValues fields = jobs::folder_progress_to_key_values(status.folder);
+			fields["identity"] = move::pop3_identity_name(status.identity);
+			callbacks->folder(join_fields(to_key_value_fields(fields)).c_str(),
+					  callbacks->context);
+		},
+		connect);
+	return mover.run();
+}
+
 extern "C" int mailmove_run_user(struct mail_user *user,
 				 const struct mailmove_run_credentials *credentials,
 				 const struct mailmove_run_callbacks *callbacks,
@@ -96,18 +132,35 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 	auto start = std::chrono::steady_clock::now();
 
 	Outcome outcome = guarded([&]() {
+		if (runner::source_protocol(user, credentials) == source::Protocol::pop3) {
+			move::MoveReport report = run_pop3_move(user, credentials, callbacks, log, last);
+			last = report.progress;
+			saved_now = report.saved_now;
+			return;
+		}
 		move::ImapSource source = runner::read_imap_source(user, credentials, log);
 		log.info("Moving mail from " + source.url.to_string() + " as " + source.login);
 		storage::DovecotStore store(user);
+		move::StreamFactory connect =
+			runner::capped_connect(user, source, cancel_check(callbacks));
 		move::ImapMover mover(
-			std::move(source), move::MoveOptions(), store, log, cancel_check(callbacks),
+			std::move(source), runner::read_move_options(user), store, log,
+			cancel_check(callbacks),
 			[&last, callbacks](const Progress &progress) {
 				last = progress;
 				if (callbacks->progress != nullptr) {
 					callbacks->progress(progress_fields(progress).c_str(),
 							    callbacks->context);
 				}
-			});
+			},
+			connect);
+		mover.set_folder_callback([callbacks](const FolderProgress &folder) {
+			if (callbacks->folder == nullptr)
+				return;
+			KeyValues fields = jobs::folder_progress_to_key_values(folder);
+			callbacks->folder(join_fields(to_key_value_fields(fields)).c_str(),
+					  callbacks->context);
+		});
 		move::MoveReport report = mover.run();
 		last = report.progress;
 		saved_now = report.saved_now;
@@ -144,10 +197,24 @@ extern "C" int mailmove_run_test(struct mail_user *user,
 	storage::EventLogger log(event.get());
 
 	Outcome outcome = guarded([&]() {
+		if (runner::source_protocol(user, credentials) == source::Protocol::pop3) {
+			storage::DovecotStore store(user);
+			move::Pop3Mover mover(runner::read_pop3_source(user, credentials, log),
+					      runner::read_move_options(user), store, log,
+					      CancelCheck(), move::ProgressCallback());
+			/* POP3 has one folder, INBOX, never skipped. */
+			move::PlannedFolder inbox = mover.survey().front();
+			struct mailmove_test_folder f = {};
+			f.legacy_name = inbox.legacy_name.c_str();
+			f.target_name = inbox.target_name.c_str();
+			f.messages = inbox.messages;
+			folder(&f, context);
+			return;
+		}
 		move::ImapSource source = runner::read_imap_source(user, credentials, log);
 		storage::DovecotStore store(user);
-		move::ImapMover mover(std::move(source), move::MoveOptions(), store, log,
-				      CancelCheck(), move::ProgressCallback());
+		move::ImapMover mover(std::move(source), runner::read_move_options(user), store,
+				      log, CancelCheck(), move::ProgressCallback());
 		for (const move::PlannedFolder &planned : mover.survey()) {
 			struct mailmove_test_folder f = {};
 			f.legacy_name = planned.legacy_name.c_str();
@@ -166,4 +233,29 @@ extern "C" int mailmove_run_test(struct mail_user *user,
 		return -1;
 	}
 	return 0;
+}
+
+extern "C" int mailmove_run_report(struct mail_user *user,
+				   void (*entry)(const char *kind, const char *const *fields,
+						 void *context),
+				   void *context, const char **error_r)
+{
+	bool found = false;
+	Outcome outcome = guarded([&]() {
+		storage::DovecotStore store(user);
+		found = move::read_report(store.state_dir(), [&](const std::string &kind,
+								 const KeyValues &values) {
+			std::vector<std::string> fields = to_key_value_fields(values);
+			std::vector<const char *> pointers;
+			for (const std::string &field : fields)
+				pointers.push_back(field.c_str());
+			pointers.push_back(nullptr);
+			entry(kind.c_str(), pointers.data(), context);
+		});
+	});
+	if (!outcome.ok()) {
+		*error_r = t_strdup(outcome.error.c_str());
+		return -1;
+	}
+	return found ? 1 : 0;
 }

@@ -86,6 +86,16 @@ int mailmove_run_test(struct mail_user *user,
 		      void *context, const char **failure_kind_r,
 		      const char **error_r);
 
+/* Calls entry() for every entry of the user's job report (move-report.h:
+   the latest run's skipped folders, renames, filtered and failed
+   messages, rejected keywords). fields are key=value strings, NULL-
+   terminated. Returns 1, 0 when there is no report yet (no run), or -1
+   with error_r (data stack). */
+int mailmove_run_report(struct mail_user *user,
+			void (*entry)(const char *kind, const char *const *fields,
+				      void *context),
+			void *context, const char **error_r);
+
 #ifdef __cplusplus
 }
 #endif

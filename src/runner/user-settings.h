@@ -6,6 +6,7 @@
 
 #include "base/logger.h"
 #include "move/imap-mover.h"
+#include "move/pop3-mover.h"
 #include "runner/mailmove-run.h"
 
 struct mail_user;
@@ -23,6 +24,18 @@ bool plugin_setting_bool(struct mail_user *user, const char *name, bool default_
 // permanent Failure for settings that can never work, an auth Failure
 // when no password is set.
 move::ImapSource read_imap_source(struct mail_user *user,
+				  const struct mailmove_run_credentials *credentials,
+				  Logger &log);
+
+// The protocol of the user's legacy server URL (credentials' source where
+// set). Throws a permanent Failure when it is unset or invalid.
+source::Protocol source_protocol(struct mail_user *user,
+				 const struct mailmove_run_credentials *credentials);
+
+// The same as read_imap_source() for a pop3:// or pop3s:// source, with
+// the POP3 settings: mailmove_pop3_auth, mailmove_pop3_stls,
+// mailmove_pop3_seen.
+move::Pop3Source read_pop3_source(struct mail_user *user,
 				  const struct mailmove_run_credentials *credentials,
 				  Logger &log);
 

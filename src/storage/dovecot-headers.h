@@ -9,10 +9,13 @@ extern "C" {
 #include "buffer.h"
 #include "istream.h"
 #include "istream-callback.h"
+#include "istream-sized.h"
 #include "mail-storage.h"
 #include "mail-user.h"
 #include "mail-namespace.h"
 #include "mailbox-list.h"
+#include "mailbox-list-private.h"
+#include "mail-storage-settings.h"
 #include "seq-range-array.h"
 }
 

@@ -40,12 +40,10 @@ bool feed_body(buffer_t *buf, BodyFeed *feed)
 	}
 }
 
-// A save failed: errors about this message alone let the move go on,
-// anything else (I/O trouble, a broken mailbox) stops it.
-[[noreturn]] void refuse_or_fail(struct mailbox *box)
+// Errors about the message alone let the move go on; anything else (I/O
+// trouble, a broken mailbox) stops it.
+bool is_refusal(enum mail_error code)
 {
-	enum mail_error code;
-	const char *error = mailbox_get_last_error(box, &code);
 	switch (code) {
 	case MAIL_ERROR_NOQUOTA:
 	case MAIL_ERROR_PARAMS:
@@ -53,9 +51,9 @@ bool feed_body(buffer_t *buf, BodyFeed *feed)
 	case MAIL_ERROR_LIMIT:
 	case MAIL_ERROR_CONVERSION:
 	case MAIL_ERROR_INVALIDDATA:
-		throw move::MessageRefused(error);
+		return true;
 	default:
-		throw_mailbox_error(box, "Saving a message into");
+		return false;
 	}
 }
 
@@ -163,10 +161,17 @@ move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteS
 	   then find no room and fail an assertion. */
 	i_stream_set_max_buffer_size(input, 2 * body_chunk);
 	feed.input = input;
+	if (body.size_is_exact()) {
+		/* A known size lets the quota plugin refuse the message
+		   before it is written, which keeps the transaction usable. */
+		struct istream *sized = i_stream_create_sized(input, body.size());
+		i_stream_unref(&input);
+		input = sized;
+	}
 
-	bool save_failed = false;
+	bool begin_failed = false, save_failed = false;
 	if (mailbox_save_begin(&save_ctx, input) < 0) {
-		save_failed = true;
+		begin_failed = true;
 	} else {
 		ssize_t ret;
 		while ((ret = i_stream_read(input)) > 0 || ret == -2) {
@@ -184,8 +189,20 @@ move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteS
 
 	if (feed.error)
 		std::rethrow_exception(feed.error);
-	if (save_failed)
-		refuse_or_fail(box_);
+	if (begin_failed || save_failed) {
+		enum mail_error code;
+		const char *error = mailbox_get_last_error(box_, &code);
+		if (!is_refusal(code))
+			fail("Saving a message into");
+		/* Refused after the storage wrote it: Dovecot cannot commit
+		   this transaction any more. */
+		bool lost = save_failed;
+		std::string why = error;
+		if (lost)
+			rollback();
+		throw move::MessageRefused(why, lost);
+	}
+	pending_sizes_.push_back(body.size());
 	return outcome;
 }
 
@@ -205,12 +222,26 @@ void DovecotMailbox::commit()
 			state_.uidnext = range->seq2 + 1;
 	}
 	pool_unref(&changes.pool);
+
+	/* One event per message now durable, for metric { } blocks
+	   (event_name = mailmove_message_saved; fields bytes, folder). */
+	struct mail_user *user = mail_storage_get_user(mailbox_get_storage(box_));
+	for (uint64_t size : pending_sizes_) {
+		struct event_passthrough *e = event_create_passthrough(user->event)
+			->set_name("mailmove_message_saved")
+			->add_int("bytes", size)
+			->add_str("folder", mailbox_get_vname(box_));
+		e_debug(e->event(), "Saved a message of %llu bytes into %s",
+			(unsigned long long)size, mailbox_get_vname(box_));
+	}
+	pending_sizes_.clear();
 }
 
 void DovecotMailbox::rollback() noexcept
 {
 	if (trans_ != nullptr)
 		mailbox_transaction_rollback(&trans_);
+	pending_sizes_.clear();
 }
 
 template <typename Fn>
@@ -252,27 +283,73 @@ std::vector<std::string> DovecotMailbox::guids_from_uid(uint32_t uid)
 	return guids;
 }
 
+// Message-ID, virtual size and received date; false when the storage
+// failed.
+static bool read_content_identity(struct mail *mail, move::ContentIdentity &identity)
+{
+	const char *message_id;
+	uoff_t size;
+	time_t received;
+	int ret = mail_get_first_header(mail, "Message-ID", &message_id);
+	if (ret < 0 || mail_get_virtual_size(mail, &size) < 0 ||
+	    mail_get_received_date(mail, &received) < 0)
+		return false;
+	if (ret > 0)
+		identity.message_id = message_id;
+	identity.size = size;
+	identity.received_time = received;
+	return true;
+}
+
 std::vector<move::ContentIdentity> DovecotMailbox::content_identities()
 {
 	DataStackFrame frame;
 	std::vector<move::ContentIdentity> identities;
 	for_each_mail(1, [&](struct mail *mail) {
 		move::ContentIdentity identity;
-		const char *message_id;
-		uoff_t size;
-		time_t received;
-		int ret = mail_get_first_header(mail, "Message-ID", &message_id);
-		if (ret < 0 || mail_get_virtual_size(mail, &size) < 0 ||
-		    mail_get_received_date(mail, &received) < 0)
+		if (!read_content_identity(mail, identity))
 			return false;
-		if (ret > 0)
-			identity.message_id = message_id;
-		identity.size = size;
-		identity.received_time = received;
 		identities.push_back(std::move(identity));
 		return true;
 	});
 	return identities;
+}
+
+std::vector<move::TargetMessage> DovecotMailbox::messages_from_uid(uint32_t uid)
+{
+	DataStackFrame frame;
+	std::vector<move::TargetMessage> messages;
+	for_each_mail(uid, [&](struct mail *mail) {
+		move::TargetMessage message;
+		const char *guid;
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0 ||
+		    !read_content_identity(mail, message.identity))
+			return false;
+		message.uid = mail->uid;
+		message.guid = guid;
+		messages.push_back(std::move(message));
+		return true;
+	});
+	return messages;
+}
+
+void DovecotMailbox::expunge(const std::vector<uint32_t> &uids)
+{
+	DataStackFrame frame;
+	/* Not EXTERNAL: that would only drop the index records and leave the
+	   files, which maildir then finds again as new mail. */
+	struct mailbox_transaction_context *t = mailbox_transaction_begin(
+		box_, (enum mailbox_transaction_flags)0, "mailmove recovery");
+	struct mail *mail = mail_alloc(t, (enum mail_fetch_field)0, nullptr);
+	for (uint32_t uid : uids) {
+		if (mail_set_uid(mail, uid))
+			mail_expunge(mail);
+	}
+	mail_free(&mail);
+	if (mailbox_transaction_commit(&t) < 0)
+		fail("Expunging from");
+	if (mailbox_sync(box_, (enum mailbox_sync_flags)0) < 0)
+		fail("Syncing");
 }
 
 bool DovecotMailbox::keep_uids(uint32_t uidvalidity)

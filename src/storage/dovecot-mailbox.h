@@ -1,6 +1,7 @@
 // One open target mailbox with at most one open save transaction.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ public:
 	std::vector<std::string> guids_from_uid(uint32_t uid) override;
 	std::vector<move::ContentIdentity> content_identities() override;
 	bool keep_uids(uint32_t uidvalidity) override;
+	std::vector<move::TargetMessage> messages_from_uid(uint32_t uid) override;
+	void expunge(const std::vector<uint32_t> &uids) override;
 
 private:
 	[[noreturn]] void fail(const std::string &what);
@@ -35,6 +38,9 @@ private:
 
 	struct mailbox *box_;
 	struct mailbox_transaction_context *trans_ = nullptr;
+	// Sizes of the messages saved in the open transaction, for the
+	// mailmove_message_saved events sent when it commits.
+	std::vector<uint64_t> pending_sizes_;
 	move::TargetMailboxState state_;
 };
 

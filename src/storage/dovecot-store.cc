@@ -17,14 +17,20 @@ struct mailbox *DovecotStore::alloc(const std::string &name)
 	return mailbox_alloc(ns->list, name.c_str(), (enum mailbox_flags)0);
 }
 
-// Creates box unless it exists (a racing creator is fine).
+// Creates box unless it exists (a racing creator is fine). A name the
+// storage cannot hold fails the same way every time: permanent.
 static void create_if_missing(struct mailbox *box)
 {
 	enum mail_error code;
 	if (mailbox_create(box, nullptr, false) < 0) {
-		(void)mailbox_get_last_error(box, &code);
-		if (code != MAIL_ERROR_EXISTS)
-			throw_mailbox_error(box, "Creating");
+		const char *error = mailbox_get_last_internal_error(box, &code);
+		if (code == MAIL_ERROR_EXISTS)
+			return;
+		if (code == MAIL_ERROR_NOTFOUND || code == MAIL_ERROR_PARAMS) {
+			throw Failure(FailureKind::permanent, std::string("Creating ") +
+								mailbox_get_vname(box) + ": " + error);
+		}
+		throw_mailbox_error(box, "Creating");
 	}
 }
 
@@ -88,14 +94,41 @@ std::string DovecotStore::namespace_prefix()
 std::string DovecotStore::special_use_mailbox(const std::string &attribute)
 {
 	DataStackFrame frame;
-	struct mailbox *box =
-		mailbox_alloc_for_user(user_, attribute.c_str(), MAILBOX_FLAG_SPECIAL_USE);
-	/* Without such a mailbox, Dovecot hands out a placeholder that has
-	   no special-use. */
-	std::string name = mailbox_has_special_use(box, attribute.c_str()) ? mailbox_get_vname(box)
-									   : "";
-	mailbox_free(&box);
-	return name;
+	/* From the namespace's mailbox { special_use } settings: the mailbox
+	   need not exist yet (mailbox_alloc_for_user() finds only existing
+	   ones), a new account gets its Sent, Drafts... with the first
+	   message. */
+	struct mail_namespace *ns = mail_namespace_find_inbox(user_->namespaces);
+	if (!array_is_created(&ns->set->mailboxes))
+		return "";
+	struct mailbox_settings *const *box_set;
+	array_foreach(&ns->set->mailboxes, box_set) {
+		const char *special_use = (*box_set)->special_use;
+		if (special_use != nullptr &&
+		    str_array_icase_find(t_strsplit_spaces(special_use, " "), attribute.c_str()))
+			return std::string(ns->prefix) + (*box_set)->name;
+	}
+	return "";
+}
+
+// Maildir++ and imapdir keep a whole mailbox name in one directory entry
+// (".Work.Projects"), so the file system's 255-byte limit is the name's,
+// and '.' is their separator on disk whatever the namespace's is.
+static bool one_entry_layout(struct mail_namespace *ns)
+{
+	return strcmp(ns->list->name, "maildir++") == 0 || strcmp(ns->list->name, "imapdir") == 0;
+}
+
+size_t DovecotStore::max_name_bytes()
+{
+	/* 255 minus the leading dot, and a little for Dovecot's own suffixes */
+	return one_entry_layout(mail_namespace_find_inbox(user_->namespaces)) ? 250 : 0;
+}
+
+std::string DovecotStore::forbidden_chars()
+{
+	struct mail_namespace *ns = mail_namespace_find_inbox(user_->namespaces);
+	return one_entry_layout(ns) && mail_namespace_get_sep(ns) != '.' ? "." : "";
 }
 
 void DovecotStore::ensure_mailbox(const std::string &name)

@@ -20,6 +20,8 @@ public:
 	std::string state_dir() override;
 	char hierarchy_separator() override;
 	std::string namespace_prefix() override;
+	size_t max_name_bytes() override;
+	std::string forbidden_chars() override;
 	std::string special_use_mailbox(const std::string &attribute) override;
 	void ensure_mailbox(const std::string &name) override;
 	void subscribe(const std::string &name) override;

@@ -71,14 +71,18 @@ std::string join(const std::vector<std::string> &items)
 
 } // namespace
 
-FakeImapServer::FakeImapServer(const LegacyMailbox &mailbox, ImapServerOptions options)
-	: mailbox_(mailbox), options_(std::move(options))
+FakeImapServer::FakeImapServer(const LegacyServer &server, ImapServerOptions options)
+	: server_(server), options_(std::move(options))
 {
 	output_ = std::string("* OK [CAPABILITY ") + capabilities + "] fake server ready\r\n";
 }
 
 size_t FakeImapServer::read_some(char *buf, size_t len)
 {
+	if (output_.empty() && !closed_) {
+		output_ = deferred_;
+		deferred_.clear();
+	}
 	if (output_.empty()) {
 		if (closed_)
 			return 0;
@@ -124,6 +128,10 @@ void FakeImapServer::handle_line(const std::string &line)
 	std::string command = t[1];
 	std::transform(command.begin(), command.end(), command.begin(), ::toupper);
 
+	if (command != "UID") {
+		output_ += deferred_;
+		deferred_.clear();
+	}
 	if (command == "CAPABILITY") {
 		output_ += std::string("* CAPABILITY ") + capabilities + "\r\n" + tag + " OK done\r\n";
 	} else if (command == "ID") {
@@ -133,10 +141,18 @@ void FakeImapServer::handle_line(const std::string &line)
 			output_ += tag + " OK [CAPABILITY " + capabilities + "] Logged in\r\n";
 		else
 			output_ += tag + " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n";
-	} else if (command == "EXAMINE") {
-		output_ += "* " + std::to_string(mailbox_.messages.size()) + " EXISTS\r\n";
-		output_ += "* OK [UIDVALIDITY " + std::to_string(mailbox_.uidvalidity) + "] ok\r\n";
-		output_ += "* OK [UIDNEXT " + std::to_string(mailbox_.uidnext()) + "] ok\r\n";
+	} else if (command == "LIST" || command == "LSUB") {
+		list(tag, command == "LSUB");
+	} else if (command == "EXAMINE" && t.size() == 3) {
+		auto it = server_.mailboxes.find(t[2]);
+		if (it == server_.mailboxes.end()) {
+			output_ += tag + " NO [NONEXISTENT] Mailbox doesn't exist\r\n";
+			return;
+		}
+		selected_ = &it->second;
+		output_ += "* " + std::to_string(selected_->messages.size()) + " EXISTS\r\n";
+		output_ += "* OK [UIDVALIDITY " + std::to_string(selected_->uidvalidity) + "] ok\r\n";
+		output_ += "* OK [UIDNEXT " + std::to_string(selected_->uidnext()) + "] ok\r\n";
 		output_ += tag + " OK [READ-ONLY] Examine completed\r\n";
 	} else if (command == "UID" && t.size() >= 5) {
 		fetch(tag, t[3], t[4]);
@@ -148,16 +164,44 @@ void FakeImapServer::handle_line(const std::string &line)
 	}
 }
 
+void FakeImapServer::list(const std::string &tag, bool lsub)
+{
+	std::string separator = std::string("\"") + server_.separator + "\"";
+	for (const auto &[name, box] : server_.mailboxes) {
+		if (lsub && !box.subscribed)
+			continue;
+		output_ += std::string(lsub ? "* LSUB (" : "* LIST (") + join(box.attributes) +
+			   ") " + separator + " \"" + name + "\"\r\n";
+	}
+	output_ += tag + " OK done\r\n";
+}
+
 void FakeImapServer::fetch(const std::string &tag, const std::string &set, const std::string &items)
 {
+	if (selected_ == nullptr) {
+		output_ += tag + " BAD no mailbox selected\r\n";
+		return;
+	}
+	const LegacyMailbox &mailbox = *selected_;
 	bool want_body = items.find("BODY.PEEK[]") != std::string::npos;
-	uint32_t max_uid = mailbox_.messages.empty() ? 0 : mailbox_.messages.back().uid;
-	for (size_t i = 0; i < mailbox_.messages.size(); i++) {
-		const LegacyMessage &m = mailbox_.messages[i];
+	bool want_message_id = items.find("MESSAGE-ID") != std::string::npos;
+	uint32_t max_uid = mailbox.messages.empty() ? 0 : mailbox.messages.back().uid;
+	for (size_t i = 0; i < mailbox.messages.size(); i++) {
+		const LegacyMessage &m = mailbox.messages[i];
 		if (!uid_in_set(m.uid, max_uid, set))
 			continue;
 		std::string prefix = "* " + std::to_string(i + 1) + " FETCH (UID " +
 				     std::to_string(m.uid);
+		if (want_message_id) {
+			size_t at = m.body.find("Message-ID: ");
+			std::string header = at == std::string::npos ? "\r\n" :
+				m.body.substr(at, m.body.find("\r\n", at) + 2 - at) + "\r\n";
+			output_ += prefix + " RFC822.SIZE " + std::to_string(m.body.size()) +
+				   " INTERNALDATE \"" + m.internaldate +
+				   "\" BODY[HEADER.FIELDS (MESSAGE-ID)] {" +
+				   std::to_string(header.size()) + "}\r\n" + header + ")\r\n";
+			continue;
+		}
 		if (!want_body) {
 			output_ += prefix + " FLAGS (" + join(m.flags) + ") INTERNALDATE \"" +
 				   m.internaldate + "\" RFC822.SIZE " +
@@ -172,7 +216,10 @@ void FakeImapServer::fetch(const std::string &tag, const std::string &set, const
 		}
 		output_ += m.body + ")\r\n";
 	}
-	output_ += tag + " OK Fetch completed\r\n";
+	if (options_.defer_fetch_ok)
+		deferred_ += tag + " OK Fetch completed\r\n";
+	else
+		output_ += tag + " OK Fetch completed\r\n";
 }
 
 } // namespace fake

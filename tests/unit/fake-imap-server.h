@@ -1,10 +1,12 @@
 // A small simulated IMAP server behind the net::Stream interface, for
 // testing the mover without a network: it answers the commands the mover
-// sends from an in-memory mailbox, and can drop the connection after a
-// given number of message bodies to simulate a crash or a network cut.
+// sends (CAPABILITY, ID, LOGIN, LIST, LSUB, EXAMINE, UID FETCH, LOGOUT)
+// from in-memory mailboxes, and can drop the connection after a given
+// number of message bodies to simulate a crash or a network cut.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +25,15 @@ struct LegacyMessage {
 struct LegacyMailbox {
 	uint32_t uidvalidity = 42;
 	std::vector<LegacyMessage> messages; // in sequence order (ascending UID)
+	std::vector<std::string> attributes; // LIST attributes, e.g. "\\Sent"
+	bool subscribed = false;
 	uint32_t uidnext() const { return messages.empty() ? 1 : messages.back().uid + 1; }
+};
+
+// Mailboxes by their raw (modified UTF-7) name; INBOX is "INBOX".
+struct LegacyServer {
+	std::map<std::string, LegacyMailbox> mailboxes;
+	char separator = '/';
 };
 
 struct ImapServerOptions {
@@ -34,6 +44,11 @@ struct ImapServerOptions {
 	size_t cut_in_body = 0;
 	// Largest chunk one read_some() returns, to exercise split reads.
 	size_t max_read_chunk = 1000;
+	// Hold back UID FETCH's tagged OK until the client waits for input
+	// or sends another kind of command, as servers that run pipelined
+	// commands at once do: bodies of later batches come before an
+	// earlier batch completes.
+	bool defer_fetch_ok = false;
 	// When set, every command line the client sent is appended here
 	// (the server itself dies with the client that owns it).
 	std::vector<std::string> *command_log = nullptr;
@@ -41,7 +56,7 @@ struct ImapServerOptions {
 
 class FakeImapServer final : public mailmove::net::Stream {
 public:
-	FakeImapServer(const LegacyMailbox &mailbox, ImapServerOptions options);
+	FakeImapServer(const LegacyServer &server, ImapServerOptions options);
 
 	size_t read_some(char *buf, size_t len) override;
 	void write_all(std::string_view data) override;
@@ -49,15 +64,17 @@ public:
 	bool is_tls() const override { return false; }
 	std::string peer() const override { return "fake-imap:143"; }
 
-
 private:
 	void handle_line(const std::string &line);
+	void list(const std::string &tag, bool lsub);
 	void fetch(const std::string &tag, const std::string &set, const std::string &items);
 
-	const LegacyMailbox &mailbox_;
+	const LegacyServer &server_;
 	ImapServerOptions options_;
+	const LegacyMailbox *selected_ = nullptr;
 	std::string input_;
 	std::string output_;
+	std::string deferred_; // held-back tagged OKs
 	size_t bodies_sent_ = 0;
 	bool closed_ = false;
 };

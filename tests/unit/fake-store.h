@@ -38,20 +38,32 @@ struct FakeStoreData {
 	// The next commit becomes durable and then throws, like a worker
 	// killed between the storage commit and the checkpoint write.
 	bool crash_after_next_commit = false;
+	// The same, but the messages lose the GUIDs they were saved with, as
+	// with Dovecot's maildir after a crash between renaming the message
+	// files and writing dovecot-uidlist.
+	bool lose_guids_in_next_commit = false;
 	size_t max_body_chunk_seen = 0;
 	// Keywords the target cannot store, and a body marker that makes it
 	// refuse a message (like a quota or a broken message).
 	std::set<std::string> invalid_keywords;
 	std::string refuse_marker = "REFUSE-ME";
+	// Mailboxes the target cannot create (a name its layout refuses).
+	std::set<std::string> uncreatable;
+	bool refuse_late = false;
 	// special-use attribute -> target mailbox, and subscriptions made
 	std::map<std::string, std::string> special_use;
 	std::set<std::string> subscriptions;
 	char separator = '/';
+	// (mailbox, body) of every committed message, in commit order.
+	std::vector<std::pair<std::string, std::string>> commit_log;
 };
 
 class FakeMailbox final : public mailmove::move::TargetMailbox {
 public:
-	FakeMailbox(FakeStoreData &store, FakeMailboxData &box) : store_(store), box_(box) {}
+	FakeMailbox(FakeStoreData &store, std::string name, FakeMailboxData &box)
+		: store_(store), name_(std::move(name)), box_(box)
+	{
+	}
 
 	mailmove::move::TargetMailboxState state() override
 	{
@@ -80,8 +92,14 @@ public:
 			store_.max_body_chunk_seen = std::max(store_.max_body_chunk_seen, n);
 		}
 		if (!store_.refuse_marker.empty() &&
-		    stored.body.find(store_.refuse_marker) != std::string::npos)
-			throw mailmove::move::MessageRefused("Quota exceeded (fake)");
+		    stored.body.find(store_.refuse_marker) != std::string::npos) {
+			/* late: like Dovecot's quota check after the write,
+			   which costs the whole open transaction */
+			if (store_.refuse_late)
+				pending_.clear();
+			throw mailmove::move::MessageRefused("Quota exceeded (fake)",
+							     store_.refuse_late);
+		}
 		pending_.push_back(std::move(stored));
 		return outcome;
 	}
@@ -91,11 +109,15 @@ public:
 		for (StoredMessage &m : pending_) {
 			m.uid = m.wanted_uid >= box_.uidnext ? m.wanted_uid : box_.uidnext;
 			box_.uidnext = m.uid + 1;
+			store_.commit_log.emplace_back(name_, m.body);
+			if (store_.lose_guids_in_next_commit)
+				m.guid = "orphan-" + std::to_string(m.uid);
 			box_.messages.push_back(std::move(m));
 		}
 		pending_.clear();
-		if (store_.crash_after_next_commit) {
+		if (store_.crash_after_next_commit || store_.lose_guids_in_next_commit) {
 			store_.crash_after_next_commit = false;
+			store_.lose_guids_in_next_commit = false;
 			throw mailmove::Failure(mailmove::FailureKind::temporary, "simulated crash");
 		}
 	}
@@ -115,16 +137,26 @@ public:
 	std::vector<mailmove::move::ContentIdentity> content_identities() override
 	{
 		std::vector<mailmove::move::ContentIdentity> identities;
-		for (const StoredMessage &m : box_.messages) {
-			mailmove::move::ContentIdentity id;
-			size_t at = m.body.find("Message-ID: ");
-			if (at != std::string::npos)
-				id.message_id = m.body.substr(at + 12, m.body.find("\r\n", at) - at - 12);
-			id.size = m.body.size();
-			id.received_time = m.received_time;
-			identities.push_back(id);
-		}
+		for (const StoredMessage &m : box_.messages)
+			identities.push_back(identity_of(m));
 		return identities;
+	}
+
+	std::vector<mailmove::move::TargetMessage> messages_from_uid(uint32_t uid) override
+	{
+		std::vector<mailmove::move::TargetMessage> found;
+		for (const StoredMessage &m : box_.messages) {
+			if (m.uid >= uid)
+				found.push_back({m.uid, m.guid, identity_of(m)});
+		}
+		return found;
+	}
+
+	void expunge(const std::vector<uint32_t> &uids) override
+	{
+		std::set<uint32_t> gone(uids.begin(), uids.end());
+		std::erase_if(box_.messages,
+			      [&gone](const StoredMessage &m) { return gone.count(m.uid) > 0; });
 	}
 
 	bool keep_uids(uint32_t uidvalidity) override
@@ -136,7 +168,19 @@ public:
 	}
 
 private:
+	static mailmove::move::ContentIdentity identity_of(const StoredMessage &m)
+	{
+		mailmove::move::ContentIdentity id;
+		size_t at = m.body.find("Message-ID: ");
+		if (at != std::string::npos)
+			id.message_id = m.body.substr(at + 12, m.body.find("\r\n", at) - at - 12);
+		id.size = m.body.size();
+		id.received_time = m.received_time;
+		return id;
+	}
+
 	FakeStoreData &store_;
+	std::string name_;
 	FakeMailboxData &box_;
 	std::vector<StoredMessage> pending_;
 };
@@ -150,7 +194,11 @@ public:
 
 	std::unique_ptr<mailmove::move::TargetMailbox> open_mailbox(const std::string &name) override
 	{
-		return std::make_unique<FakeMailbox>(data_, data_.mailboxes[name]);
+		if (data_.uncreatable.count(name) > 0) {
+			throw mailmove::Failure(mailmove::FailureKind::permanent,
+						"Creating " + name + ": Not found (fake)");
+		}
+		return std::make_unique<FakeMailbox>(data_, name, data_.mailboxes[name]);
 	}
 
 	std::string state_dir() override { return state_dir_; }

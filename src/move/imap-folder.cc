@@ -1,0 +1,345 @@
+#include "move/imap-folder.h"
+
+#include "base/failure.h"
+#include "move/commit-intent.h"
+#include "move/content-match.h"
+#include "move/header-peek.h"
+#include "move/identity.h"
+#include "move/received-date.h"
+
+#include <map>
+#include <set>
+#include <strings.h>
+
+namespace mailmove::move {
+
+namespace {
+
+bool is_recent_flag(const std::string &flag)
+{
+	/* \Recent belongs to the session, not the message. */
+	return strcasecmp(flag.c_str(), "\\Recent") == 0;
+}
+
+// How much of a message is read ahead for its Message-ID (commit intents).
+constexpr size_t max_header_bytes = 64 * 1024;
+
+int64_t date_of(const std::string &internaldate)
+{
+	auto date = imap::parse_internaldate(internaldate);
+	return date ? date->unix_time : 0;
+}
+
+// Receives bodies from the client and writes them through the folder's
+// writer; commits whenever a UID FETCH batch completes. A message the
+// target refuses, or the server does not deliver, is reported and left
+// for the next run; the batch goes on. When a refusal cost the open
+// transaction, the messages it held are fetched again (take_retries()).
+//
+// Servers may run pipelined FETCH commands at once (Dovecot does): bodies
+// of later batches can arrive before an earlier batch completes. So
+// nothing here is per batch but the list of UIDs on_batch_done() gets:
+// failures and retries are remembered by UID until their batch completes,
+// and a commit covers every message saved so far.
+class FolderFetchHandler final : public imap::FetchHandler {
+public:
+	FolderFetchHandler(FolderWriter &writer, RunContext &run, FolderProgress &folder,
+			   const std::unordered_map<uint32_t, imap::MessageSummary> &summaries,
+			   const std::function<std::string(uint32_t)> &guid_of,
+			   CommitIntentFile &intents)
+		: writer_(writer), run_(run), folder_(folder), summaries_(summaries),
+		  guid_of_(guid_of), intents_(intents)
+	{
+		intent_.source_key = run.source_key;
+	}
+
+	void on_body(uint32_t uid, ByteSource &body) override
+	{
+		auto it = summaries_.find(uid);
+		if (it == summaries_.end())
+			return; /* not one we asked for: the client drains it */
+		const imap::MessageSummary &summary = it->second;
+		MessageToSave message = message_to_save(uid, summary);
+		HeaderPeekSource peeked(body, max_header_bytes);
+		std::string message_id = first_header_field(peeked.peek_header(), "Message-ID");
+		if (intent_.messages.empty())
+			intent_.target_uidnext = writer_.target().state().uidnext;
+		try {
+			SaveOutcome outcome = writer_.save(message, peeked);
+			for (const std::string &keyword : outcome.rejected_keywords) {
+				run_.report.add("keyword-rejected", {{"folder", folder_.name},
+								     {"uid", std::to_string(uid)},
+								     {"keyword", keyword}});
+			}
+		} catch (const MessageRefused &refused) {
+			failed_.emplace(uid, std::string("the target refused it: ") + refused.what());
+			if (refused.transaction_lost())
+				lose_transaction();
+			return;
+		}
+		in_transaction_.push_back(uid);
+		intent_.messages.push_back(
+			{std::to_string(uid), {message_id, body.size(), message.received_time}});
+		bytes_in_transaction_ += summary.size;
+	}
+
+	void on_batch_done(const std::vector<uint32_t> &uids,
+			   const std::vector<uint32_t> &missing) override
+	{
+		for (uint32_t uid : missing) {
+			failed_.emplace(uid, "the legacy server returned no body "
+					     "(expunged meanwhile, or it cannot deliver it)");
+		}
+		std::vector<uint32_t> done;
+		for (uint32_t uid : uids) {
+			if (failed_.count(uid) == 0 && retry_set_.count(uid) == 0)
+				done.push_back(uid);
+		}
+		/* Written down before the commit: a crash inside it cannot
+		   leave messages the next run would not recognise. */
+		if (!intent_.messages.empty())
+			intents_.write(intent_);
+		writer_.commit(done);
+		intents_.remove();
+		record_failures(uids);
+		record_failures(missing);
+
+		Progress &p = run_.result.progress;
+		uint64_t saved = in_transaction_.size();
+		run_.result.saved_now += saved;
+		p.messages_done += saved;
+		p.bytes_done += bytes_in_transaction_;
+		folder_.messages_done += saved;
+		folder_.bytes_done += bytes_in_transaction_;
+		in_transaction_.clear();
+		intent_.messages.clear();
+		bytes_in_transaction_ = 0;
+		run_.progress_changed();
+		if (run_.on_folder)
+			run_.on_folder(folder_);
+	}
+
+	// Messages to fetch again: their transaction was rolled back.
+	std::vector<uint32_t> take_retries()
+	{
+		std::vector<uint32_t> retries(retry_set_.begin(), retry_set_.end());
+		retry_set_.clear();
+		return retries;
+	}
+
+private:
+	MessageToSave message_to_save(uint32_t uid, const imap::MessageSummary &summary)
+	{
+		MessageToSave message;
+		message.guid = guid_of_(uid);
+		if (writer_.keeps_uids())
+			message.uid = uid;
+		for (const std::string &flag : summary.flags) {
+			if (!is_recent_flag(flag))
+				message.flags.push_back(flag);
+		}
+		if (auto date = imap::parse_internaldate(summary.internaldate)) {
+			message.received_time = date->unix_time;
+			message.received_tz_offset_minutes = date->tz_offset_minutes;
+		} else {
+			run_.log.warning(writer_.legacy_folder() + " UID " + std::to_string(uid) +
+					 ": unreadable INTERNALDATE \"" + summary.internaldate +
+					 "\", the target uses the time of the move");
+		}
+		return message;
+	}
+
+	void lose_transaction()
+	{
+		retry_set_.insert(in_transaction_.begin(), in_transaction_.end());
+		in_transaction_.clear();
+		intent_.messages.clear();
+		bytes_in_transaction_ = 0;
+	}
+
+	// Reports the failures among uids (a completed batch's).
+	void record_failures(const std::vector<uint32_t> &uids)
+	{
+		for (uint32_t uid : uids) {
+			auto failure = failed_.find(uid);
+			if (failure == failed_.end())
+				continue;
+			const std::string reason = failure->second;
+			failed_.erase(failure);
+			auto it = summaries_.find(uid);
+			uint64_t size = it == summaries_.end() ? 0 : it->second.size;
+			run_.log.warning(writer_.legacy_folder() + " UID " + std::to_string(uid) +
+					 " not moved: " + reason);
+			run_.report.add("message-failed", {{"folder", folder_.name},
+							   {"legacy_folder", folder_.legacy_name},
+							   {"uid", std::to_string(uid)},
+							   {"size", std::to_string(size)},
+							   {"reason", reason}});
+			run_.result.progress.messages_failed++;
+			folder_.messages_failed++;
+		}
+	}
+
+	FolderWriter &writer_;
+	RunContext &run_;
+	FolderProgress &folder_;
+	const std::unordered_map<uint32_t, imap::MessageSummary> &summaries_;
+	const std::function<std::string(uint32_t)> &guid_of_;
+	CommitIntentFile &intents_;
+	CommitIntent intent_;
+	std::map<uint32_t, std::string> failed_;
+	std::vector<uint32_t> in_transaction_; // saved, not yet committed
+	std::set<uint32_t> retry_set_;
+	uint64_t bytes_in_transaction_ = 0;
+};
+
+} // namespace
+
+ImapFolder::ImapFolder(std::string source_key, std::string legacy_name, std::string target_name)
+	: source_key_(std::move(source_key)), legacy_name_(std::move(legacy_name)),
+	  target_name_(std::move(target_name))
+{
+	progress_.name = target_name_;
+	progress_.legacy_name = legacy_name_;
+}
+
+std::string ImapFolder::guid_of(uint32_t uid) const
+{
+	return imap_message_guid(source_key_, legacy_name_, info_.uidvalidity, uid);
+}
+
+FolderWriter ImapFolder::open_writer(RunContext &run) const
+{
+	FolderWriter::Options options;
+	options.allow_uidvalidity_change = true;
+	options.keep_uids = run.options.order == MoveOrder::uid;
+	return FolderWriter(run.store, run.checkpoint, legacy_name_, info_.uidvalidity,
+			    target_name_, run.log, options);
+}
+
+void ImapFolder::settle_uidvalidity_change(imap::Client &client, RunContext &run,
+					   FolderWriter &writer)
+{
+	/* The old UIDs name nothing now: recognise by content what is at
+	   the target already, so nothing is moved twice. */
+	std::vector<LegacyIdentity> legacy;
+	for (const imap::MessageIdentity &id : client.fetch_message_ids())
+		legacy.push_back({id.uid, {id.message_id, id.size, date_of(id.internaldate)}});
+	UidRanges matched = match_by_content(legacy, writer.target().content_identities());
+	uint32_t old_uidvalidity = writer.recorded_uidvalidity();
+	writer.restart(info_.uidvalidity, matched);
+	run.log.warning(legacy_name_ + ": the legacy UIDVALIDITY changed from " +
+			std::to_string(old_uidvalidity) + " to " +
+			std::to_string(info_.uidvalidity) + "; " + std::to_string(matched.count()) +
+			" message(s) recognised at the target by content");
+	run.report.add("uidvalidity", {{"folder", target_name_},
+				       {"legacy_folder", legacy_name_},
+				       {"old", std::to_string(old_uidvalidity)},
+				       {"new", std::to_string(info_.uidvalidity)},
+				       {"matched", std::to_string(matched.count())}});
+}
+
+void ImapFolder::survey(imap::Client &client, RunContext &run)
+{
+	info_ = client.examine(legacy_name_);
+	std::vector<imap::MessageSummary> summaries;
+	if (info_.exists > 0)
+		summaries = client.fetch_summaries();
+
+	FolderWriter writer = open_writer(run);
+	if (writer.uidvalidity_changed())
+		settle_uidvalidity_change(client, run, writer);
+
+	expunge_orphans(run, writer);
+	std::vector<uint32_t> uids;
+	for (const imap::MessageSummary &summary : summaries)
+		uids.push_back(summary.uid);
+	writer.recover(uids, [this](uint32_t uid) { return guid_of(uid); });
+
+	std::map<std::string, uint64_t> filtered;
+	for (imap::MessageSummary &summary : summaries) {
+		int64_t date = date_of(summary.internaldate);
+		if (writer.is_done(summary.uid)) {
+			progress_.messages_total++;
+			progress_.bytes_total += summary.size;
+			progress_.messages_done++;
+			progress_.bytes_done += summary.size;
+			continue;
+		}
+		std::string reason = run.options.filter.reject_reason(date, summary.size,
+								      summary.flags);
+		if (!reason.empty()) {
+			filtered[reason]++;
+			continue;
+		}
+		progress_.messages_total++;
+		progress_.bytes_total += summary.size;
+		pending_.push_back({summary.uid, summary.size, date});
+		summaries_.emplace(summary.uid, std::move(summary));
+	}
+	for (const auto &[reason, count] : filtered) {
+		run.report.add("filtered", {{"folder", target_name_},
+					    {"count", std::to_string(count)},
+					    {"reason", reason}});
+	}
+	Progress &p = run.result.progress;
+	p.messages_total += progress_.messages_total;
+	p.bytes_total += progress_.bytes_total;
+	p.messages_done += progress_.messages_done;
+	p.bytes_done += progress_.bytes_done;
+	progress_.state = pending_.empty() ? "done" : "pending";
+	run.log.debug(legacy_name_ + ": " + std::to_string(summaries.size()) +
+		      " message(s), " + std::to_string(pending_.size()) + " to move");
+}
+
+void ImapFolder::move(imap::Client &client, RunContext &run,
+		      const std::vector<PendingMessage> &messages)
+{
+	if (messages.empty())
+		return;
+	(void)client.examine(legacy_name_);
+	FolderWriter writer = open_writer(run);
+	progress_.state = "moving";
+	if (run.on_folder)
+		run.on_folder(progress_);
+
+	std::vector<imap::BodyRequest> requests;
+	for (const PendingMessage &m : messages)
+		requests.push_back({m.uid, m.size});
+	std::function<std::string(uint32_t)> guid = [this](uint32_t uid) { return guid_of(uid); };
+	CommitIntentFile intents = intent_file(run);
+	FolderFetchHandler handler(writer, run, progress_, summaries_, guid, intents);
+	/* Each round fetches only what a late refusal rolled back; the
+	   refused message itself waits for the next run, so this ends. */
+	while (!requests.empty()) {
+		client.fetch_bodies(requests, handler);
+		requests.clear();
+		for (uint32_t uid : handler.take_retries())
+			requests.push_back({uid, summaries_.at(uid).size});
+	}
+}
+
+CommitIntentFile ImapFolder::intent_file(RunContext &run) const
+{
+	return CommitIntentFile(run.store.state_dir(), "imap." + sha256_hex(legacy_name_, 16));
+}
+
+void ImapFolder::expunge_orphans(RunContext &run, FolderWriter &writer)
+{
+	CommitIntentFile intents = intent_file(run);
+	std::optional<CommitIntent> intent = intents.read();
+	if (!intent || intent->source_key != run.source_key)
+		return;
+	size_t expunged = expunge_commit_orphans(
+		writer.target(), *intent,
+		[&](const std::string &key) { return writer.is_done(uint32_t(std::stoul(key))); },
+		[&](const std::string &key) { return guid_of(uint32_t(std::stoul(key))); });
+	if (expunged > 0) {
+		run.log.info(legacy_name_ + ": " + std::to_string(expunged) +
+			     " message(s) that an interrupted commit left without their "
+			     "identity were removed and are moved again");
+	}
+	intents.remove();
+}
+
+} // namespace mailmove::move

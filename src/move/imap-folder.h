@@ -1,0 +1,85 @@
+// One legacy IMAP folder during a move: what it holds, what of it is
+// already at the target, and fetching a list of its messages into the
+// target folder batch by batch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/logger.h"
+#include "base/progress.h"
+#include "imap/client.h"
+#include "move/checkpoint.h"
+#include "move/folder-writer.h"
+#include "move/mover.h"
+#include "move/move-report.h"
+#include "move/store.h"
+
+namespace mailmove::move {
+
+// Everything a run shares while it moves folders.
+struct RunContext {
+	Store &store;
+	Checkpoint &checkpoint;
+	ReportWriter &report;
+	Logger &log;
+	const MoveOptions &options;
+	const std::string &source_key;
+	MoveReport &result;
+	ProgressCallback on_progress;
+	FolderCallback on_folder;
+	CancelCheck cancel;
+
+	void progress_changed() const
+	{
+		if (on_progress)
+			on_progress(result.progress);
+	}
+};
+
+class ImapFolder {
+public:
+	ImapFolder(std::string source_key, std::string legacy_name, std::string target_name);
+
+	// EXAMINEs the folder, reads its message list and the checkpoint,
+	// settles a changed UIDVALIDITY by content, recovers what a crashed
+	// run saved, and works out what is left to move (after the filters).
+	// Adds its counts to the run's totals.
+	void survey(imap::Client &client, RunContext &run);
+
+	// Pending messages (survey() filled them), for the run's work order.
+	const std::vector<PendingMessage> &pending() const { return pending_; }
+
+	// Moves these of its pending messages (in this order).
+	void move(imap::Client &client, RunContext &run,
+		  const std::vector<PendingMessage> &messages);
+
+	FolderProgress &progress() { return progress_; }
+	// How many messages the legacy server listed (0 before survey()).
+	uint32_t legacy_count() const { return info_.exists; }
+	// After a failed survey: nothing of this folder is moved.
+	void forget_pending() { pending_.clear(); }
+	const std::string &legacy_name() const { return legacy_name_; }
+	const std::string &target_name() const { return target_name_; }
+
+private:
+	std::string guid_of(uint32_t uid) const;
+	class CommitIntentFile intent_file(RunContext &run) const;
+	void expunge_orphans(RunContext &run, FolderWriter &writer);
+	FolderWriter open_writer(RunContext &run) const;
+	void settle_uidvalidity_change(imap::Client &client, RunContext &run,
+				       FolderWriter &writer);
+
+	std::string source_key_;
+	std::string legacy_name_;
+	std::string target_name_;
+	imap::MailboxInfo info_;
+	std::unordered_map<uint32_t, imap::MessageSummary> summaries_;
+	std::vector<PendingMessage> pending_;
+	FolderProgress progress_;
+};
+
+} // namespace mailmove::move

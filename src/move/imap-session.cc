@@ -1,0 +1,75 @@
+#include "move/imap-session.h"
+
+#include "base/failure.h"
+#include "mailmove-config.h"
+
+namespace mailmove::move {
+
+namespace {
+
+constexpr const char *product_name = "dovecot-mailmove";
+
+void start_tls_if_wanted(imap::Client &client, const ImapSource &source, Logger &log)
+{
+	if (source.url.implicit_tls || source.starttls == StartTls::never)
+		return;
+	if (client.has_capability("STARTTLS")) {
+		client.starttls(source.tls);
+		return;
+	}
+	if (source.starttls == StartTls::required) {
+		throw Failure(FailureKind::permanent,
+			      source.url.to_string() +
+				      " does not offer STARTTLS (mailmove_source_starttls = yes)");
+	}
+	log.warning(source.url.to_string() +
+		    " offers no STARTTLS: the password goes over an unencrypted connection");
+}
+
+void log_in(imap::Client &client, const ImapSource &source)
+{
+	if (client.preauthenticated())
+		return;
+	if (!source.master_user.empty()) {
+		/* A master user logs in as itself and acts as the user. */
+		client.authenticate_plain(source.master_user, source.password, source.login);
+		return;
+	}
+	if (source.auth == ImapAuth::plain) {
+		client.authenticate_plain(source.login, source.password);
+		return;
+	}
+	if (source.auth == ImapAuth::automatic && client.has_capability("LOGINDISABLED")) {
+		/* LOGIN is off: the SASL mechanisms that carry a password */
+		if (client.offers_auth("PLAIN"))
+			client.authenticate_plain(source.login, source.password);
+		else
+			client.authenticate_login(source.login, source.password);
+		return;
+	}
+	client.login(source.login, source.password);
+}
+
+} // namespace
+
+std::unique_ptr<imap::Client> open_imap_session(const ImapSource &source, Logger &log,
+						const CancelCheck &cancel,
+						const StreamFactory &connect)
+{
+	std::unique_ptr<net::Stream> stream;
+	if (connect) {
+		stream = connect();
+	} else {
+		net::Endpoint endpoint{source.url.host, source.url.port, source.url.implicit_tls};
+		stream = net::connect(endpoint, source.tls, source.client.timeouts, cancel);
+	}
+	auto client = std::make_unique<imap::Client>(std::move(stream), log, source.client, cancel);
+	client->greeting();
+	start_tls_if_wanted(*client, source, log);
+	if (source.client.send_id)
+		client->id({{"name", product_name}, {"version", PACKAGE_VERSION}});
+	log_in(*client, source);
+	return client;
+}
+
+} // namespace mailmove::move

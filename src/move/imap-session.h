@@ -1,0 +1,19 @@
+// Opening an IMAP session to the legacy server the way a move needs it:
+// TLS (implicit, or STARTTLS when offered or required), ID, and the login
+// the settings ask for.
+#pragma once
+
+#include <memory>
+
+#include "base/cancel.h"
+#include "base/logger.h"
+#include "imap/client.h"
+#include "move/imap-mover.h"
+
+namespace mailmove::move {
+
+std::unique_ptr<imap::Client> open_imap_session(const ImapSource &source, Logger &log,
+						const CancelCheck &cancel,
+						const StreamFactory &connect);
+
+} // namespace mailmove::move

@@ -1,0 +1,55 @@
+// What every mover (IMAP, POP3) shares: how a move behaves, what it
+// reports, and how it hears about a legacy server.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/progress.h"
+#include "move/message-filter.h"
+#include "move/move-order.h"
+#include "names/folder-mapper.h"
+#include "net/stream.h"
+
+namespace mailmove::move {
+
+// How a move behaves, independent of where the mail comes from.
+struct MoveOptions {
+	// How long to wait for another move of the same user to stop (a
+	// worker whose service restarted notices within a second).
+	int lock_wait_ms = 30000;
+	MoveOrder order = MoveOrder::newest_first;
+	// newest_first: messages of the last this many days come first, all
+	// folders' (INBOX's first), before the older rest.
+	int recent_days = 30;
+	// Now, for recent_days (tests pin it); 0 = the clock.
+	int64_t now = 0;
+	MessageFilter filter;
+	// Folder naming and the admin's rules; the target's separator, prefix
+	// and special-use folders are filled in by the mover from the Store.
+	names::MappingOptions mapping;
+};
+
+struct MoveReport {
+	Progress progress;
+	uint64_t saved_now = 0;    // messages saved by this run
+	uint64_t vanished_now = 0; // listed, but gone when fetched
+};
+
+// A legacy folder as a move would handle it (what `doveadm mailmove test`
+// shows).
+struct PlannedFolder {
+	std::string legacy_name;
+	std::string target_name;
+	std::string role;        // special-use role ("\\Sent"), empty if none
+	std::string skip_reason; // empty unless the folder is skipped
+	uint32_t messages = 0;
+};
+
+using StreamFactory = std::function<std::unique_ptr<net::Stream>()>;
+using ProgressCallback = std::function<void(const Progress &)>;
+using FolderCallback = std::function<void(const FolderProgress &)>;
+
+} // namespace mailmove::move

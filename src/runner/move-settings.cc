@@ -1,0 +1,92 @@
+#include "runner/move-settings.h"
+
+#include "base/failure.h"
+#include "base/line-codec.h"
+#include "names/folder-settings.h"
+#include "runner/user-settings.h"
+#include "storage/dovecot-headers.h"
+
+#include <cctype>
+#include <ctime>
+
+namespace mailmove::runner {
+
+namespace {
+
+[[noreturn]] void invalid(const char *name, const std::string &value, const char *expected)
+{
+	throw Failure(FailureKind::permanent,
+		      std::string("invalid ") + name + " = " + value + " (expected " + expected + ")");
+}
+
+// YYYY-MM-DD as the unix time of that day's start (UTC); 0 when unset.
+int64_t date_setting(struct mail_user *user, const char *name)
+{
+	std::string value = plugin_setting(user, name, "");
+	if (value.empty())
+		return 0;
+	struct tm tm = {};
+	const char *end = strptime(value.c_str(), "%Y-%m-%d", &tm);
+	if (end == nullptr || *end != '\0')
+		invalid(name, value, "a date YYYY-MM-DD");
+	return int64_t(timegm(&tm));
+}
+
+// Bytes, with an optional k/M/G suffix (powers of 1024).
+uint64_t size_setting(struct mail_user *user, const char *name)
+{
+	std::string value = plugin_setting(user, name, "0");
+	std::string digits = value;
+	uint64_t unit = 1;
+	if (!digits.empty() && std::isalpha((unsigned char)digits.back())) {
+		switch (std::tolower((unsigned char)digits.back())) {
+		case 'k':
+			unit = 1024;
+			break;
+		case 'm':
+			unit = 1024 * 1024;
+			break;
+		case 'g':
+			unit = 1024 * 1024 * 1024;
+			break;
+		default:
+			invalid(name, value, "a size such as 50M");
+		}
+		digits.pop_back();
+	}
+	auto number = parse_decimal<uint64_t>(digits);
+	if (!number)
+		invalid(name, value, "a size such as 50M");
+	return *number * unit;
+}
+
+} // namespace
+
+move::MoveOptions read_move_options(struct mail_user *user)
+{
+	move::MoveOptions options;
+
+	std::string order = plugin_setting(user, "mailmove_order", "newest-first");
+	if (order == "uid")
+		options.order = move::MoveOrder::uid;
+	else if (order != "newest-first")
+		invalid("mailmove_order", order, "newest-first or uid");
+
+	std::string days = plugin_setting(user, "mailmove_recent_days", "30");
+	auto recent = parse_decimal<int>(days);
+	if (!recent)
+		invalid("mailmove_recent_days", days, "a number of days");
+	options.recent_days = *recent;
+
+	options.filter.since = date_setting(user, "mailmove_since");
+	options.filter.before = date_setting(user, "mailmove_before");
+	options.filter.max_size = size_setting(user, "mailmove_max_message_size");
+	options.filter.skip_deleted = plugin_setting_bool(user, "mailmove_skip_deleted", true);
+
+	names::read_folder_settings(
+		[user](const std::string &name) { return plugin_setting(user, name.c_str(), ""); },
+		options.mapping);
+	return options;
+}
+
+} // namespace mailmove::runner

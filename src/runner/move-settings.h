@@ -1,0 +1,21 @@
+// How a user's move behaves, from the user's plugin settings:
+//   mailmove_order = newest-first | uid
+//   mailmove_recent_days = 30          (newest-first: what counts as recent)
+//   mailmove_since = YYYY-MM-DD        (INTERNALDATE on or after, UTC)
+//   mailmove_before = YYYY-MM-DD       (INTERNALDATE before, UTC)
+//   mailmove_max_message_size = 0      (bytes; k, M, G suffixes; 0 = none)
+//   mailmove_skip_deleted = yes
+// and the folder rules of names/folder-settings.h.
+#pragma once
+
+#include "move/mover.h"
+
+struct mail_user;
+
+namespace mailmove::runner {
+
+// Throws a permanent Failure naming the setting for a value that is not
+// valid.
+move::MoveOptions read_move_options(struct mail_user *user);
+
+} // namespace mailmove::runner
