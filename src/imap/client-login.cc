@@ -4,7 +4,7 @@
 #include "imap/client.h"
 
 #include "imap/client-impl.h"
-#include "imap/sasl.h"
+#include "base/sasl.h"
 
 namespace mailmove::imap {
 

@@ -5,6 +5,7 @@
 
 #include "base/failure.h"
 #include "pop3/connection.h"
+#include "base/sasl.h"
 #include "pop3/sasl.h"
 
 namespace mailmove::pop3 {
@@ -151,7 +152,7 @@ struct Client::Impl {
 		connection.send("AUTH PLAIN");
 		expect_continuation("AUTH PLAIN");
 		bool as_master = !credentials.master_user.empty();
-		finish_auth(plain_response(as_master ? credentials.user : "",
+		finish_auth(sasl_plain_response(as_master ? credentials.user : "",
 					   as_master ? credentials.master_user : credentials.user,
 					   credentials.password),
 			    "AUTH PLAIN");

@@ -1,20 +1,11 @@
 #include "pop3/sasl.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <vector>
 
 namespace mailmove::pop3 {
-
-std::string base64_encode(std::string_view data)
-{
-	/* EVP_EncodeBlock writes 4 bytes per 3 input bytes and a NUL, with
-	   no line breaks. */
-	std::vector<unsigned char> out(4 * ((data.size() + 2) / 3) + 1);
-	int n = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char *>(data.data()),
-				int(data.size()));
-	return std::string(reinterpret_cast<const char *>(out.data()), size_t(n));
-}
 
 std::string apop_digest(std::string_view timestamp, std::string_view password)
 {
@@ -33,19 +24,6 @@ std::string apop_digest(std::string_view timestamp, std::string_view password)
 		out += hex[digest[i] & 0xf];
 	}
 	return out;
-}
-
-std::string plain_response(std::string_view authzid, std::string_view authcid,
-			   std::string_view password)
-{
-	std::string message(authzid);
-	message += '\0';
-	message += authcid;
-	message += '\0';
-	message += password;
-	std::string encoded = base64_encode(message);
-	OPENSSL_cleanse(message.data(), message.size());
-	return encoded;
 }
 
 std::string find_apop_timestamp(std::string_view greeting_text)

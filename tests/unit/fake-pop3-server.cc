@@ -1,6 +1,7 @@
 #include "fake-pop3-server.h"
 
 #include "pop3-wire.h"
+#include "base/sasl.h"
 #include "pop3/sasl.h"
 
 #include <algorithm>
@@ -53,7 +54,7 @@ void FakePop3Server::handle_line(const std::string &line)
 {
 	if (awaiting_plain_) {
 		awaiting_plain_ = false;
-		std::string expected = mailmove::pop3::plain_response("", options_.user,
+		std::string expected = mailmove::sasl_plain_response("", options_.user,
 								      options_.password);
 		authenticated_ = line == expected;
 		output_ += authenticated_ ? "+OK logged in\r\n" : "-ERR [AUTH] bad credentials\r\n";

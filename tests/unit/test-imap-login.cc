@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "imap/sasl.h"
+#include "base/sasl.h"
 #include "test-imap-session.h"
 #include "tls-test-server.h"
 #include "check-main.h" // last: check.h defines fail()

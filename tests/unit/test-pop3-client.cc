@@ -12,6 +12,7 @@
 #include "fake-stream.h"
 #include "pop3-wire.h"
 #include "pop3/client.h"
+#include "base/sasl.h"
 #include "pop3/sasl.h"
 #include "check-assert.h"
 #include "check-main.h" // last: check.h defines fail()
@@ -142,7 +143,7 @@ START_TEST(auto_login_prefers_auth_plain)
 {
 	Session s(Chunking::bytes(2));
 	s.open();
-	std::string response = plain_response("", "alice@example.com", "pa ss\"wörd%");
+	std::string response = sasl_plain_response("", "alice@example.com", "pa ss\"wörd%");
 	s.server->await("AUTH PLAIN\r\n").send("+ \r\n").await(response + "\r\n").send("+OK Logged in.\r\n");
 	ck_assert(s.client.login(credentials(AuthMethod::automatic, "pa ss\"wörd%")) ==
 		  AuthMethod::plain);
@@ -157,7 +158,7 @@ START_TEST(master_user_plain_has_authorization_identity)
 	c.master_user = "admin*master";
 	s.server->await("AUTH PLAIN\r\n")
 		.send("+\r\n")
-		.await(plain_response("alice@example.com", "admin*master", "secret") + "\r\n")
+		.await(sasl_plain_response("alice@example.com", "admin*master", "secret") + "\r\n")
 		.send("+OK Logged in.\r\n");
 	ck_assert(s.client.login(c) == AuthMethod::plain);
 
@@ -477,7 +478,7 @@ START_TEST(quit_and_never_changes_the_legacy_server)
 	Session s;
 	s.open();
 	s.server->await("AUTH PLAIN\r\n").send("+ \r\n");
-	s.server->await(plain_response("", "alice@example.com", "secret") + "\r\n").send("+OK\r\n");
+	s.server->await(sasl_plain_response("", "alice@example.com", "secret") + "\r\n").send("+OK\r\n");
 	s.server->await("LIST\r\n").send("+OK\r\n1 3\r\n.\r\n");
 	s.server->await("UIDL\r\n").send("+OK\r\n1 x\r\n.\r\n");
 	s.server->await("RETR 1\r\n").send("+OK\r\n" + fake::pop3_wire("a\r\n"));
@@ -511,7 +512,7 @@ START_TEST(protocol_trace_hides_credentials)
 			break;
 		case AuthMethod::plain:
 			s.server->await("AUTH PLAIN\r\n").send("+ \r\n");
-			s.server->await(plain_response("", "alice@example.com", "hunter2") + "\r\n");
+			s.server->await(sasl_plain_response("", "alice@example.com", "hunter2") + "\r\n");
 			break;
 		case AuthMethod::login:
 			s.server->await("AUTH LOGIN\r\n").send("+ VXNlcm5hbWU6\r\n");

@@ -12,6 +12,7 @@
 #include "pop3/listing.h"
 #include "pop3/multiline-source.h"
 #include "pop3/reply.h"
+#include "base/sasl.h"
 #include "pop3/sasl.h"
 #include "check-assert.h"
 #include "check-main.h" // last: check.h defines fail()
@@ -293,9 +294,9 @@ START_TEST(sasl_and_apop)
 	/* RFC 1939's example. */
 	ck_assert_string_eq(apop_digest("<1896.697170952@dbc.mtview.ca.us>", "tanstaaf"),
 			    "c4c9334bac560ecc979e58001b3e22fb");
-	ck_assert_string_eq(plain_response("", "tim", "tanstaaftanstaaf"),
+	ck_assert_string_eq(sasl_plain_response("", "tim", "tanstaaftanstaaf"),
 			    base64_encode(std::string("\0tim\0tanstaaftanstaaf", 21)));
-	ck_assert_string_eq(plain_response("alice", "admin*master", "p w\"\xc3\xa9"),
+	ck_assert_string_eq(sasl_plain_response("alice", "admin*master", "p w\"\xc3\xa9"),
 			    base64_encode(std::string("alice\0admin*master\0p w\"\xc3\xa9", 25)));
 	ck_assert_string_eq(find_apop_timestamp("POP3 server ready <1896.697170952@dbc.mtview.ca.us>"),
 			    "<1896.697170952@dbc.mtview.ca.us>");
