@@ -90,17 +90,19 @@ public:
 			failed_.emplace(uid, "the legacy server returned no body "
 					     "(expunged meanwhile, or it cannot deliver it)");
 		}
-		std::vector<uint32_t> done;
-		for (uint32_t uid : uids) {
-			if (failed_.count(uid) == 0 && retry_set_.count(uid) == 0)
-				done.push_back(uid);
-		}
-		/* Written down before the commit: a crash inside it cannot
-		   leave messages the next run would not recognise. */
-		if (!intent_.messages.empty())
+		/* The commit makes every message saved so far durable, also
+		   those of batches still in flight (servers such as Dovecot
+		   run pipelined FETCHes at once): all of them are recorded, so
+		   the checkpoint never lags behind the mailbox (recovery only
+		   looks at what came after the last record). */
+		if (!in_transaction_.empty()) {
+			/* Written down before the commit: a crash inside it
+			   cannot leave messages the next run would not
+			   recognise. */
 			intents_.write(intent_);
-		writer_.commit(done);
-		intents_.remove();
+			writer_.commit(in_transaction_);
+			intents_.remove();
+		}
 		record_failures(uids);
 		record_failures(missing);
 

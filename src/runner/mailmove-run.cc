@@ -167,9 +167,10 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 	});
 
 	double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+	/* What this run saved is known only when it completes. */
 	std::string summary = std::to_string(last.messages_done) + "/" +
 			      std::to_string(last.messages_total) + " messages present, " +
-			      std::to_string(saved_now) + " saved now in " +
+			      (outcome.ok() ? std::to_string(saved_now) + " saved now, " : "") +
 			      std::to_string(int(seconds + 0.5)) + " s";
 	if (outcome.ok())
 		log.info("Move done: " + summary);

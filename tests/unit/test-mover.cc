@@ -146,6 +146,30 @@ START_TEST(cut_connection_then_resume)
 }
 END_TEST
 
+START_TEST(cut_connection_with_interleaved_batches)
+{
+	/* Servers that run pipelined FETCHes at once complete an earlier
+	   batch after later batches' bodies arrived: the commit then holds
+	   more than that batch, and the checkpoint must say so. */
+	Harness h;
+	h.legacy = make_legacy(60);
+	h.server_options.defer_fetch_ok = true;
+	h.client_options.batch_start_messages = 5;
+	h.client_options.batch_max_messages = 5;
+	h.server_options.cut_in_body = 33;
+	try {
+		h.run();
+		ck_abort_msg("the cut connection did not stop the run");
+	} catch (const Failure &f) {
+		ck_assert(f.kind() == FailureKind::temporary);
+	}
+	ck_assert_uint_gt(h.inbox().size(), 0);
+	h.server_options.cut_in_body = 0;
+	h.run();
+	ck_assert_exactly_once(h);
+}
+END_TEST
+
 START_TEST(uidvalidity_change_falls_back_to_content)
 {
 	Harness h;
@@ -216,6 +240,7 @@ static Suite *mover_suite()
 	tcase_add_test(tc, crash_between_commit_and_checkpoint);
 	tcase_add_test(tc, crash_inside_commit_leaves_no_duplicate);
 	tcase_add_test(tc, cut_connection_then_resume);
+	tcase_add_test(tc, cut_connection_with_interleaved_batches);
 	tcase_add_test(tc, uidvalidity_change_falls_back_to_content);
 	tcase_add_test(tc, wrong_password_is_auth_failure);
 	tcase_add_test(tc, concurrent_move_is_refused);
