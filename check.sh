@@ -1,0 +1,123 @@
+#!/bin/bash
+# Builds, installs and tests dovecot-mailmove on Debian bookworm, as root:
+# installs missing packages (without starting the system Dovecot), runs
+# autogen/configure (when needed), make, make install, the Check unit tests
+# (make check) and the integration scenarios against real Dovecot instances.
+#
+# Prints one line per unit test program and per scenario and, last,
+# exactly "N passed, M failed"; exits non-zero when anything failed.
+# Logs of every step: _build/logs/. Options are passed to
+# tests/integration/run.py (e.g. -k TEXT, --keep).
+set -u
+cd "$(dirname "$0")" || exit 1
+# shellcheck source=tests/setup.sh
+. tests/setup.sh
+
+if ! mm_require_root; then
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+passed=0
+failed=0
+started=$SECONDS
+
+# The runner stops its Dovecot instances itself; this is the safety net
+# for a runner that was killed.
+workdir=$(mktemp -d /tmp/mailmove-it.XXXXXX)
+cleanup() {
+	local dir
+	for dir in "$workdir"/*/; do
+		[ -d "$dir" ] && mm_stop_instances "$dir"
+	done
+	[ "$keep_workdir" = yes ] || rm -rf "$workdir"
+}
+keep_workdir=no
+for arg in "$@"; do
+	[ "$arg" = --keep ] && keep_workdir=yes
+done
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+phase_done() {
+	mm_say "$1 done in $((SECONDS - $2)) s"
+}
+
+# make check; one line per test program with its Check summary, the whole
+# log of a failing program.
+run_unit_tests() {
+	local log="$MM_LOGDIR/make-check.log" status=0 results result name summary
+	(cd "$MM_TOP" && make -j"$MM_JOBS" check) >"$log" 2>&1 || status=$?
+	results=$(grep -E '^(PASS|FAIL|XPASS|XFAIL|ERROR|SKIP): ' "$log")
+	local unit_failed=0
+	while read -r result name; do
+		[ -n "$name" ] || continue
+		result=${result%:}
+		summary=$(grep -E '^[0-9]+%: Checks: ' "$MM_TOP/tests/$name.log" 2>/dev/null | tail -n 1)
+		case $result in
+		PASS | XFAIL | SKIP)
+			printf 'PASS  unit/%s  %s\n' "$name" "${summary:-($result)}"
+			passed=$((passed + 1))
+			;;
+		*)
+			printf 'FAIL  unit/%s  %s\n' "$name" "${summary:-($result)}"
+			sed 's/^/      | /' "$MM_TOP/tests/$name.log" 2>/dev/null
+			failed=$((failed + 1))
+			unit_failed=$((unit_failed + 1))
+			;;
+		esac
+	done <<<"$results"
+	if [ "$status" != 0 ] && [ "$unit_failed" = 0 ]; then
+		# It failed before running a test (e.g. a test did not compile).
+		printf 'FAIL  unit/make-check  (make check exited %d)\n' "$status"
+		tail -n 40 "$log" | sed 's/^/      | /'
+		failed=$((failed + 1))
+	fi
+}
+
+# The scenarios; their runner's last line is "integration: N passed, M failed".
+run_integration() {
+	local log="$MM_LOGDIR/integration.log" line n_passed n_failed
+	"$MM_PYTHON" "$MM_TOP/tests/integration/run.py" --workdir "$workdir" "$@" 2>&1 | tee "$log"
+	line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "FAIL  integration  (the runner ended without its summary line)"
+		failed=$((failed + 1))
+		return
+	fi
+	read -r _ n_passed _ n_failed _ <<<"$line"
+	passed=$((passed + n_passed))
+	failed=$((failed + n_failed))
+}
+
+t=$SECONDS
+if ! mm_install_packages; then
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+phase_done packages "$t"
+
+t=$SECONDS
+if mm_build_and_install; then
+	phase_done build "$t"
+	t=$SECONDS
+	mm_say "unit tests (make check)"
+	run_unit_tests
+	phase_done "unit tests" "$t"
+	t=$SECONDS
+	mm_say "integration tests"
+	run_integration "$@"
+else
+	echo "FAIL  build"
+	failed=$((failed + 1))
+	# Without a product only the harness's own tests can run.
+	t=$SECONDS
+	mm_say "integration tests of the harness only (no product)"
+	run_integration "$@" test_harness
+fi
+phase_done "integration tests" "$t"
+mm_say "total $((SECONDS - started)) s"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
