@@ -5,6 +5,7 @@
 #include "str-sanitize.h"
 #include "strescape.h"
 #include "write-full.h"
+#include "safe-memset.h"
 #include "master-service.h"
 #include "admin-client.h"
 
@@ -166,6 +167,23 @@ int mailmove_admin_client_send(struct mailmove_admin_client *client,
 	}
 	str_append_c(line, '\n');
 	return admin_client_write(client, str_data(line), str_len(line), error_r);
+}
+
+int mailmove_admin_client_send_data(struct mailmove_admin_client *client,
+				    const char *command, const void *data, size_t size,
+				    const char **error_r)
+{
+	string_t *line = t_str_new(size + size / 8 + 32);
+	int ret;
+
+	str_append(line, command);
+	str_append_c(line, '\t');
+	str_append_tabescaped_n(line, data, size);
+	str_append_c(line, '\n');
+	ret = admin_client_write(client, str_data(line), str_len(line), error_r);
+	/* It may be a file of passwords. */
+	safe_memset(buffer_get_modifiable_data(line, NULL), 0, str_len(line));
+	return ret;
 }
 
 int mailmove_admin_client_read_line(struct mailmove_admin_client *client,

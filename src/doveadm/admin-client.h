@@ -57,6 +57,12 @@ void mailmove_admin_client_deinit(struct mailmove_admin_client **client);
 int mailmove_admin_client_send(struct mailmove_admin_client *client,
 			       const char *const *fields, const char **error_r);
 
+/* Sends "<command> <TAB> <data>" with data escaped byte for byte (NULs
+   too), for IMPORT-DATA. Returns 0, or -1 with error_r. */
+int mailmove_admin_client_send_data(struct mailmove_admin_client *client,
+				    const char *command, const void *data, size_t size,
+				    const char **error_r);
+
 /* Reads the next line of a multi-line reply (STATUS, STATUS-ALL). Returns 1
    with its fields (data stack), 0 at the empty line that ends the reply, or
    -1 with error_r: the connection failed, or the service answered

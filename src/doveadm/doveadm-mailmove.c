@@ -1,21 +1,20 @@
-/* doveadm mailmove status [-A | -u <user or mask>] [-a <socket path>]:
+/* doveadm mailmove status [-A | -u <user or mask>] [-s] [-a <socket path>]:
    what the mailmove service knows about each user's move, one row per job,
-   through doveadm's formatters (table by default; -f tab|flow|json). */
+   or with -s one row per domain, through doveadm's formatters (table by
+   default; -f tab|flow|json). Also the plugin's entry points and what the
+   other commands share. */
 
 #include "lib.h"
 #include "doveadm.h"
 #include "doveadm-print.h"
 #include "admin-client.h"
+#include "runner/mailmove-run.h"
 #include "doveadm-mailmove.h"
 
-struct mailmove_status_column {
-	const char *key;
-	bool number;
-};
-
 /* In this order, with these keys: scripts read them (-f tab, -f json).
-   The values come from the job's key=value fields (src/jobs/job.h). */
-static const struct mailmove_status_column mailmove_status_columns[] = {
+   The first twelve are the walking skeleton's and stay as they are. The
+   values come from the job's key=value fields (src/jobs/job.h). */
+static const struct mailmove_column mailmove_status_columns[] = {
 	{ "user", FALSE },
 	{ "state", FALSE },
 	{ "source", FALSE },
@@ -28,6 +27,36 @@ static const struct mailmove_status_column mailmove_status_columns[] = {
 	{ "bytes_done", TRUE },
 	{ "bytes_total", TRUE },
 	{ "last_error", FALSE },
+	{ "messages_failed", TRUE },
+	{ "next_run", FALSE },
+	{ "attempts", TRUE },
+	{ "credentials", FALSE },
+	{ "synced", FALSE },
+};
+
+/* status -s: one row per domain and the total (domain "*"). */
+static const struct mailmove_column mailmove_summary_columns[] = {
+	{ "domain", FALSE },
+	{ "users", TRUE },
+	{ "none", TRUE },
+	{ "queued", TRUE },
+	{ "running", TRUE },
+	{ "done", TRUE },
+	{ "synced", TRUE },
+	{ "failed", TRUE },
+	{ "auth_failed", TRUE },
+	{ "paused", TRUE },
+	{ "expired", TRUE },
+	{ "messages_done", TRUE },
+	{ "messages_total", TRUE },
+	{ "messages_failed", TRUE },
+	{ "bytes_done", TRUE },
+	{ "bytes_total", TRUE },
+};
+
+struct mailmove_table {
+	const struct mailmove_column *columns;
+	unsigned int count;
 };
 
 static struct event_category event_category_mailmove = {
@@ -48,8 +77,35 @@ const char *doveadm_mailmove_admin_socket_path(struct doveadm_cmd_context *cctx)
 	return path;
 }
 
-static const char *
-mailmove_status_value(const char *const *fields, const char *key)
+int doveadm_mailmove_connect(struct doveadm_cmd_context *cctx,
+			     struct mailmove_admin_client **client_r)
+{
+	const char *error;
+
+	if (mailmove_admin_client_connect(doveadm_mailmove_admin_socket_path(cctx),
+					  client_r, &error) < 0) {
+		e_error(doveadm_mailmove_event, "%s", error);
+		doveadm_exit_code = EX_TEMPFAIL;
+		return -1;
+	}
+	return 0;
+}
+
+const char *doveadm_mailmove_user_mask(struct doveadm_cmd_context *cctx)
+{
+	const char *user = NULL;
+	bool all_users = FALSE;
+
+	(void)doveadm_cmd_param_bool(cctx, "all-users", &all_users);
+	(void)doveadm_cmd_param_str(cctx, "user", &user);
+	if (all_users == (user != NULL)) {
+		/* exits with EX_USAGE */
+		help_ver2(cctx->cmd);
+	}
+	return all_users ? "*" : user;
+}
+
+const char *doveadm_mailmove_field(const char *const *fields, const char *key)
 {
 	size_t key_len = strlen(key);
 
@@ -61,32 +117,29 @@ mailmove_status_value(const char *const *fields, const char *key)
 	return NULL;
 }
 
-static void mailmove_status_print_headers(void)
+void doveadm_mailmove_print_header(const struct mailmove_column *columns,
+				   unsigned int count)
 {
 	unsigned int i;
 
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
-	for (i = 0; i < N_ELEMENTS(mailmove_status_columns); i++) {
-		const struct mailmove_status_column *column =
-			&mailmove_status_columns[i];
-
-		doveadm_print_header(column->key, column->key, column->number ?
+	for (i = 0; i < count; i++) {
+		doveadm_print_header(columns[i].key, columns[i].key, columns[i].number ?
 			DOVEADM_PRINT_HEADER_FLAG_NUMBER |
 			DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY : 0);
 	}
 }
 
-static void mailmove_status_print_job(const char *const *fields)
+void doveadm_mailmove_print_row(const struct mailmove_column *columns,
+				unsigned int count, const char *const *fields)
 {
 	unsigned int i;
 
-	for (i = 0; i < N_ELEMENTS(mailmove_status_columns); i++) {
-		const struct mailmove_status_column *column =
-			&mailmove_status_columns[i];
-		const char *value = mailmove_status_value(fields, column->key);
+	for (i = 0; i < count; i++) {
+		const char *value = doveadm_mailmove_field(fields, columns[i].key);
 		uintmax_t number;
 
-		if (!column->number)
+		if (!columns[i].number)
 			doveadm_print(value == NULL ? "" : value);
 		else if (value == NULL || str_to_uintmax(value, &number) < 0)
 			doveadm_print_num(0);
@@ -95,62 +148,166 @@ static void mailmove_status_print_job(const char *const *fields)
 	}
 }
 
-static void cmd_mailmove_status(struct doveadm_cmd_context *cctx)
+int doveadm_mailmove_list(struct mailmove_admin_client *client,
+			  const char *const *command,
+			  mailmove_row_callback_t *row, void *context)
 {
-	struct mailmove_admin_client *client;
-	const char *command[3], *const *fields;
-	const char *user = NULL, *error;
-	bool all_users = FALSE;
+	const char *const *fields, *error;
 	int ret;
 
-	(void)doveadm_cmd_param_bool(cctx, "all-users", &all_users);
-	(void)doveadm_cmd_param_str(cctx, "user", &user);
-	if (all_users == (user != NULL)) {
-		/* exits with EX_USAGE */
-		help_ver2(cctx->cmd);
-	}
-	command[0] = all_users ? "STATUS-ALL" : "STATUS";
-	command[1] = user;
-	command[2] = NULL;
-
-	if (mailmove_admin_client_connect(doveadm_mailmove_admin_socket_path(cctx),
-					  &client, &error) < 0) {
+	if (mailmove_admin_client_send(client, command, &error) < 0) {
 		e_error(doveadm_mailmove_event, "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
-		return;
+		return -1;
 	}
-	mailmove_status_print_headers();
+	while ((ret = mailmove_admin_client_read_line(client, &fields, &error)) > 0)
+		row(fields, context);
+	if (ret < 0) {
+		e_error(doveadm_mailmove_event, "%s", error);
+		doveadm_exit_code = str_begins(error, "The mailmove service refused") ?
+			DOVEADM_EX_NOTPOSSIBLE : EX_TEMPFAIL;
+		return -1;
+	}
+	return 0;
+}
+
+int doveadm_mailmove_command(struct mailmove_admin_client *client,
+			     const char *const *command)
+{
+	const char *error;
+	int ret;
+
+	ret = mailmove_admin_client_command(client, command, &error);
+	if (ret > 0)
+		return 0;
+	e_error(doveadm_mailmove_event, "%s", error);
+	doveadm_exit_code = ret == 0 ? DOVEADM_EX_NOTPOSSIBLE : EX_TEMPFAIL;
+	return -1;
+}
+
+static void mailmove_credentials_row(const char *const *fields, void *context)
+{
+	struct mailmove_run_credentials *credentials = context;
+	const char *value;
+
+	/* Empty means "from the user's settings". */
+#define MAILMOVE_CREDENTIAL(field, key) \
+	value = doveadm_mailmove_field(fields, key); \
+	credentials->field = value != NULL && value[0] != '\0' ? t_strdup(value) : NULL;
+	MAILMOVE_CREDENTIAL(source, "source");
+	MAILMOVE_CREDENTIAL(login, "login");
+	MAILMOVE_CREDENTIAL(password, "password");
+	MAILMOVE_CREDENTIAL(master_user, "master_user");
+#undef MAILMOVE_CREDENTIAL
+}
+
+int doveadm_mailmove_get_credentials(struct mailmove_admin_client *client,
+				     const char *user,
+				     struct mailmove_run_credentials *credentials_r)
+{
+	const char *const command[] = { "CREDENTIALS-GET", user, NULL };
+	const char *const *fields, *error;
+	int ret;
+
+	i_zero(credentials_r);
 	if (mailmove_admin_client_send(client, command, &error) < 0)
 		ret = -1;
 	else {
-		while ((ret = mailmove_admin_client_read_line(client, &fields,
-							      &error)) > 0)
-			mailmove_status_print_job(fields);
+		while ((ret = mailmove_admin_client_read_line(client, &fields, &error)) > 0)
+			mailmove_credentials_row(fields, credentials_r);
 	}
 	if (ret < 0) {
-		e_error(doveadm_mailmove_event, "%s", error);
-		doveadm_exit_code = EX_TEMPFAIL;
+		e_warning(doveadm_mailmove_event, "Could not get the stored credentials "
+			  "of %s (using the user's settings): %s", user, error);
+		return -1;
 	}
+	return 0;
+}
+
+int doveadm_mailmove_failure_exit_code(const char *failure_kind)
+{
+	if (strcmp(failure_kind, "temporary") == 0)
+		return EX_TEMPFAIL;
+	if (strcmp(failure_kind, "auth") == 0)
+		return EX_NOPERM;
+	return EX_CONFIG;
+}
+
+static void mailmove_table_row(const char *const *fields, void *context)
+{
+	const struct mailmove_table *table = context;
+
+	doveadm_mailmove_print_row(table->columns, table->count, fields);
+}
+
+static void cmd_mailmove_status(struct doveadm_cmd_context *cctx)
+{
+	struct mailmove_admin_client *client;
+	struct mailmove_table table;
+	const char *mask = doveadm_mailmove_user_mask(cctx);
+	const char *command[3];
+	bool summary = FALSE;
+
+	(void)doveadm_cmd_param_bool(cctx, "summary", &summary);
+	if (summary) {
+		table.columns = mailmove_summary_columns;
+		table.count = N_ELEMENTS(mailmove_summary_columns);
+		command[0] = strcmp(mask, "*") == 0 ? "SUMMARY-ALL" : "SUMMARY";
+	} else {
+		table.columns = mailmove_status_columns;
+		table.count = N_ELEMENTS(mailmove_status_columns);
+		command[0] = strcmp(mask, "*") == 0 ? "STATUS-ALL" : "STATUS";
+	}
+	command[1] = strcmp(mask, "*") == 0 ? NULL : mask;
+	command[2] = NULL;
+
+	if (doveadm_mailmove_connect(cctx, &client) < 0)
+		return;
+	doveadm_mailmove_print_header(table.columns, table.count);
+	(void)doveadm_mailmove_list(client, command, mailmove_table_row, &table);
 	mailmove_admin_client_deinit(&client);
 }
 
 static struct doveadm_cmd_ver2 doveadm_cmd_mailmove_status = {
 	.name = "mailmove status",
 	.cmd = cmd_mailmove_status,
-	.usage = "-A | -u <user or mask> [-a <socket path>]",
+	.usage = "[-s] -A | -u <user or mask> [-a <socket path>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('A', "all-users", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('s', "summary", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('a', "socket-path", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAMS_END
 };
 
 void doveadm_mailmove_plugin_init(struct module *module ATTR_UNUSED)
 {
+	/* Longer names first: doveadm takes the first command whose words
+	   all match ("mailmove window open" before "mailmove window"). */
+	struct doveadm_cmd_ver2 *const commands[] = {
+		&doveadm_cmd_mailmove_status,
+		&doveadm_cmd_mailmove_run,
+		&doveadm_cmd_mailmove_report,
+		&doveadm_cmd_mailmove_test,
+		&doveadm_cmd_mailmove_report,
+		&doveadm_cmd_mailmove_start,
+		&doveadm_cmd_mailmove_pause,
+		&doveadm_cmd_mailmove_resume,
+		&doveadm_cmd_mailmove_retry,
+		&doveadm_cmd_mailmove_reset,
+		&doveadm_cmd_mailmove_credentials_set,
+		&doveadm_cmd_mailmove_credentials_clear,
+		&doveadm_cmd_mailmove_import,
+		&doveadm_cmd_mailmove_window_open,
+		&doveadm_cmd_mailmove_window_close,
+		&doveadm_cmd_mailmove_window,
+	};
+	unsigned int i;
+
 	doveadm_mailmove_event = event_create(NULL);
 	event_add_category(doveadm_mailmove_event, &event_category_mailmove);
-	doveadm_cmd_register_ver2(&doveadm_cmd_mailmove_status);
-	doveadm_cmd_register_ver2(&doveadm_cmd_mailmove_run);
+	for (i = 0; i < N_ELEMENTS(commands); i++)
+		doveadm_cmd_register_ver2(commands[i]);
 }
 
 void doveadm_mailmove_plugin_deinit(void)

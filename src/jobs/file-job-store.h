@@ -1,7 +1,8 @@
 // The single-server job table: every job in memory (a map ordered by user,
 // so STATUS output is sorted for free), every change appended to a journal
-// file as one self-checking record (journal-record.h). Replaying the journal
-// rebuilds the map; the last record of a user wins.
+// file as one self-checking record (journal-file.h). Replaying the journal
+// rebuilds the map; the last record of a user wins. Migration windows are
+// records of the same journal.
 //
 // Crash safety: save() issues one write() of a whole record before it
 // returns, so an acknowledged change survives kill -9; with
@@ -28,8 +29,7 @@
 
 #include "base/logger.h"
 #include "jobs/job-store.h"
-// Header-only; the fd owner belongs in base/ (it is not about networking).
-#include "base/unique-fd.h"
+#include "jobs/journal-file.h"
 
 namespace mailmove::jobs {
 
@@ -66,10 +66,12 @@ public:
 	void for_each(const std::function<void(const Job &)> &visit) const override;
 	size_t size() const override { return jobs_.size(); }
 	void save(const Job &job, Durability durability) override;
+	std::vector<MigrationWindow> windows() const override;
+	void save_window(const MigrationWindow &window) override;
 
 	const OpenReport &open_report() const { return open_report_; }
-	uint64_t journal_bytes() const { return journal_bytes_; }
-	// Rewrites the journal as a snapshot of the live jobs now.
+	uint64_t journal_bytes() const { return journal_.bytes(); }
+	// Rewrites the journal as a snapshot of the live records now.
 	void compact();
 
 private:
@@ -77,24 +79,23 @@ private:
 		Job job;
 		uint64_t record_bytes; // its latest record, for the live size
 	};
+	struct WindowEntry {
+		MigrationWindow window;
+		uint64_t record_bytes;
+	};
 
-	void lock_table();
 	void replay();
-	void write_header_if_empty();
 	void requeue_interrupted_jobs();
-	void append(const std::string &records, Durability durability);
 	void remember(const Job &job, uint64_t record_bytes);
+	void remember(const MigrationWindow &window, uint64_t record_bytes);
 	void compact_if_worthwhile();
 
-	std::string path_;
+	JournalFile journal_;
 	Logger &logger_;
 	Options options_;
-	UniqueFd lock_fd_;
-	UniqueFd journal_fd_; // O_APPEND
-	uint64_t journal_bytes_ = 0;
-	uint64_t live_bytes_ = 0; // the header plus each job's latest record
-	uint64_t compact_retry_bytes_ = 0; // after a failed compaction
+	uint64_t live_bytes_ = 0; // the header plus each record's latest version
 	std::map<std::string, Entry, std::less<>> jobs_;
+	std::map<std::string, WindowEntry, std::less<>> windows_;
 	OpenReport open_report_;
 };
 

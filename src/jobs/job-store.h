@@ -1,8 +1,8 @@
-// Where the service keeps its jobs. The single-server deployment uses
-// FileJobStore (an in-memory map backed by an append-only journal); a
-// multi-server deployment can put the same records into a shared store
-// (Dovecot dict, redis, SQL) behind this interface without the service core
-// noticing.
+// Where the service keeps its jobs and migration windows. The single-server
+// deployment uses FileJobStore (an in-memory map backed by an append-only
+// journal); a multi-server deployment can put the same records into a
+// shared store (Dovecot dict, redis, SQL) behind this interface without the
+// service core noticing (README: "A shared job table").
 //
 // A save() has reached the store when it returns: the caller acknowledges a
 // change (to doveadm, to a worker) only afterwards. Errors are thrown as
@@ -16,19 +16,11 @@
 #include <vector>
 
 #include "jobs/job.h"
+#include "jobs/journal-file.h"
+#include "jobs/migration-window.h"
 #include "jobs/user-mask.h"
 
 namespace mailmove::jobs {
-
-enum class Durability {
-	// Written to the kernel: survives the death of the service process
-	// (kill -9, crash). Enough for progress updates, which the next
-	// progress report supersedes anyway.
-	written,
-	// Also on stable storage (fdatasync): survives power loss. For state
-	// transitions and changes an admin was told about.
-	synced,
-};
 
 class JobStore {
 public:
@@ -43,6 +35,10 @@ public:
 
 	// Inserts or replaces the job of job.user.
 	virtual void save(const Job &job, Durability durability) = 0;
+
+	virtual std::vector<MigrationWindow> windows() const = 0;
+	// Inserts or replaces the window of window.scope, synced.
+	virtual void save_window(const MigrationWindow &window) = 0;
 };
 
 } // namespace mailmove::jobs

@@ -40,6 +40,12 @@ const char *job_state_name(JobState state)
 		return "done";
 	case JobState::failed:
 		return "failed";
+	case JobState::auth_failed:
+		return "auth-failed";
+	case JobState::paused:
+		return "paused";
+	case JobState::expired:
+		return "expired";
 	}
 	return "none";
 }
@@ -47,11 +53,18 @@ const char *job_state_name(JobState state)
 std::optional<JobState> job_state_from_name(std::string_view name)
 {
 	for (JobState state : {JobState::none, JobState::queued, JobState::running,
-			       JobState::done, JobState::failed}) {
+			       JobState::done, JobState::failed, JobState::auth_failed,
+			       JobState::paused, JobState::expired}) {
 		if (name == job_state_name(state))
 			return state;
 	}
 	return std::nullopt;
+}
+
+bool job_state_is_held(JobState state)
+{
+	return state == JobState::failed || state == JobState::auth_failed ||
+	       state == JobState::paused || state == JobState::expired;
 }
 
 std::optional<FailureKind> failure_kind_from_name(std::string_view name)
@@ -78,6 +91,9 @@ KeyValues job_to_key_values(const Job &job)
 	values["failure_kind"] =
 		job.failure_kind ? failure_kind_name(*job.failure_kind) : "";
 	values["attempts"] = std::to_string(job.attempts);
+	values["next_run"] = format_utc_time(job.next_run);
+	values["failures"] = std::to_string(job.failures);
+	values["synced"] = job.synced ? "yes" : "no";
 	return values;
 }
 
@@ -107,6 +123,11 @@ std::optional<Job> job_from_key_values(const KeyValues &values)
 		job.failure_kind = failure_kind_from_name(*kind);
 	if (const std::string *attempts = find_value(values, "attempts"))
 		job.attempts = parse_decimal<uint32_t>(*attempts).value_or(0);
+	read_time(values, "next_run", job.next_run);
+	if (const std::string *failures = find_value(values, "failures"))
+		job.failures = parse_decimal<uint32_t>(*failures).value_or(0);
+	if (const std::string *synced = find_value(values, "synced"))
+		job.synced = *synced == "yes";
 	return job;
 }
 

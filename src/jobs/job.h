@@ -4,12 +4,16 @@
 // journal and on the admin socket at once, and readers skip keys they do not
 // know.
 //
-// Lifecycle:  none --LOGIN--> queued --dispatch--> running --> done
-//                                ^                     |
-//                                +------LOGIN------ failed
-// Later states (auth-failed, paused, expired, synced) and scheduling fields
-// (next_run, ...) are added as new enum values and new keys; an older build
-// that meets a state it does not know skips that record rather than
+// Lifecycle:
+//   none --LOGIN/start--> queued --dispatch--> running --+--> done
+//                           ^                            |    (next pass at
+//                           |                            |     next_run)
+//                           +--- backoff (next_run) <----+--> failed
+//                           +--- new credentials <-------+--> auth-failed
+//   paused: held by an admin (resume queues it again)
+//   expired: the migration window closed before the move was complete
+// A state added later is a new enum value, a field a new key; an older
+// build that meets a state it does not know skips that record rather than
 // guessing.
 #pragma once
 
@@ -27,10 +31,15 @@ namespace mailmove::jobs {
 
 enum class JobState {
 	none,    // never queued (only ever reported, never stored)
-	queued,  // waiting for a worker slot
+	queued,  // waiting for a worker slot, or for next_run after a failure
 	running, // handed to a worker or to `doveadm mailmove run`
 	done,    // the last run finished
-	failed,  // the last run failed; last_error and failure_kind say why
+	failed,  // the last run failed for good; last_error and failure_kind say why
+	// The legacy server refused the credentials: nothing runs until they
+	// change (doveadm, import, or a login that brings a new password).
+	auth_failed,
+	paused,  // an admin paused it; nothing runs until resumed
+	expired, // the migration window closed before the move was complete
 };
 
 const char *job_state_name(JobState state);
@@ -56,7 +65,22 @@ struct Job {
 	std::optional<FailureKind> failure_kind;
 	// Runs started so far (worker dispatches and doveadm runs).
 	uint32_t attempts = 0;
+
+	// When the next run is due: a retry after a temporary failure, or the
+	// next incremental pass of a done job. 0 = none planned.
+	std::time_t next_run = 0;
+	// Runs that failed in a row (the backoff grows with it); 0 after a
+	// run that completed.
+	uint32_t failures = 0;
+	// The verdict an admin switches MX on (state done): the last pass
+	// completed, found nothing new to save, failed on nothing, and
+	// everything the legacy server reported is here.
+	bool synced = false;
 };
+
+// A job in one of these states stays as it is until an admin or the
+// user's credentials act on it.
+bool job_state_is_held(JobState state);
 
 KeyValues job_to_key_values(const Job &job);
 // nullopt when the user is missing or the state unknown. Other missing or

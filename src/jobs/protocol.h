@@ -6,14 +6,41 @@
 // 1. Login notifications (socket "mailmove", from the mail plugin in imap
 //    and pop3 processes; fire and forget, the plugin never reads a reply):
 //      VERSION  mailmove-notify  1  0
-//      LOGIN    <user>  source=<url>
+//      LOGIN    <user>  source=<url>  [password=<the login's password>]
+//    The password is there only when the passdb handed it to the session
+//    (userdb_mailmove_password=%w) and mailmove_password_from = login. The
+//    service stores it only when the sender runs as the user's uid
+//    (service/capture-check.h) and never logs the line.
 //
 // 2. Administration (socket "mailmove-admin", from doveadm):
 //      VERSION  mailmove-admin  1  0            (both directions)
 //      STATUS   <user or mask with * and ?>     -> one line per job:
-//               key=value fields (see job.h), then an empty line.
-//               An exact user with no job gets one line with state=none.
+//               key=value fields (see job.h) plus credentials=
+//               none|login|admin|import|master, then an empty line.
+//               An exact user with no job gets one line with state=none;
+//               users with stored credentials but no job are listed with
+//               state=none.
 //      STATUS-ALL                               -> every job, then "".
+//      SUMMARY  <mask> / SUMMARY-ALL            -> one line per domain and
+//               a total line (domain=*), then "" (status-summary.h).
+//      START | PAUSE | RESUME | RETRY | RESET  <user or mask>
+//               -> one line per user: user=, result=changed|unchanged|
+//               not-found, state= (after), reason= (why unchanged), then "".
+//      CREDENTIALS-SET    <user | @domain | *>  password=  [login=]
+//               [master_user=]  [source=]       -> "OK"
+//      CREDENTIALS-CLEAR  <user mask | @domain | *>
+//               -> one line per record removed: scope=, result=cleared; "".
+//      CREDENTIALS-GET    <user>                -> the record that applies
+//               (scope=, origin=, source=, login=, password=, master_user=)
+//               or nothing, then "". For doveadm mailmove run and test.
+//      IMPORT-DATA  <a piece of the CSV file>   (no reply)
+//      IMPORT-END   [partial=yes]               -> line=, problem= per bad
+//               line, then imported=, valid=, problems=, then "". Nothing is
+//               imported when a line is bad, unless partial=yes.
+//      WINDOW-LIST                              -> scope=, opens=, closes=,
+//               updated=, state=open|closed|pending per window, then "".
+//      WINDOW-OPEN   <domain | *>  [opens=<time>]  [length=<seconds>]  -> "OK"
+//      WINDOW-CLOSE  <domain | *>                                      -> "OK"
 //      RUN-BEGIN     <user>  source=<url>       -> "OK" or "ERR <TAB> why"
 //      RUN-PROGRESS  <user>  <progress fields>  (no reply)
 //      RUN-END       <user>  <result fields>    -> "OK"
@@ -51,7 +78,8 @@
 // Credential fields (all optional; what is missing comes from the user's
 // settings): source=<url>, login=<legacy login>, password=<...>,
 // master_user=<SASL authentication identity for master-user logins>.
-// They travel only on the worker socket (root only) and are never logged.
+// They travel only on the worker socket and in CREDENTIALS-GET replies on
+// the admin socket (both root only) and are never logged.
 // Result fields (RUN-END): result=done|failed, kind=..., error=...,
 // saved_now=<n>, plus the progress fields. doveadm reports folders with
 //      RUN-FOLDER    <user>  <folder fields>    (no reply)

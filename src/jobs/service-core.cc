@@ -1,8 +1,15 @@
 #include "jobs/service-core.h"
 
+#include <algorithm>
 #include <exception>
+#include <memory>
+#include <random>
+#include <set>
 
+#include "base/failure.h"
+#include "jobs/admin-replies.h"
 #include "jobs/protocol.h"
+#include "source/source-url.h"
 
 namespace mailmove::jobs {
 
@@ -12,38 +19,42 @@ constexpr const char *lost_worker_error = "worker exited unexpectedly";
 constexpr const char *lost_admin_run_error =
 	"doveadm mailmove run exited before it finished";
 
-std::string error_reply(std::string_view why)
+std::string lowercase(std::string text)
 {
-	return join_fields({"ERR", std::string(why)});
+	for (char &c : text) {
+		if (c >= 'A' && c <= 'Z')
+			c = static_cast<char>(c - 'A' + 'a');
+	}
+	return text;
 }
 
-std::vector<std::string> ok_reply()
+KeyValues progress_event_fields(const Job &job)
 {
-	return {"OK"};
-}
-
-std::string job_line(const Job &job)
-{
-	return join_fields(to_key_value_fields(job_to_key_values(job)));
-}
-
-std::string value_of(const KeyValues &values, const char *key)
-{
-	auto it = values.find(key);
-	return it == values.end() ? std::string() : it->second;
+	KeyValues fields = progress_to_key_values(job.progress);
+	fields["attempts"] = std::to_string(job.attempts);
+	return fields;
 }
 
 } // namespace
 
-ServiceCore::ServiceCore(JobStore &store, const Clock &clock, Logger &logger,
-			 SchedulerLimits limits)
-	: store_(store), clock_(clock), logger_(logger), scheduler_(limits)
+ServiceCore::ServiceCore(JobStore &store, CredentialStore &vault, const Clock &clock,
+			 Logger &logger, JobEvents &events, CaptureGate &capture_gate,
+			 CoreSettings settings)
+	: store_(store), vault_(vault), clock_(clock), logger_(logger), events_(events),
+	  capture_gate_(capture_gate), settings_(settings), scheduler_(settings.limits),
+	  windows_(settings.window_length)
 {
-	store_.for_each([this](const Job &job) {
-		if (job.state == JobState::queued)
-			scheduler_.enqueue(job);
-	});
+	auto generator = std::make_shared<std::mt19937_64>(std::random_device{}());
+	random_unit_ = [generator]() {
+		return std::uniform_real_distribution<double>(0.0, 1.0)(*generator);
+	};
+	windows_.load(store_.windows());
+	store_.for_each([this](const Job &job) { place_in_schedule(job); });
+	// Windows that closed while the service was down.
+	sweep_closed_windows();
 }
+
+// -- jobs -----------------------------------------------------------------
 
 Job ServiceCore::load(std::string_view user) const
 {
@@ -58,35 +69,121 @@ void ServiceCore::save(Job &job, Durability durability)
 {
 	job.updated = clock_.now();
 	store_.save(job, durability);
+	place_in_schedule(job);
 }
 
-void ServiceCore::notify_line(std::string_view line)
+void ServiceCore::place_in_schedule(const Job &job)
+{
+	if (job.state == JobState::queued || (job.state == JobState::done && job.next_run != 0)) {
+		scheduler_.enqueue(job.user, job.next_run != 0 ? job.next_run : job.queued,
+				   host_of(job));
+	} else {
+		scheduler_.remove(job.user);
+	}
+}
+
+std::string ServiceCore::host_of(const Job &job) const
+{
+	std::string source = job.source;
+	for (const std::string &scope : credential_scopes_of(job.user)) {
+		if (std::optional<CredentialInfo> info = vault_.info(scope)) {
+			if (!info->source.empty())
+				source = info->source;
+			break;
+		}
+	}
+	std::string error;
+	std::optional<source::SourceUrl> url = source::parse_source_url(source, error);
+	return lowercase(url ? url->host : source);
+}
+
+void ServiceCore::emit(const Job &job, LogLevel level, std::string message,
+		       const char *event_name, KeyValues fields)
+{
+	fields.try_emplace("legacy_host", host_of(job));
+	events_.emit(job, JobEvent{event_name, level, std::move(message), std::move(fields)});
+}
+
+std::string ServiceCore::window_closed_reason(std::string_view user) const
+{
+	const MigrationWindow *window = windows_.window_of_domain(domain_of(user));
+	if (window == nullptr || window->closes == 0 || clock_.now() < window->closes)
+		return "";
+	bool every = window->scope == every_domain_scope;
+	return "the migration window of " + (every ? std::string("every domain") : window->scope) +
+	       " closed at " + format_utc_time(window->closes) +
+	       " (reopen it: doveadm mailmove window open" +
+	       (every ? std::string() : " -d " + window->scope) + ")";
+}
+
+void ServiceCore::queue_or_expire(Job &job, const std::string &why)
+{
+	std::time_t now = clock_.now();
+	std::string_view domain = domain_of(job.user);
+	if (std::optional<MigrationWindow> opened = windows_.window_to_open_for(domain, now)) {
+		store_.save_window(*opened);
+		windows_.set(*opened);
+		logger_.info("Migration window of " +
+			     (domain.empty() ? std::string("users without a domain") :
+					       std::string(domain)) +
+			     " opened at its first job" +
+			     (opened->closes == 0 ? std::string() :
+						    ", until " + format_utc_time(opened->closes)));
+	}
+	std::string closed = window_closed_reason(job.user);
+	if (!closed.empty()) {
+		job.state = JobState::expired;
+		job.next_run = 0;
+		job.last_error = closed;
+		emit(job, LogLevel::info, "Not queued: " + closed);
+		return;
+	}
+	const MigrationWindow *window = windows_.window_of_domain(domain);
+	job.state = JobState::queued;
+	job.queued = now;
+	job.next_run = window != nullptr && window->opens > now ? window->opens : 0;
+	emit(job, LogLevel::info, "Queued " + why);
+}
+
+// -- logins and captured passwords ------------------------------------------
+
+void ServiceCore::notify_line(std::string_view line, long peer_uid)
 {
 	std::vector<std::string> fields = split_fields(line);
 	if (fields[0] != "LOGIN" || fields.size() < 2 || fields[1].empty()) {
-		// Only the command: later notifications may carry credentials.
+		// Only the command: the rest may carry a password.
 		logger_.warning("Ignored a notification that is not LOGIN <user>: " +
 				fields[0].substr(0, 32));
 		return;
 	}
-	login(fields[1], value_of(from_key_value_fields(fields, 2), "source"));
+	login(fields[1], from_key_value_fields(fields, 2), peer_uid);
 }
 
-void ServiceCore::login(const std::string &user, const std::string &source)
+void ServiceCore::login(const std::string &user, const KeyValues &values, long peer_uid)
 {
+	std::string password = value_of(values, "password");
+	if (!password.empty()) {
+		try {
+			capture_password(user, password, peer_uid);
+		} catch (const Failure &failure) {
+			// An unusable vault must not keep the login from queueing
+			// the move (the vault's messages never hold a password).
+			logger_.error(user + ": Could not store the login's password: " +
+				      failure.what());
+		}
+	}
+
+	std::string source = value_of(values, "source");
 	Job job = load(user);
 	switch (job.state) {
 	case JobState::none:
 	case JobState::failed: {
 		bool again = job.state == JobState::failed;
-		job.state = JobState::queued;
-		job.queued = clock_.now();
 		if (!source.empty())
 			job.source = source;
+		queue_or_expire(job, again ? "again at a login after its failure" :
+					     "at the user's first login");
 		save(job, Durability::synced);
-		scheduler_.enqueue(job);
-		logger_.info("Queued the move of " + user +
-			     (again ? " again after its failure" : " at its first login"));
 		break;
 	}
 	case JobState::queued:
@@ -96,226 +193,109 @@ void ServiceCore::login(const std::string &user, const std::string &source)
 			save(job, Durability::written);
 		}
 		break;
-	case JobState::running:
-	case JobState::done:
+	default:
+		// Running, finished, held by an admin or the window, or waiting
+		// for new credentials (which capture_password handled).
 		break;
 	}
 }
 
-std::vector<std::string> ServiceCore::admin_line(AdminClientId client,
-						 std::string_view line)
+bool ServiceCore::capture_password(const std::string &user, const std::string &password,
+				   long peer_uid)
 {
-	try {
-		return admin_command(client, split_fields(line));
-	} catch (const std::exception &e) {
-		logger_.error(std::string("Admin command failed: ") + e.what());
-		return {error_reply(e.what())};
+	std::optional<CredentialInfo> info = vault_.info(user);
+	std::optional<Credentials> stored;
+	if (info) {
+		stored = vault_.reveal(user);
+		if (stored && stored->password == password)
+			return false;
+		// What an admin set wins over a login, unless the legacy
+		// server has refused it.
+		if (info->origin != CredentialOrigin::login &&
+		    load(user).state != JobState::auth_failed)
+			return false;
 	}
-}
-
-std::vector<std::string> ServiceCore::admin_command(AdminClientId client,
-						    const std::vector<std::string> &fields)
-{
-	const std::string &command = fields[0];
-	if (command == "STATUS-ALL")
-		return status_all();
-	if (command != "STATUS" && command != "RUN-BEGIN" &&
-	    command != "RUN-PROGRESS" && command != "RUN-END")
-		return {error_reply("Unknown command: " + command.substr(0, 32))};
-	if (fields.size() < 2 || fields[1].empty())
-		return {error_reply(command + " needs a user")};
-
-	const std::string &user = fields[1];
-	KeyValues values = from_key_value_fields(fields, 2);
-	if (command == "STATUS")
-		return status(UserMask(user));
-	if (command == "RUN-BEGIN")
-		return run_begin(client, user, values);
-	if (command == "RUN-END")
-		return run_end(client, user, values);
-	run_progress(client, user, values);
-	return {};
-}
-
-std::vector<std::string> ServiceCore::status(const UserMask &mask) const
-{
-	std::vector<Job> jobs = store_.matching(mask);
-	if (jobs.empty() && mask.is_exact())
-		jobs.push_back(load(mask.pattern())); // state none
-	std::vector<std::string> lines;
-	lines.reserve(jobs.size() + 1);
-	for (const Job &job : jobs)
-		lines.push_back(job_line(job));
-	lines.emplace_back();
-	return lines;
-}
-
-std::vector<std::string> ServiceCore::status_all() const
-{
-	std::vector<std::string> lines;
-	lines.reserve(store_.size() + 1);
-	store_.for_each([&lines](const Job &job) { lines.push_back(job_line(job)); });
-	lines.emplace_back();
-	return lines;
-}
-
-std::vector<std::string> ServiceCore::run_begin(AdminClientId client,
-						const std::string &user,
-						const KeyValues &values)
-{
-	auto running = run_of_user_.find(user);
-	if (running != run_of_user_.end()) {
-		bool by_doveadm = runs_.at(running->second).admin_client.has_value();
-		return {error_reply("The move of " + user + " is already running " +
-				    (by_doveadm ? "in doveadm mailmove run" :
-						  "on a mailmove-worker"))};
+	std::string why_not;
+	if (!capture_gate_.may_store(user, peer_uid, why_not)) {
+		logger_.warning(user + ": Ignored the password of a login notification: " + why_not);
+		return false;
 	}
+	CredentialEntry entry;
+	entry.scope = user;
+	entry.info.origin = CredentialOrigin::login;
+	entry.info.updated = clock_.now();
+	if (stored) {
+		entry.info.source = info->source;
+		entry.secret = *stored;
+	}
+	entry.secret.password = password;
+	vault_.put({entry});
 	Job job = load(user);
-	begin_run(job, value_of(values, "source"), client);
-	scheduler_.remove(user);
-	logger_.info("Move of " + user + " started by doveadm mailmove run");
-	return ok_reply();
+	emit(job, LogLevel::info, "Stored the legacy password of the user's login");
+	credentials_changed(user);
+	return true;
 }
 
-void ServiceCore::run_progress(AdminClientId client, const std::string &user,
-			       const KeyValues &values)
+void ServiceCore::credentials_changed(std::string_view scope)
 {
-	if (std::optional<RunId> run = admin_run_of(client, user))
-		update_run(*run, values);
-	else
-		logger_.debug("Ignored RUN-PROGRESS of " + user +
-			      ": no RUN-BEGIN on this connection");
-}
-
-std::vector<std::string> ServiceCore::run_end(AdminClientId client,
-					      const std::string &user,
-					      const KeyValues &values)
-{
-	std::optional<RunId> run = admin_run_of(client, user);
-	if (!run)
-		return {error_reply("No run of " + user + " was begun on this connection")};
-
-	std::string result = value_of(values, "result");
-	if (result == "done") {
-		end_run(*run, values, {JobState::done, std::nullopt, ""});
-	} else if (result == "failed") {
-		std::string error = value_of(values, "error");
-		end_run(*run, values,
-			{JobState::failed,
-			 failure_kind_from_name(value_of(values, "kind"))
-				 .value_or(FailureKind::temporary),
-			 error.empty() ? "doveadm mailmove run gave no reason" : error});
-	} else {
-		return {error_reply("RUN-END needs result=done or result=failed")};
+	std::vector<Job> affected;
+	if (scope == every_user_scope) {
+		store_.for_each([&](const Job &job) { affected.push_back(job); });
+	} else if (scope.substr(0, 1) == "@") {
+		std::string_view domain = scope.substr(1);
+		store_.for_each([&](const Job &job) {
+			if (domain_of(job.user) == domain)
+				affected.push_back(job);
+		});
+	} else if (std::optional<Job> job = store_.find(scope)) {
+		affected.push_back(std::move(*job));
 	}
-	return ok_reply();
-}
-
-void ServiceCore::admin_disconnected(AdminClientId client)
-{
-	std::vector<RunId> orphans;
-	for (const auto &[id, run] : runs_) {
-		if (run.admin_client == client)
-			orphans.push_back(id);
-	}
-	for (RunId id : orphans)
-		end_run(id, {}, {JobState::failed, FailureKind::temporary, lost_admin_run_error});
-}
-
-std::vector<RunStart> ServiceCore::start_due_jobs()
-{
-	std::vector<std::string> users = scheduler_.pick(worker_runs_);
-	std::vector<RunStart> starts;
-	for (size_t i = 0; i < users.size(); i++) {
-		Job job = load(users[i]);
-		try {
-			RunId run = begin_run(job, "", std::nullopt);
-			starts.push_back({run, users[i]});
-		} catch (const std::exception &e) {
-			// The store still has these queued: keep their places
-			// and try again at the next dispatch.
-			logger_.error("Could not start the move of " + users[i] +
-				      ": " + e.what());
-			for (; i < users.size(); i++)
-				scheduler_.enqueue(load(users[i]));
-			break;
+	std::time_t now = clock_.now();
+	for (Job &job : affected) {
+		if (job.state == JobState::auth_failed) {
+			job.failures = 0;
+			queue_or_expire(job, "again: its credentials changed");
+			save(job, Durability::synced);
+		} else if (job.state == JobState::queued && job.next_run > now &&
+			   job.failure_kind == FailureKind::auth) {
+			job.next_run = 0;
+			job.failures = 0;
+			save(job, Durability::synced);
 		}
-		logger_.info("Move of " + users[i] + " handed to a worker (attempt " +
-			     std::to_string(job.attempts) + ")");
 	}
-	return starts;
 }
 
-RunState ServiceCore::worker_line(RunId run, std::string_view line)
-{
-	const Run *worker_run = find_run(run);
-	if (worker_run == nullptr || worker_run->admin_client)
-		return RunState::ended;
-
-	std::vector<std::string> fields = split_fields(line);
-	const std::string &event = fields[0];
-	KeyValues values = from_key_value_fields(fields, 1);
-	if (event == "STARTED") {
-		Job job = load(worker_run->user);
-		std::string source = value_of(values, "source");
-		if (!source.empty() && source != job.source) {
-			job.source = source;
-			save(job, Durability::written);
-		}
-	} else if (event == "PROGRESS") {
-		update_run(run, values);
-	} else if (event == "DONE") {
-		end_run(run, values, {JobState::done, std::nullopt, ""});
-		return RunState::ended;
-	} else if (event == "FAILED") {
-		std::string error = value_of(values, "error");
-		end_run(run, values,
-			{JobState::failed,
-			 failure_kind_from_name(value_of(values, "kind"))
-				 .value_or(FailureKind::temporary),
-			 error.empty() ? "the worker gave no reason" : error});
-		return RunState::ended;
-	} else {
-		// A newer worker may report more; what we do not know we skip.
-		logger_.warning("Ignored an unknown event from the worker of " +
-				worker_run->user + ": " + event.substr(0, 32));
-	}
-	return RunState::continuing;
-}
-
-void ServiceCore::worker_lost(RunId run)
-{
-	const Run *worker_run = find_run(run);
-	if (worker_run != nullptr && !worker_run->admin_client)
-		end_run(run, {}, {JobState::failed, FailureKind::temporary, lost_worker_error});
-}
-
-void ServiceCore::worker_unreachable(RunId run, std::string_view error)
-{
-	const Run *worker_run = find_run(run);
-	if (worker_run != nullptr && !worker_run->admin_client)
-		end_run(run, {}, {JobState::failed, FailureKind::temporary, std::string(error)});
-}
+// -- runs -------------------------------------------------------------------
 
 RunId ServiceCore::begin_run(Job &job, const std::string &source,
 			     std::optional<AdminClientId> admin_client)
 {
+	std::time_t now = clock_.now();
 	job.state = JobState::running;
-	job.started = clock_.now();
+	job.started = now;
 	job.finished = 0;
 	job.progress = Progress();
 	job.last_error.clear();
 	job.failure_kind.reset();
+	job.next_run = 0;
 	job.attempts++;
 	if (!source.empty())
 		job.source = source;
 	save(job, Durability::synced);
 
 	RunId run = next_run_++;
-	runs_.emplace(run, Run{job.user, admin_client});
+	std::string host = host_of(job);
+	runs_.emplace(run, Run{job.user, host, now, admin_client});
 	run_of_user_[job.user] = run;
 	if (!admin_client)
 		worker_runs_++;
+	host_load_[host]++;
+	emit(job, LogLevel::info,
+	     admin_client ? "Move started by doveadm mailmove run" :
+			    "Move handed to a worker (attempt " + std::to_string(job.attempts) + ")",
+	     job_started_event,
+	     {{"run", std::to_string(run)}, {"trigger", admin_client ? "doveadm" : "worker"},
+	      {"attempts", std::to_string(job.attempts)}});
 	return run;
 }
 
@@ -341,35 +321,179 @@ void ServiceCore::update_run(RunId run, const KeyValues &values)
 	save(job, Durability::written);
 }
 
-void ServiceCore::end_run(RunId run, const KeyValues &values, const Outcome &outcome)
+void ServiceCore::forget_run(RunId run)
 {
 	auto it = runs_.find(run);
-	std::string user = it->second.user;
 	if (!it->second.admin_client)
 		worker_runs_--;
-	run_of_user_.erase(user);
+	auto load = host_load_.find(it->second.host);
+	if (load != host_load_.end() && --load->second == 0)
+		host_load_.erase(load);
+	run_of_user_.erase(it->second.user);
+	runs_.erase(it);
+}
+
+void ServiceCore::end_run(RunId run, const KeyValues &values, const Outcome &outcome)
+{
+	const Run &ended = runs_.at(run);
+	std::string user = ended.user;
+	std::time_t started = ended.started;
 	// Forgotten before the save: if the store fails now, the job is not
 	// stuck in a run nobody will ever end (a restart requeues it).
-	runs_.erase(it);
+	forget_run(run);
 
 	Job job = load(user);
 	apply_progress(job.progress, values);
-	job.state = outcome.state;
 	job.finished = clock_.now();
 	job.last_error = outcome.error;
 	job.failure_kind = outcome.kind;
+	settle_outcome(job, outcome);
 	save(job, Durability::synced);
 
+	KeyValues fields = progress_event_fields(job);
+	fields["run"] = std::to_string(run);
+	fields["duration"] = std::to_string(job.finished - started);
+	fields["saved_now"] = std::to_string(outcome.saved_now);
+	std::string next = job.next_run == 0 ? "" :
+		", next run at " + format_utc_time(job.next_run);
 	if (outcome.state == JobState::done) {
-		logger_.info("Move of " + user + " done: " +
+		emit(job, LogLevel::info,
+		     std::string(job.synced ? "Move synced" : "Move done") + ": " +
 			     std::to_string(job.progress.messages_done) + " of " +
-			     std::to_string(job.progress.messages_total) + " messages");
-	} else {
-		logger_.warning("Move of " + user + " failed (" +
-				failure_kind_name(job.failure_kind.value_or(
-					FailureKind::temporary)) +
-				"): " + outcome.error);
+			     std::to_string(job.progress.messages_total) + " messages, " +
+			     std::to_string(outcome.saved_now) + " saved now" + next,
+		     job_finished_event, std::move(fields));
+		return;
 	}
+	const char *kind = failure_kind_name(outcome.kind.value_or(FailureKind::temporary));
+	fields["failure_kind"] = kind;
+	fields["error"] = outcome.error;
+	emit(job, LogLevel::warning,
+	     "Move failed (" + std::string(kind) + "): " + outcome.error + "; now " +
+		     job_state_name(job.state) + next,
+	     job_failed_event, std::move(fields));
+}
+
+void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
+{
+	std::time_t now = clock_.now();
+	bool window_open = window_closed_reason(job.user).empty();
+	if (outcome.state == JobState::done) {
+		job.failures = 0;
+		bool nothing_new = outcome.saved_now == 0 && job.progress.messages_failed == 0 &&
+				   job.progress.messages_done >= job.progress.messages_total;
+		job.state = JobState::done;
+		job.synced = nothing_new;
+		job.next_run = window_open && settings_.pass_interval > 0 ?
+			now + settings_.pass_interval : 0;
+		return;
+	}
+	job.failures++;
+	job.synced = false;
+	FailureKind kind = outcome.kind.value_or(FailureKind::temporary);
+	bool retry = kind == FailureKind::temporary ||
+		     (kind == FailureKind::auth && job.failures <= settings_.retry.auth_retries);
+	job.next_run = 0;
+	if (!retry) {
+		job.state = kind == FailureKind::auth ? JobState::auth_failed : JobState::failed;
+	} else if (!window_open) {
+		job.state = JobState::expired;
+	} else {
+		job.state = JobState::queued;
+		job.queued = now;
+		job.next_run = now + retry_delay(settings_.retry, job.failures, random_unit_());
+	}
+}
+
+std::vector<std::string> ServiceCore::job_fields_of(const Job &job) const
+{
+	std::vector<std::string> fields;
+	for (const std::string &scope : credential_scopes_of(job.user)) {
+		std::optional<CredentialInfo> info = vault_.info(scope);
+		if (!info)
+			continue;
+		std::optional<Credentials> secret = vault_.reveal(scope);
+		if (!info->source.empty())
+			fields.push_back("source=" + info->source);
+		if (!secret->login.empty())
+			fields.push_back("login=" + secret->login);
+		if (!secret->password.empty())
+			fields.push_back("password=" + secret->password);
+		if (!secret->master_user.empty())
+			fields.push_back("master_user=" + secret->master_user);
+		break;
+	}
+	return fields;
+}
+
+// -- worker events ----------------------------------------------------------
+
+RunState ServiceCore::worker_line(RunId run, std::string_view line)
+{
+	const Run *worker_run = find_run(run);
+	if (worker_run == nullptr || worker_run->admin_client)
+		return RunState::ended;
+
+	std::vector<std::string> fields = split_fields(line);
+	const std::string &event = fields[0];
+	KeyValues values = from_key_value_fields(fields, 1);
+	if (event == "STARTED") {
+		Job job = load(worker_run->user);
+		std::string source = value_of(values, "source");
+		if (!source.empty() && source != job.source) {
+			job.source = source;
+			save(job, Durability::written);
+		}
+	} else if (event == "PROGRESS") {
+		update_run(run, values);
+	} else if (event == "FOLDER") {
+		// Per-folder detail is for the worker's own report; the job
+		// keeps the totals that PROGRESS carries.
+	} else if (event == "DONE") {
+		Outcome outcome{JobState::done, std::nullopt, ""};
+		outcome.saved_now = parse_decimal<uint64_t>(value_of(values, "saved_now")).value_or(0);
+		end_run(run, values, outcome);
+		return RunState::ended;
+	} else if (event == "FAILED") {
+		std::string error = value_of(values, "error");
+		end_run(run, values,
+			{JobState::failed,
+			 failure_kind_from_name(value_of(values, "kind"))
+				 .value_or(FailureKind::temporary),
+			 error.empty() ? "the worker gave no reason" : error});
+		return RunState::ended;
+	} else {
+		// A newer worker may report more; what we do not know we skip.
+		emit(load(worker_run->user), LogLevel::warning,
+		     "Ignored an unknown event from the worker: " + event.substr(0, 32));
+	}
+	return RunState::continuing;
+}
+
+void ServiceCore::worker_lost(RunId run)
+{
+	const Run *worker_run = find_run(run);
+	if (worker_run != nullptr && !worker_run->admin_client)
+		end_run(run, {}, {JobState::failed, FailureKind::temporary, lost_worker_error});
+}
+
+void ServiceCore::worker_unreachable(RunId run, std::string_view error)
+{
+	const Run *worker_run = find_run(run);
+	if (worker_run != nullptr && !worker_run->admin_client)
+		end_run(run, {}, {JobState::failed, FailureKind::temporary, std::string(error)});
+}
+
+void ServiceCore::admin_disconnected(AdminClientId client)
+{
+	imports_.erase(client);
+	std::vector<RunId> orphans;
+	for (const auto &[id, run] : runs_) {
+		if (run.admin_client == client)
+			orphans.push_back(id);
+	}
+	for (RunId id : orphans)
+		end_run(id, {}, {JobState::failed, FailureKind::temporary, lost_admin_run_error});
 }
 
 } // namespace mailmove::jobs

@@ -1,21 +1,33 @@
 // The mailmove service's brain, free of Dovecot types so it is unit-tested
-// with a fake clock and an in-memory or temporary store. The Dovecot glue
+// with a fake clock, a temporary job table and vault. The Dovecot glue
 // (src/service/) owns the sockets and feeds it one protocol line at a time
-// (protocol.h, after the VERSION handshake); every reply comes back as lines
-// to send, without their "\n".
+// (protocol.h, after the VERSION handshake); every reply comes back as
+// lines to send, without their "\n".
 //
 // Runs: every move in progress is a run with an id, either on a
 // mailmove-worker connection (handed out by start_due_jobs()) or begun by
 // `doveadm mailmove run` on an admin connection (RUN-BEGIN). A user has at
 // most one run at a time. Events of a run that has already ended (a late
-// disconnect, a stale worker) are ignored, so a new run of the same user is
-// never touched by the previous one's connection.
+// disconnect, a stale worker, a run an admin paused) are ignored, so a new
+// run of the same user is never touched by the previous one's connection.
+//
+// Scheduling (scheduler.h, retry-policy.h, migration-window.h): queued
+// jobs start while the worker and per-host limits allow; failed runs come
+// back after a backoff; finished ones get an incremental pass every
+// pass_interval until their domain's migration window closes. A worker run
+// that has used its time slice while others wait is stopped and queued
+// again behind them, so a huge mailbox never holds a slot for days.
+//
+// The glue calls tick() whenever next_wakeup() comes (and after every
+// line it fed in), starts the runs it returns and closes the worker
+// connections of take_stopped_runs().
 //
 // Store errors thrown while handling an admin command are answered with
 // "ERR <TAB> why"; elsewhere they reach the caller.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,7 +37,12 @@
 
 #include "base/logger.h"
 #include "jobs/clock.h"
+#include "jobs/credential-store.h"
+#include "jobs/job-actions.h"
+#include "jobs/job-events.h"
 #include "jobs/job-store.h"
+#include "jobs/migration-window.h"
+#include "jobs/retry-policy.h"
 #include "jobs/scheduler.h"
 
 namespace mailmove::jobs {
@@ -34,31 +51,69 @@ using RunId = uint64_t;
 // The glue's id for an admin connection (Dovecot's connection id).
 using AdminClientId = uint64_t;
 
+struct CoreSettings {
+	SchedulerLimits limits;
+	RetryPolicy retry;
+	// Between incremental passes of a finished job (mailmove_pass_interval);
+	// 0: none.
+	std::time_t pass_interval = 6 * 3600;
+	// How long a domain's window stays open (mailmove_window); 0: forever.
+	std::time_t window_length = 30 * 24 * 3600;
+	// A worker run longer than this yields its slot to waiting jobs
+	// (mailmove_time_slice); 0: never.
+	std::time_t time_slice = 3600;
+};
+
+// Whether a password captured at a login may be stored: the glue checks
+// that the process that sent it is one of the user's own mail processes.
+class CaptureGate {
+public:
+	virtual ~CaptureGate() = default;
+	// peer_uid: the notify connection's peer (-1: unknown). why_not is
+	// logged when false is returned.
+	virtual bool may_store(const std::string &user, long peer_uid, std::string &why_not) = 0;
+};
+
 struct RunStart {
 	RunId run;
 	std::string user;
+	// key=value credential fields for the JOB line (protocol.h). Secret:
+	// never log them.
+	std::vector<std::string> job_fields;
 };
 
 enum class RunState { continuing, ended };
 
 class ServiceCore {
 public:
-	// Queued jobs in the store enter the queue at once.
-	ServiceCore(JobStore &store, const Clock &clock, Logger &logger,
-		    SchedulerLimits limits);
+	// Queued jobs in the store enter the queue at once; windows that
+	// closed while the service was down are applied.
+	ServiceCore(JobStore &store, CredentialStore &vault, const Clock &clock, Logger &logger,
+		    JobEvents &events, CaptureGate &capture_gate, CoreSettings settings);
 
 	// Socket "mailmove": LOGIN from the login hook. Never replies.
-	void notify_line(std::string_view line);
+	void notify_line(std::string_view line, long peer_uid = -1);
 
 	// Socket "mailmove-admin": one command, its reply lines (none for
-	// RUN-PROGRESS).
+	// RUN-PROGRESS and IMPORT-DATA).
 	std::vector<std::string> admin_line(AdminClientId client, std::string_view line);
-	// The admin connection closed: its runs without RUN-END failed.
+	// The admin connection closed: its runs without RUN-END failed, its
+	// unfinished import is dropped.
 	void admin_disconnected(AdminClientId client);
 
-	// The jobs to hand to workers now, already marked running. The glue
-	// connects to a worker for each and reports back with the run id.
-	std::vector<RunStart> start_due_jobs();
+	// Applies closed windows and time slices, then marks the jobs that
+	// may start now running and returns them. The glue connects to a
+	// worker for each and reports back with the run id.
+	std::vector<RunStart> tick();
+	// Kept for the glue and tests that only start jobs.
+	std::vector<RunStart> start_due_jobs() { return tick(); }
+	// Worker runs the core ended (paused, out of time): close their
+	// connections. Their later events are ignored.
+	std::vector<RunId> take_stopped_runs();
+	// When tick() has work next (a job due, a window closing, a time
+	// slice ending); 0 when nothing is planned.
+	std::time_t next_wakeup() const;
+
 	// One line from the worker of the run. ended: the run is over, close
 	// the connection.
 	RunState worker_line(RunId run, std::string_view line);
@@ -73,6 +128,8 @@ public:
 private:
 	struct Run {
 		std::string user;
+		std::string host;
+		std::time_t started;
 		// Begun by `doveadm mailmove run` on this admin connection;
 		// nullopt for a worker run.
 		std::optional<AdminClientId> admin_client;
@@ -81,38 +138,93 @@ private:
 		JobState state; // done or failed
 		std::optional<FailureKind> kind;
 		std::string error;
+		uint64_t saved_now = 0;
 	};
+	using Lines = std::vector<std::string>;
 
+	// jobs: loading, saving and placing in the schedule
 	Job load(std::string_view user) const;
 	void save(Job &job, Durability durability);
+	void place_in_schedule(const Job &job);
+	std::string host_of(const Job &job) const;
+	void emit(const Job &job, LogLevel level, std::string message,
+		  const char *event_name = nullptr, KeyValues fields = {});
+	// Queues the job now (or when its window opens), or expires it when
+	// its window is closed. Opens the domain's window at its first job.
+	void queue_or_expire(Job &job, const std::string &why);
+	std::string window_closed_reason(std::string_view user) const;
 
-	void login(const std::string &user, const std::string &source);
-	std::vector<std::string> status(const UserMask &mask) const;
-	std::vector<std::string> status_all() const;
-	std::vector<std::string> run_begin(AdminClientId client, const std::string &user,
-					   const KeyValues &values);
-	void run_progress(AdminClientId client, const std::string &user,
-			  const KeyValues &values);
-	std::vector<std::string> run_end(AdminClientId client, const std::string &user,
-					 const KeyValues &values);
-	std::vector<std::string> admin_command(AdminClientId client,
-					       const std::vector<std::string> &fields);
+	// login notifications and captured passwords
+	void login(const std::string &user, const KeyValues &values, long peer_uid);
+	bool capture_password(const std::string &user, const std::string &password,
+			      long peer_uid);
+	// Credentials of scope changed: jobs waiting for new ones run again.
+	void credentials_changed(std::string_view scope);
 
+	// runs
 	RunId begin_run(Job &job, const std::string &source,
 			std::optional<AdminClientId> admin_client);
 	const Run *find_run(RunId run) const;
 	std::optional<RunId> admin_run_of(AdminClientId client, std::string_view user) const;
 	void update_run(RunId run, const KeyValues &values);
 	void end_run(RunId run, const KeyValues &values, const Outcome &outcome);
+	void forget_run(RunId run);
+	void settle_outcome(Job &job, const Outcome &outcome);
+	std::vector<std::string> job_fields_of(const Job &job) const;
+
+	// scheduling
+	void sweep_closed_windows();
+	void preempt_long_runs();
+
+	// admin commands (service-admin.cc, service-credentials.cc,
+	// service-windows.cc)
+	Lines admin_command(AdminClientId client, const std::vector<std::string> &fields);
+	Lines status(const UserMask &mask) const;
+	Lines summary(const UserMask &mask) const;
+	std::string status_line(const Job &job) const;
+	void for_each_known_user(const UserMask &mask,
+				 const std::function<void(const Job &job)> &visit) const;
+	Lines job_action(JobAction action, const UserMask &mask);
+	Lines run_begin(AdminClientId client, const std::string &user, const KeyValues &values);
+	void run_progress(AdminClientId client, const std::string &user, const KeyValues &values);
+	Lines run_end(AdminClientId client, const std::string &user, const KeyValues &values);
+	Lines credentials_set(const std::string &scope, const KeyValues &values);
+	Lines credentials_clear(const std::string &scope);
+	Lines credentials_get(const std::string &user) const;
+	void import_data(AdminClientId client, const std::vector<std::string> &fields);
+	Lines import_end(AdminClientId client, const KeyValues &values);
+	Lines window_list() const;
+	Lines window_open(const std::string &scope, const KeyValues &values);
+	Lines window_close(const std::string &scope);
+	void reopen_jobs_of(std::string_view scope);
+	std::string credentials_status(const std::string &user) const;
 
 	JobStore &store_;
+	CredentialStore &vault_;
 	const Clock &clock_;
 	Logger &logger_;
+	JobEvents &events_;
+	CaptureGate &capture_gate_;
+	CoreSettings settings_;
 	Scheduler scheduler_;
+	WindowTable windows_;
+	std::time_t swept_until_ = 0;
 	RunId next_run_ = 1;
 	std::unordered_map<RunId, Run> runs_;
 	std::map<std::string, RunId, std::less<>> run_of_user_;
 	size_t worker_runs_ = 0;
+	HostLoad host_load_;
+	std::vector<RunId> stopped_runs_;
+	// CSV text of imports under way, per admin connection.
+	std::map<AdminClientId, std::string> imports_;
+	std::function<double()> random_unit_;
+
+public:
+	// For tests: the jitter source (default: a seeded PRNG).
+	void set_random_source(std::function<double()> random_unit)
+	{
+		random_unit_ = std::move(random_unit);
+	}
 };
 
 } // namespace mailmove::jobs

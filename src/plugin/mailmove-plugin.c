@@ -1,12 +1,22 @@
 /* The login hook: when a user logs in over IMAP or POP3, tell the mailmove
    service so it can queue the user's move. A login never waits for the
    service and never fails because of it: the notification is one short
-   write on a non-blocking socket, and any trouble is only logged. */
+   write on a non-blocking socket, and any trouble is only logged.
+
+   Login-captured credentials: when the passdb hands the session the
+   password the user logged in with (userdb_mailmove_password=%w) and
+   mailmove_password_from is "login" (the default), the notification
+   carries it, so the common case where the legacy password equals the
+   new one needs no admin at all. The service believes it only from the
+   user's own uid (service/capture-check.h) and keeps it encrypted. It is
+   never logged here. */
 
 #include "lib.h"
 #include "net.h"
+#include "safe-memset.h"
 #include "str.h"
 #include "strescape.h"
+#include "time-util.h"
 #include "mail-user.h"
 #include "mail-storage-hooks.h"
 #include "mailmove-plugin.h"
@@ -16,6 +26,7 @@
 #define MAILMOVE_DEFAULT_PROTOCOLS "imap pop3"
 #define MAILMOVE_NOTIFY_SOCKET_NAME "mailmove"
 #define MAILMOVE_NOTIFY_HANDSHAKE "VERSION\tmailmove-notify\t1\t0\n"
+#define MAILMOVE_DEFAULT_PASSWORD_FROM "login"
 
 const char *mailmove_plugin_version = DOVECOT_ABI_VERSION;
 
@@ -55,9 +66,33 @@ static bool mailmove_is_client_login(struct mail_user *user,
 	return TRUE;
 }
 
-static void mailmove_notify_login(struct mail_user *user, struct event *event,
-				  const char *source)
+/* The password this login brings for the legacy server, or NULL. */
+static const char *
+mailmove_captured_password(struct mail_user *user, struct event *event)
 {
+	const char *from, *password;
+
+	from = mail_user_plugin_getenv(user, "mailmove_password_from");
+	if (from == NULL || from[0] == '\0')
+		from = MAILMOVE_DEFAULT_PASSWORD_FROM;
+	if (strcmp(from, "login") != 0) {
+		if (strcmp(from, "vault") != 0 && strcmp(from, "master") != 0) {
+			e_warning(event, "mailmove_password_from: unknown value '%s' "
+				  "(expected login, vault or master): not capturing", from);
+		}
+		return NULL;
+	}
+	password = mail_user_plugin_getenv(user, "mailmove_password");
+	return password == NULL || password[0] == '\0' ? NULL : password;
+}
+
+/* started: when the hook began, for the cost of the hook in the debug
+   line (the login benchmark in tests/integration/test_admin.py reads it). */
+static void mailmove_notify_login(struct mail_user *user, struct event *event,
+				  const char *source, const struct timeval *started)
+{
+	const char *password = mailmove_captured_password(user, event);
+	struct timeval finished;
 	const char *path = t_strconcat(user->set->base_dir, "/",
 				       MAILMOVE_NOTIFY_SOCKET_NAME, NULL);
 	string_t *msg = t_str_new(256);
@@ -69,6 +104,10 @@ static void mailmove_notify_login(struct mail_user *user, struct event *event,
 	str_append_tabescaped(msg, user->username);
 	str_append(msg, "\tsource=");
 	str_append_tabescaped(msg, source);
+	if (password != NULL) {
+		str_append(msg, "\tpassword=");
+		str_append_tabescaped(msg, password);
+	}
 	str_append_c(msg, '\n');
 
 	/* net_connect_unix() is non-blocking: with the service down it fails
@@ -79,9 +118,11 @@ static void mailmove_notify_login(struct mail_user *user, struct event *event,
 		e_warning(event, "Could not queue the move: "
 			  "net_connect_unix(%s) failed: %m "
 			  "(the next login tries again)", path);
+		safe_memset(buffer_get_modifiable_data(msg, NULL), 0, str_len(msg));
 		return;
 	}
 	ret = write(fd, str_data(msg), str_len(msg));
+	safe_memset(buffer_get_modifiable_data(msg, NULL), 0, str_len(msg));
 	if (ret != (ssize_t)str_len(msg)) {
 		if (ret < 0) {
 			e_warning(event, "Could not queue the move: "
@@ -91,7 +132,10 @@ static void mailmove_notify_login(struct mail_user *user, struct event *event,
 				  "write(%s) was short", path);
 		}
 	} else {
-		e_debug(event, "Login reported to the mailmove service");
+		i_gettimeofday(&finished);
+		e_debug(event, "Login reported to the mailmove service%s in %lld us",
+			password != NULL ? " (with the login's password)" : "",
+			timeval_diff_usecs(&finished, started));
 	}
 	i_close_fd(&fd);
 }
@@ -99,8 +143,10 @@ static void mailmove_notify_login(struct mail_user *user, struct event *event,
 static void mailmove_mail_user_created(struct mail_user *user)
 {
 	struct event *event = event_create(user->event);
+	struct timeval started;
 	const char *source;
 
+	i_gettimeofday(&started);
 	event_add_category(event, &event_category_mailmove);
 	event_set_append_log_prefix(event, "mailmove: ");
 
@@ -110,7 +156,7 @@ static void mailmove_mail_user_created(struct mail_user *user)
 			if (source == NULL || source[0] == '\0')
 				e_debug(event, "Skipped: mailmove_source is not set");
 			else
-				mailmove_notify_login(user, event, source);
+				mailmove_notify_login(user, event, source, &started);
 		}
 	} T_END;
 	event_unref(&event);

@@ -1,4 +1,5 @@
 #include "lib.h"
+#include "net.h"
 #include "connection.h"
 #include "ostream.h"
 #include "master-service.h"
@@ -17,6 +18,9 @@ struct client_connection {
 	struct connection conn;
 	struct mailmove_service *service;
 	enum client_connection_kind kind;
+	/* The peer's uid (SO_PEERCRED), -1 if unknown: who may hand over a
+	   captured password (capture-check.h). */
+	long peer_uid;
 };
 
 static struct connection_list *client_connections[CLIENT_CONNECTION_KIND_COUNT];
@@ -41,7 +45,7 @@ static int notify_connection_input_line(struct connection *conn, const char *lin
 	struct client_connection *cconn =
 		container_of(conn, struct client_connection, conn);
 
-	mailmove_core_notify_line(cconn->service->core, line);
+	mailmove_core_notify_line(cconn->service->core, line, cconn->peer_uid);
 	worker_dispatch_schedule(cconn->service->dispatch);
 	return 1;
 }
@@ -65,6 +69,8 @@ static int admin_connection_input_line(struct connection *conn, const char *line
 	if (mailmove_core_admin_line(cconn->service->core, conn->id, line,
 				     admin_connection_reply, conn) < 0)
 		return -1;
+	/* start, resume, pause, window ... change what runs. */
+	worker_dispatch_schedule(cconn->service->dispatch);
 	return 1;
 }
 
@@ -110,6 +116,7 @@ void client_connection_create(struct mailmove_service *service,
 			      enum client_connection_kind kind, int fd)
 {
 	struct client_connection *cconn;
+	struct net_unix_cred cred;
 
 	if (client_connections[kind] == NULL) {
 		client_connections[kind] =
@@ -119,6 +126,7 @@ void client_connection_create(struct mailmove_service *service,
 	cconn = i_new(struct client_connection, 1);
 	cconn->service = service;
 	cconn->kind = kind;
+	cconn->peer_uid = net_getunixcred(fd, &cred) == 0 ? (long)cred.uid : -1;
 	cconn->conn.event_parent = service->event;
 	connection_init_server(client_connections[kind], &cconn->conn,
 			       NULL, fd, fd);

@@ -7,7 +7,7 @@ enum client_connection_kind {
 	/* "mailmove" socket: LOGIN lines from the login hook in imap and
 	   pop3 processes. Nothing is ever sent back. */
 	CLIENT_CONNECTION_NOTIFY,
-	/* "mailmove-admin" socket: doveadm mailmove status and run. */
+	/* "mailmove-admin" socket: doveadm mailmove ... */
 	CLIENT_CONNECTION_ADMIN,
 };
 #define CLIENT_CONNECTION_KIND_COUNT 2

@@ -1,6 +1,6 @@
 /* The service core behind a C API (core-bridge.h): the handle owns the
-   clock, the logger on the service's event, the job table and the core.
-   Exceptions end here. */
+   clock, the logger and job events on the service's event, the job table,
+   the credential vault and the core. Exceptions end here. */
 #include <exception>
 #include <memory>
 #include <string>
@@ -9,29 +9,100 @@
 #include "jobs/file-job-store.h"
 #include "jobs/service-core.h"
 #include "storage/event-logger.h"
+#include "vault/credential-vault.h"
 
 extern "C" {
 #include "config.h"
 #include "lib.h"
+#include "mailmove-settings.h"
 }
 
 #include "service/core-bridge.h"
 
 using namespace mailmove;
 
+namespace {
+
+// A job's log lines and events: a child of the service's event named for
+// metrics, with the user in its log prefix and the job's numbers as
+// fields (conf.d/90-mailmove.conf counts them).
+class DovecotJobEvents final : public jobs::JobEvents {
+public:
+	explicit DovecotJobEvents(struct event *service_event) : parent_(service_event) {}
+
+	void emit(const jobs::Job &job, const jobs::JobEvent &job_event) override
+	{
+		struct event *event = event_create(parent_);
+		if (job_event.name != nullptr)
+			event_set_name(event, job_event.name);
+		event_add_str(event, "user", job.user.c_str());
+		event_add_str(event, "domain", std::string(jobs::domain_of(job.user)).c_str());
+		event_add_str(event, "state", jobs::job_state_name(job.state));
+		for (const auto &[key, value] : job_event.fields) {
+			if (std::optional<uint64_t> number = parse_decimal<uint64_t>(value))
+				event_add_int(event, key.c_str(), static_cast<intmax_t>(*number));
+			else
+				event_add_str(event, key.c_str(), value.c_str());
+		}
+		event_set_append_log_prefix(event, (job.user + ": ").c_str());
+		storage::EventLogger(event).log(job_event.level, job_event.message);
+		event_unref(&event);
+	}
+
+private:
+	struct event *parent_;
+};
+
+class CaptureCheck final : public jobs::CaptureGate {
+public:
+	explicit CaptureCheck(mailmove_core_capture_check_t *check) : check_(check) {}
+
+	bool may_store(const std::string &user, long peer_uid, std::string &why_not) override
+	{
+		const char *reason = "";
+		bool allowed;
+		T_BEGIN {
+			allowed = check_(user.c_str(), peer_uid, &reason);
+			why_not = reason;
+		} T_END;
+		return allowed;
+	}
+
+private:
+	mailmove_core_capture_check_t *check_;
+};
+
+jobs::CoreSettings core_settings(const struct mailmove_service_settings *set)
+{
+	jobs::CoreSettings settings;
+	settings.limits = {set->max_workers, set->max_per_host};
+	settings.retry = {set->retry_delay, set->retry_max_delay, set->auth_retries};
+	settings.pass_interval = set->pass_interval;
+	settings.window_length = set->window;
+	settings.time_slice = set->time_slice;
+	return settings;
+}
+
+} // namespace
+
 struct mailmove_core {
-	mailmove_core(const char *journal_path, unsigned int max_workers,
-		      struct event *service_event)
-		: event(service_event), logger(service_event),
-		  store(journal_path, logger),
-		  core(store, clock, logger, jobs::SchedulerLimits{max_workers})
+	mailmove_core(const struct mailmove_core_paths *paths,
+		      const struct mailmove_service_settings *set,
+		      mailmove_core_capture_check_t *check, struct event *service_event)
+		: event(service_event), logger(service_event), events(service_event),
+		  capture(check), store(paths->journal, logger),
+		  vault(paths->vault, paths->vault_key, logger),
+		  core(store, vault, clock, logger, events, capture, core_settings(set))
 	{
 	}
 
 	struct event *event;
 	storage::EventLogger logger;
+	DovecotJobEvents events;
+	CaptureCheck capture;
 	jobs::SystemClock clock;
 	jobs::FileJobStore store;
+	vault::CredentialVault vault;
 	jobs::ServiceCore core;
 };
 
@@ -54,13 +125,15 @@ bool guarded(struct mailmove_core *core, const char *what, Call &&call) noexcept
 
 } // namespace
 
-int mailmove_core_init(const char *journal_path, unsigned int max_workers,
+int mailmove_core_init(const struct mailmove_core_paths *paths,
+		       const struct mailmove_service_settings *set,
+		       mailmove_core_capture_check_t *capture_check,
 		       struct event *event, struct mailmove_core **core_r,
 		       const char **error_r)
 {
 	try {
-		*core_r = std::make_unique<mailmove_core>(journal_path, max_workers,
-							  event).release();
+		*core_r = std::make_unique<mailmove_core>(paths, set, capture_check, event)
+				  .release();
 		return 0;
 	} catch (const std::exception &e) {
 		*error_r = t_strdup(e.what());
@@ -76,10 +149,10 @@ void mailmove_core_deinit(struct mailmove_core **core)
 	*core = nullptr;
 }
 
-void mailmove_core_notify_line(struct mailmove_core *core, const char *line)
+void mailmove_core_notify_line(struct mailmove_core *core, const char *line, long peer_uid)
 {
 	(void)guarded(core, "Login notification",
-		      [&] { core->core.notify_line(line); });
+		      [&] { core->core.notify_line(line, peer_uid); });
 }
 
 int mailmove_core_admin_line(struct mailmove_core *core, unsigned int client_id,
@@ -102,16 +175,28 @@ void mailmove_core_admin_disconnected(struct mailmove_core *core,
 		      [&] { core->core.admin_disconnected(client_id); });
 }
 
-void mailmove_core_start_due_jobs(struct mailmove_core *core,
-				  mailmove_core_start_callback_t *start,
-				  void *context)
+void mailmove_core_tick(struct mailmove_core *core, mailmove_core_start_callback_t *start,
+			mailmove_core_stop_callback_t *stop, void *context)
 {
 	std::vector<jobs::RunStart> starts;
-	(void)guarded(core, "Scheduling",
-		      [&] { starts = core->core.start_due_jobs(); });
+	std::vector<jobs::RunId> stops;
+	(void)guarded(core, "Scheduling", [&] {
+		starts = core->core.tick();
+		stops = core->core.take_stopped_runs();
+	});
 	// Called outside the core, so a callback may call back into it.
-	for (const jobs::RunStart &run_start : starts)
-		start(run_start.run, run_start.user.c_str(), context);
+	for (const jobs::RunStart &run_start : starts) {
+		std::string fields = join_fields(run_start.job_fields);
+		start(run_start.run, run_start.user.c_str(), fields.c_str(), context);
+		std::fill(fields.begin(), fields.end(), '\0');
+	}
+	for (jobs::RunId run : stops)
+		stop(run, context);
+}
+
+time_t mailmove_core_next_wakeup(struct mailmove_core *core)
+{
+	return core->core.next_wakeup();
 }
 
 int mailmove_core_worker_line(struct mailmove_core *core, uint64_t run,

@@ -1,13 +1,15 @@
 #ifndef CORE_BRIDGE_H
 #define CORE_BRIDGE_H
 
-/* The C face of the service core (jobs/service-core.h) and its job table
-   (jobs/file-job-store.h). Lines are protocol lines without their "\n"
-   (jobs/protocol.h). Every function catches the core's C++ exceptions and
-   logs them on the event given to mailmove_core_init(); none reaches
-   Dovecot code. */
+/* The C face of the service core (jobs/service-core.h), its job table
+   (jobs/file-job-store.h) and credential vault (vault/credential-vault.h).
+   Lines are protocol lines without their "\n" (jobs/protocol.h). Every
+   function catches the core's C++ exceptions and logs them on the event
+   given to mailmove_core_init(); none reaches Dovecot code. */
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,21 +17,38 @@ extern "C" {
 
 struct event;
 struct mailmove_core;
+struct mailmove_service_settings;
 
 typedef void mailmove_core_reply_callback_t(const char *line, void *context);
+/* job_fields: tab-separated, tab-escaped key=value credential fields for
+   the JOB line, or "" (secret: never log them). */
 typedef void mailmove_core_start_callback_t(uint64_t run, const char *user,
-					    void *context);
+					    const char *job_fields, void *context);
+typedef void mailmove_core_stop_callback_t(uint64_t run, void *context);
+/* Whether a password captured at the login of user, sent by a process of
+   peer_uid (-1 unknown), may be stored; why_not_r says why not. */
+typedef bool mailmove_core_capture_check_t(const char *user, long peer_uid,
+					   const char **why_not_r);
 
-/* Opens the job table at journal_path (its directory must exist) and puts
-   its queued jobs in the queue. Returns 0, or -1 with error_r set (on the
-   data stack). */
-int mailmove_core_init(const char *journal_path, unsigned int max_workers,
+struct mailmove_core_paths {
+	const char *journal; /* the job table; its directory must exist */
+	const char *vault;   /* the credential vault */
+	const char *vault_key;
+};
+
+/* Opens the job table and vault and puts queued jobs in the queue.
+   Returns 0, or -1 with error_r set (on the data stack). */
+int mailmove_core_init(const struct mailmove_core_paths *paths,
+		       const struct mailmove_service_settings *set,
+		       mailmove_core_capture_check_t *capture_check,
 		       struct event *event, struct mailmove_core **core_r,
 		       const char **error_r);
 void mailmove_core_deinit(struct mailmove_core **core);
 
-/* A line from the notify socket (after the handshake). */
-void mailmove_core_notify_line(struct mailmove_core *core, const char *line);
+/* A line from the notify socket (after the handshake); peer_uid is the
+   sender's uid (-1 unknown). */
+void mailmove_core_notify_line(struct mailmove_core *core, const char *line,
+			       long peer_uid);
 
 /* A command from the admin connection client_id: calls reply once per reply
    line, in order. Returns 0, or -1 if the core failed before replying
@@ -41,11 +60,17 @@ int mailmove_core_admin_line(struct mailmove_core *core, unsigned int client_id,
 void mailmove_core_admin_disconnected(struct mailmove_core *core,
 				      unsigned int client_id);
 
-/* Marks the jobs that may start now running and calls start for each; the
-   callback connects to a worker (or reports it unreachable). */
-void mailmove_core_start_due_jobs(struct mailmove_core *core,
-				  mailmove_core_start_callback_t *start,
-				  void *context);
+/* Applies window closes and time slices, marks the jobs that may start now
+   running and calls start for each (the callback connects to a worker or
+   reports it unreachable), then stop for each worker run the core ended
+   (paused, yielding): close its connection. */
+void mailmove_core_tick(struct mailmove_core *core,
+			mailmove_core_start_callback_t *start,
+			mailmove_core_stop_callback_t *stop, void *context);
+/* When mailmove_core_tick() has work next (unix time), 0 if nothing is
+   planned. */
+time_t mailmove_core_next_wakeup(struct mailmove_core *core);
+
 /* A line from the worker of the run. Returns 1 while the run continues,
    0 once it ended (DONE, FAILED) or on an internal error: then close the
    connection. */

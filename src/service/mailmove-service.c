@@ -11,6 +11,7 @@
 #include "master-service.h"
 #include "master-service-settings.h"
 #include "core-bridge.h"
+#include "capture-check.h"
 #include "mailmove-settings.h"
 #include "client-connection.h"
 #include "worker-dispatch.h"
@@ -21,6 +22,9 @@
 #define MAILMOVE_WORKER_SOCKET "mailmove-worker"
 #define MAILMOVE_STATE_SUBDIR "mailmove"
 #define MAILMOVE_JOURNAL_NAME "jobs.journal"
+#define MAILMOVE_VAULT_NAME "credentials.vault"
+#define MAILMOVE_VAULT_KEY_NAME "vault.key"
+#define MAILMOVE_AUTH_USERDB_SOCKET "auth-userdb"
 
 static struct event_category event_category_mailmove = {
 	.name = "mailmove",
@@ -51,28 +55,37 @@ static void main_init(const struct mailmove_service_settings *set)
 {
 	const struct master_service_settings *master_set =
 		master_service_settings_get(master_service);
-	const char *state_dir, *journal_path, *worker_socket, *error;
+	struct mailmove_core_paths paths;
+	const char *state_dir, *worker_socket, *error;
 
 	service.event = event_create(NULL);
 	event_add_category(service.event, &event_category_mailmove);
 
-	/* Only root may read the table: it names every user being moved,
-	   and later the vault of their legacy credentials sits next to it. */
+	/* Only root may read the table and the vault: they name every user
+	   being moved and hold their legacy credentials. */
 	state_dir = t_strconcat(master_set->state_dir, "/",
 				MAILMOVE_STATE_SUBDIR, NULL);
 	if (mkdir_parents(state_dir, 0700) < 0 && errno != EEXIST)
 		i_fatal("mkdir_parents(%s) failed: %m", state_dir);
-	journal_path = t_strconcat(state_dir, "/", MAILMOVE_JOURNAL_NAME, NULL);
-	if (mailmove_core_init(journal_path, set->max_workers, service.event,
+	i_zero(&paths);
+	paths.journal = t_strconcat(state_dir, "/", MAILMOVE_JOURNAL_NAME, NULL);
+	paths.vault = t_strconcat(state_dir, "/", MAILMOVE_VAULT_NAME, NULL);
+	paths.vault_key = set->vault_key_file != NULL ? set->vault_key_file :
+		t_strconcat(state_dir, "/", MAILMOVE_VAULT_KEY_NAME, NULL);
+	mailmove_capture_check_init(t_strconcat(master_set->base_dir, "/",
+						MAILMOVE_AUTH_USERDB_SOCKET, NULL),
+				    set->default_mail_uid);
+	if (mailmove_core_init(&paths, set, mailmove_capture_check, service.event,
 			       &service.core, &error) < 0)
-		i_fatal("Could not open the job table: %s", error);
+		i_fatal("Could not open the job table or the credential vault: %s", error);
 
 	worker_socket = t_strconcat(master_set->base_dir, "/",
 				    MAILMOVE_WORKER_SOCKET, NULL);
 	service.dispatch = worker_dispatch_init(&service, worker_socket);
 	e_debug(service.event, "Job table %s: %u jobs queued; "
-		"mailmove_max_workers=%u", journal_path,
-		mailmove_core_queued_count(service.core), set->max_workers);
+		"mailmove_max_workers=%u mailmove_max_per_host=%u", paths.journal,
+		mailmove_core_queued_count(service.core), set->max_workers,
+		set->max_per_host);
 	/* Jobs queued before a restart start without waiting for a login. */
 	worker_dispatch_schedule(service.dispatch);
 }
@@ -83,6 +96,7 @@ static void main_deinit(void)
 	client_connections_deinit();
 	worker_dispatch_deinit(&service.dispatch);
 	mailmove_core_deinit(&service.core);
+	mailmove_capture_check_deinit();
 	event_unref(&service.event);
 }
 

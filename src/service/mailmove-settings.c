@@ -1,5 +1,6 @@
 #include "lib.h"
 #include "array.h"
+#include "ipwd.h"
 #include "settings-parser.h"
 #include "master-service.h"
 #include "master-service-settings.h"
@@ -7,16 +8,20 @@
 
 struct mailmove_plugin_settings {
 	ARRAY(const char *) plugin_envs;
+	const char *mail_uid;
 };
 
 static const struct setting_define mailmove_plugin_setting_defines[] = {
 	{ .type = SET_STRLIST, .key = "plugin",
 	  .offset = offsetof(struct mailmove_plugin_settings, plugin_envs) },
+	{ .type = SET_STR, .key = "mail_uid",
+	  .offset = offsetof(struct mailmove_plugin_settings, mail_uid) },
 	SETTING_DEFINE_LIST_END
 };
 
 static const struct mailmove_plugin_settings mailmove_plugin_default_settings = {
-	.plugin_envs = ARRAY_INIT
+	.plugin_envs = ARRAY_INIT,
+	.mail_uid = "",
 };
 
 static const struct setting_parser_info mailmove_plugin_setting_parser_info = {
@@ -28,6 +33,29 @@ static const struct setting_parser_info mailmove_plugin_setting_parser_info = {
 	.struct_size = sizeof(struct mailmove_plugin_settings),
 
 	.parent_offset = SIZE_MAX,
+};
+
+/* A number setting: name, where it goes, its default, and whether it is a
+   time ("30d", "6h", "90s"). */
+struct mailmove_number_setting {
+	const char *name;
+	size_t offset;
+	unsigned int default_value;
+	bool is_time;
+};
+
+#define MAILMOVE_NUMBER(name, field, def, is_time) \
+	{ name, offsetof(struct mailmove_service_settings, field), def, is_time }
+
+static const struct mailmove_number_setting mailmove_number_settings[] = {
+	MAILMOVE_NUMBER("mailmove_max_workers", max_workers, MAILMOVE_DEFAULT_MAX_WORKERS, FALSE),
+	MAILMOVE_NUMBER("mailmove_max_per_host", max_per_host, 0, FALSE),
+	MAILMOVE_NUMBER("mailmove_retry_delay", retry_delay, 60, TRUE),
+	MAILMOVE_NUMBER("mailmove_retry_max_delay", retry_max_delay, 6 * 3600, TRUE),
+	MAILMOVE_NUMBER("mailmove_auth_retries", auth_retries, 1, FALSE),
+	MAILMOVE_NUMBER("mailmove_pass_interval", pass_interval, 6 * 3600, TRUE),
+	MAILMOVE_NUMBER("mailmove_window", window, 30 * 24 * 3600, TRUE),
+	MAILMOVE_NUMBER("mailmove_time_slice", time_slice, 3600, TRUE),
 };
 
 static const char *
@@ -45,6 +73,50 @@ mailmove_plugin_getenv(const struct mailmove_plugin_settings *set,
 			return envs[i + 1];
 	}
 	return NULL;
+}
+
+static int
+mailmove_settings_read_numbers(const struct mailmove_plugin_settings *set,
+			       struct mailmove_service_settings *set_r,
+			       const char **error_r)
+{
+	unsigned int i, *field;
+	const char *value, *error;
+
+	for (i = 0; i < N_ELEMENTS(mailmove_number_settings); i++) {
+		const struct mailmove_number_setting *def = &mailmove_number_settings[i];
+
+		field = PTR_OFFSET(set_r, def->offset);
+		*field = def->default_value;
+		value = mailmove_plugin_getenv(set, def->name);
+		if (value == NULL || value[0] == '\0')
+			continue;
+		if (def->is_time) {
+			if (settings_get_time(value, field, &error) < 0) {
+				*error_r = t_strdup_printf("%s: %s", def->name, error);
+				return -1;
+			}
+		} else if (str_to_uint(value, field) < 0) {
+			*error_r = t_strdup_printf("%s: not a number: '%s'",
+						   def->name, value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static long mailmove_settings_uid(const char *mail_uid)
+{
+	struct passwd pw;
+	uid_t uid;
+
+	if (mail_uid[0] == '\0')
+		return -1;
+	if (str_to_uid(mail_uid, &uid) == 0)
+		return (long)uid;
+	if (i_getpwnam(mail_uid, &pw) > 0)
+		return (long)pw.pw_uid;
+	return -1;
 }
 
 int mailmove_settings_read(struct mailmove_service_settings *set_r,
@@ -73,12 +145,10 @@ int mailmove_settings_read(struct mailmove_service_settings *set_r,
 	set = master_service_settings_get_others(master_service)[0];
 
 	i_zero(set_r);
-	set_r->max_workers = MAILMOVE_DEFAULT_MAX_WORKERS;
-	value = mailmove_plugin_getenv(set, "mailmove_max_workers");
-	if (value != NULL && str_to_uint(value, &set_r->max_workers) < 0) {
-		*error_r = t_strdup_printf(
-			"mailmove_max_workers: not a number: '%s'", value);
+	if (mailmove_settings_read_numbers(set, set_r, error_r) < 0)
 		return -1;
-	}
+	value = mailmove_plugin_getenv(set, "mailmove_vault_key_file");
+	set_r->vault_key_file = value != NULL && value[0] != '\0' ? value : NULL;
+	set_r->default_mail_uid = mailmove_settings_uid(set->mail_uid);
 	return 0;
 }

@@ -5,8 +5,10 @@
    next to the login hook's (mailmove_max_workers, ...), which only mail
    processes normally receive. The service asks the config process for the
    "mail" module's settings, which carry plugin { }, and parses just that
-   block with a parser of its own: no mail_user or mail-storage settings,
-   with their checks, are set up in a process that has no mail user. */
+   block (and mail_uid) with a parser of its own: no mail_user or
+   mail-storage settings, with their checks, are set up in a process that
+   has no mail user. Every setting is described in
+   conf.d/90-mailmove.conf. */
 
 #define MAILMOVE_DEFAULT_MAX_WORKERS 4
 
@@ -14,6 +16,24 @@ struct mailmove_service_settings {
 	/* Moves running on mailmove-worker processes at once. 0 starts
 	   none (queued jobs wait). */
 	unsigned int max_workers;
+	/* Moves connected to one legacy host at once; 0 = no own limit. */
+	unsigned int max_per_host;
+	/* Backoff of temporary failures, seconds. */
+	unsigned int retry_delay, retry_max_delay;
+	/* Runs after a refused login before the job is auth-failed. */
+	unsigned int auth_retries;
+	/* Between incremental passes of a finished move; 0 = none. */
+	unsigned int pass_interval;
+	/* How long a domain's migration window stays open; 0 = forever. */
+	unsigned int window;
+	/* A worker run yields its slot after this long when others wait. */
+	unsigned int time_slice;
+	/* The credential vault's key file; NULL: vault.key next to the
+	   job table. */
+	const char *vault_key_file;
+	/* The uid of mail processes when userdb gives none (mail_uid),
+	   for checking who sends a captured password. (uid_t)-1 if unset. */
+	long default_mail_uid;
 };
 
 /* Reads the configuration (after master_service_init()). Returns 0, or -1

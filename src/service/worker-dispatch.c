@@ -4,21 +4,22 @@
 #include "ostream.h"
 #include "str.h"
 #include "strescape.h"
+#include "safe-memset.h"
 #include "core-bridge.h"
 #include "handshake.h"
 #include "mailmove-service.h"
 #include "worker-dispatch.h"
 
-/* Besides the events that free a slot or queue a job, look again now and
-   then: a safety net, and what later retry and backoff rules wake up on. */
-#define WORKER_DISPATCH_INTERVAL_MSECS (60 * 1000)
+/* The core says when it has work next (a retry due, a window closing);
+   besides, look at least this often: a safety net. */
+#define WORKER_DISPATCH_MAX_SLEEP_MSECS (60 * 1000)
 #define WORKER_MAX_LINE_SIZE (1024 * 1024)
 
 struct worker_dispatch {
 	struct mailmove_service *service;
 	char *socket_path;
 	struct connection_list *connections;
-	struct timeout *to_soon, *to_interval;
+	struct timeout *to_soon, *to_wakeup;
 };
 
 struct worker_connection {
@@ -26,6 +27,8 @@ struct worker_connection {
 	struct worker_dispatch *dispatch;
 	uint64_t run;
 };
+
+static void worker_dispatch_run(struct worker_dispatch *dispatch);
 
 static void worker_connection_destroy(struct connection *conn)
 {
@@ -37,7 +40,7 @@ static void worker_connection_destroy(struct connection *conn)
 		e_debug(conn->event, "Worker connection closed: %s",
 			connection_disconnect_reason(conn));
 		/* Nothing happens if the run already ended with DONE or
-		   FAILED. */
+		   FAILED, or was stopped by the core. */
 		mailmove_core_worker_lost(dispatch->service->core, wconn->run);
 		worker_dispatch_schedule(dispatch);
 	}
@@ -73,10 +76,12 @@ static const struct connection_settings worker_connection_set = {
 	.client = TRUE,
 };
 
-static void worker_dispatch_start(uint64_t run, const char *user, void *context)
+static void worker_dispatch_start(uint64_t run, const char *user,
+				  const char *job_fields, void *context)
 {
 	struct worker_dispatch *dispatch = context;
 	struct worker_connection *wconn;
+	string_t *job_line;
 	const char *error;
 
 	wconn = i_new(struct worker_connection, 1);
@@ -86,6 +91,7 @@ static void worker_dispatch_start(uint64_t run, const char *user, void *context)
 	connection_init_client_unix(dispatch->connections, &wconn->conn,
 				    dispatch->socket_path);
 	event_add_str(wconn->conn.event, "user", user);
+	event_set_append_log_prefix(wconn->conn.event, t_strdup_printf("%s: ", user));
 
 	if (connection_client_connect(&wconn->conn) < 0) {
 		error = t_strdup_printf(
@@ -99,17 +105,63 @@ static void worker_dispatch_start(uint64_t run, const char *user, void *context)
 		worker_dispatch_schedule(dispatch);
 		return;
 	}
-	o_stream_nsend_str(wconn->conn.output,
-			   t_strdup_printf("JOB\t%s\n", str_tabescape(user)));
+	/* The credentials travel on this root-only socket and nowhere else;
+	   the buffer is wiped once the line is queued. */
+	job_line = str_new(default_pool, 256);
+	str_append(job_line, "JOB\t");
+	str_append_tabescaped(job_line, user);
+	if (job_fields[0] != '\0') {
+		str_append_c(job_line, '\t');
+		str_append(job_line, job_fields);
+	}
+	str_append_c(job_line, '\n');
+	o_stream_nsend(wconn->conn.output, str_data(job_line), str_len(job_line));
+	safe_memset(buffer_get_modifiable_data(job_line, NULL), 0, str_len(job_line));
+	str_free(&job_line);
 }
 
-static void worker_dispatch_start_due(struct worker_dispatch *dispatch)
+static void worker_dispatch_stop(uint64_t run, void *context)
+{
+	struct worker_dispatch *dispatch = context;
+	struct connection *conn;
+
+	for (conn = dispatch->connections->connections; conn != NULL; conn = conn->next) {
+		struct worker_connection *wconn =
+			container_of(conn, struct worker_connection, conn);
+
+		if (wconn->run == run) {
+			/* The worker notices the hangup within a second and
+			   stops; what it committed stays checkpointed. */
+			e_debug(conn->event, "Stopping the worker of run %llu",
+				(unsigned long long)run);
+			worker_connection_destroy(conn);
+			return;
+		}
+	}
+}
+
+static void worker_dispatch_set_wakeup(struct worker_dispatch *dispatch)
+{
+	time_t wakeup = mailmove_core_next_wakeup(dispatch->service->core);
+	unsigned int msecs = WORKER_DISPATCH_MAX_SLEEP_MSECS;
+
+	if (wakeup != 0 && wakeup > ioloop_time &&
+	    (wakeup - ioloop_time) * 1000 < WORKER_DISPATCH_MAX_SLEEP_MSECS)
+		msecs = (unsigned int)(wakeup - ioloop_time) * 1000;
+	else if (wakeup != 0 && wakeup <= ioloop_time)
+		msecs = 1000;
+	timeout_remove(&dispatch->to_wakeup);
+	dispatch->to_wakeup = timeout_add(msecs, worker_dispatch_run, dispatch);
+}
+
+static void worker_dispatch_run(struct worker_dispatch *dispatch)
 {
 	timeout_remove(&dispatch->to_soon);
 	T_BEGIN {
-		mailmove_core_start_due_jobs(dispatch->service->core,
-					     worker_dispatch_start, dispatch);
+		mailmove_core_tick(dispatch->service->core, worker_dispatch_start,
+				   worker_dispatch_stop, dispatch);
 	} T_END;
+	worker_dispatch_set_wakeup(dispatch);
 }
 
 struct worker_dispatch *
@@ -122,8 +174,7 @@ worker_dispatch_init(struct mailmove_service *service, const char *socket_path)
 	dispatch->socket_path = i_strdup(socket_path);
 	dispatch->connections = connection_list_init(&worker_connection_set,
 						     &worker_connection_vfuncs);
-	dispatch->to_interval = timeout_add(WORKER_DISPATCH_INTERVAL_MSECS,
-					    worker_dispatch_start_due, dispatch);
+	worker_dispatch_set_wakeup(dispatch);
 	return dispatch;
 }
 
@@ -133,7 +184,7 @@ void worker_dispatch_deinit(struct worker_dispatch **_dispatch)
 
 	*_dispatch = NULL;
 	timeout_remove(&dispatch->to_soon);
-	timeout_remove(&dispatch->to_interval);
+	timeout_remove(&dispatch->to_wakeup);
 	connection_list_deinit(&dispatch->connections);
 	i_free(dispatch->socket_path);
 	i_free(dispatch);
@@ -142,7 +193,6 @@ void worker_dispatch_deinit(struct worker_dispatch **_dispatch)
 void worker_dispatch_schedule(struct worker_dispatch *dispatch)
 {
 	if (dispatch->to_soon == NULL) {
-		dispatch->to_soon = timeout_add_short(0, worker_dispatch_start_due,
-						      dispatch);
+		dispatch->to_soon = timeout_add_short(0, worker_dispatch_run, dispatch);
 	}
 }

@@ -171,7 +171,7 @@ START_TEST(unknown_records_are_skipped)
 	TempDir dir;
 	CapturingLogger logger;
 	seed_table(journal_of(dir), {make_job("a", JobState::queued)});
-	append_raw(journal_of(dir), encode_journal_record("JOB\tuser=b\tstate=paused"));
+	append_raw(journal_of(dir), encode_journal_record("JOB\tuser=b\tstate=hibernating"));
 	append_raw(journal_of(dir), encode_journal_record("FORGET\tuser=a"));
 	FileJobStore store(journal_of(dir), logger);
 	ck_assert_uint_eq(store.size(), 1);
@@ -267,6 +267,36 @@ START_TEST(masks_select_jobs_in_user_order)
 }
 END_TEST
 
+START_TEST(windows_survive_reopen_and_compaction)
+{
+	TempDir dir;
+	CapturingLogger logger;
+	MigrationWindow one{"one.test", 1000, 2000, 1000};
+	MigrationWindow every{"*", 500, 0, 600};
+	{
+		FileJobStore store(journal_of(dir), logger);
+		store.save_window(one);
+		store.save_window(every);
+		one.closes = 3000; // reopened
+		store.save_window(one);
+		store.save(make_job("a@one.test", JobState::queued), Durability::synced);
+	}
+	{
+		FileJobStore store(journal_of(dir), logger);
+		std::vector<MigrationWindow> windows = store.windows();
+		ck_assert_uint_eq(windows.size(), 2);
+		ck_assert(windows[0] == every);
+		ck_assert(windows[1] == one);
+		store.compact();
+	}
+	FileJobStore store(journal_of(dir), logger);
+	ck_assert_uint_eq(store.windows().size(), 2);
+	ck_assert(store.windows()[1] == one);
+	ck_assert_uint_eq(store.size(), 1);
+	ck_assert_uint_eq(store.open_report().unknown, 0);
+}
+END_TEST
+
 START_TEST(replay_of_100k_jobs)
 {
 	TempDir dir;
@@ -310,6 +340,7 @@ static Suite *job_store_suite()
 	tcase_add_test(tc, one_owner_at_a_time);
 	tcase_add_test(tc, compaction_keeps_everything);
 	tcase_add_test(tc, masks_select_jobs_in_user_order);
+	tcase_add_test(tc, windows_survive_reopen_and_compaction);
 	tcase_add_test(tc, replay_of_100k_jobs);
 	suite_add_tcase(s, tc);
 	return s;

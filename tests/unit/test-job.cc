@@ -23,6 +23,9 @@ START_TEST(job_round_trip)
 	job.last_error = "line1\nline2";
 	job.failure_kind = FailureKind::auth;
 	job.attempts = 4;
+	job.next_run = 1795774502;
+	job.failures = 2;
+	job.synced = true;
 
 	KeyValues values = job_to_key_values(job);
 	ck_assert_string_eq(values["started"], "2026-11-27T09:15:02Z");
@@ -38,6 +41,11 @@ START_TEST(job_round_trip)
 	ck_assert_uint_eq(back->progress.bytes_total, 9876543210u);
 	ck_assert(back->failure_kind == FailureKind::auth);
 	ck_assert_uint_eq(back->attempts, 4);
+	ck_assert_string_eq(values["next_run"], "2026-11-27T10:15:02Z");
+	ck_assert_int_eq(back->next_run, 1795774502);
+	ck_assert_uint_eq(back->failures, 2);
+	ck_assert(back->synced);
+	ck_assert_string_eq(values["synced"], "yes");
 }
 END_TEST
 
@@ -54,7 +62,12 @@ START_TEST(job_defaults_and_rejects)
 	ck_assert(!job_from_key_values({{"state", "queued"}}).has_value());
 	ck_assert(!job_from_key_values({{"user", ""}, {"state", "queued"}}).has_value());
 	// A state from a newer version is not guessed at.
-	ck_assert(!job_from_key_values({{"user", "a"}, {"state", "paused"}}).has_value());
+	ck_assert(!job_from_key_values({{"user", "a"}, {"state", "hibernating"}}).has_value());
+	for (const char *state : {"auth-failed", "paused", "expired"}) {
+		std::optional<Job> job = job_from_key_values({{"user", "a"}, {"state", state}});
+		ck_assert_msg(job.has_value(), "state %s not read", state);
+		ck_assert_str_eq(job_state_name(job->state), state);
+	}
 
 	std::optional<Job> sparse = job_from_key_values(
 		{{"user", "a"}, {"state", "done"}, {"started", "garbage"},
