@@ -10,18 +10,6 @@
 
 namespace mailmove {
 
-std::string base64_encode(std::string_view bytes)
-{
-	/* 4 bytes for every 3 (or fewer), then a NUL; no line breaks. */
-	std::vector<unsigned char> out(4 * ((bytes.size() + 2) / 3) + 1);
-	int n = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char *>(bytes.data()),
-				int(bytes.size()));
-	std::string encoded(reinterpret_cast<const char *>(out.data()), size_t(n));
-	/* it may have held a password */
-	OPENSSL_cleanse(out.data(), out.size());
-	return encoded;
-}
-
 std::string sasl_plain_response(std::string_view authzid, std::string_view authcid,
 				std::string_view password)
 {

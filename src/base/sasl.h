@@ -1,13 +1,12 @@
-// What the IMAP and POP3 clients send to authenticate: base64 (RFC 4648,
-// no line breaks) and SASL PLAIN's message (RFC 4616).
+// SASL PLAIN's message (RFC 4616), for the IMAP and POP3 clients.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace mailmove {
+#include "base/base64.h"
 
-std::string base64_encode(std::string_view bytes);
+namespace mailmove {
 
 // base64 of authzid NUL authcid NUL password. An empty authzid means "act
 // as authcid"; a master user logs in as authcid and names the mailbox's

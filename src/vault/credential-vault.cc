@@ -1,5 +1,7 @@
 #include "vault/credential-vault.h"
 
+#include "base/base64.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -20,34 +22,6 @@ constexpr const char *erase_tag = "DEL";
 constexpr const char *associated_data_tag = "mailmove-vault-1";
 constexpr unsigned vault_lock_wait_msecs = 10000;
 constexpr size_t record_overhead_bytes = 24; // framing, tag, separators
-
-std::string base64_encode(std::string_view data)
-{
-	std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-	int len = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-				  reinterpret_cast<const unsigned char *>(data.data()),
-				  static_cast<int>(data.size()));
-	out.resize(static_cast<size_t>(len));
-	return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text)
-{
-	if (text.size() % 4 != 0)
-		return std::nullopt;
-	std::string out(3 * text.size() / 4, '\0');
-	int len = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-				  reinterpret_cast<const unsigned char *>(text.data()),
-				  static_cast<int>(text.size()));
-	if (len < 0)
-		return std::nullopt;
-	// EVP_DecodeBlock counts the padding as data.
-	size_t padding = 0;
-	for (size_t i = text.size(); i > 0 && text[i - 1] == '=' && padding < 2; i--)
-		padding++;
-	out.resize(static_cast<size_t>(len) - padding);
-	return out;
-}
 
 // The clear part of a record, in the order it is stored and authenticated.
 std::vector<std::string> clear_fields(const std::string &scope, const CredentialInfo &info)
