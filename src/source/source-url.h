@@ -1,5 +1,5 @@
 // Where a user's legacy mail lives: mailmove_source = imap://host[:port],
-// imaps://host[:port] (and pop3://, pop3s:// once POP3 lands).
+// imaps://host[:port], pop3://host[:port] or pop3s://host[:port].
 #pragma once
 
 #include <cstdint>
