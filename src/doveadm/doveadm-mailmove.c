@@ -34,6 +34,19 @@ static const struct mailmove_column mailmove_status_columns[] = {
 	{ "synced", FALSE },
 };
 
+/* status -F: one row per folder of each user's latest run. */
+static const struct mailmove_column mailmove_folder_columns[] = {
+	{ "user", FALSE },
+	{ "name", FALSE },
+	{ "legacy_name", FALSE },
+	{ "state", FALSE },
+	{ "messages_done", TRUE },
+	{ "messages_total", TRUE },
+	{ "bytes_done", TRUE },
+	{ "bytes_total", TRUE },
+	{ "messages_failed", TRUE },
+};
+
 /* status -s: one row per domain and the total (domain "*"). */
 static const struct mailmove_column mailmove_summary_columns[] = {
 	{ "domain", FALSE },
@@ -246,10 +259,15 @@ static void cmd_mailmove_status(struct doveadm_cmd_context *cctx)
 	struct mailmove_table table;
 	const char *mask = doveadm_mailmove_user_mask(cctx);
 	const char *command[3];
-	bool summary = FALSE;
+	bool summary = FALSE, folders = FALSE;
 
 	(void)doveadm_cmd_param_bool(cctx, "summary", &summary);
-	if (summary) {
+	(void)doveadm_cmd_param_bool(cctx, "folders", &folders);
+	if (folders) {
+		table.columns = mailmove_folder_columns;
+		table.count = N_ELEMENTS(mailmove_folder_columns);
+		command[0] = "FOLDERS";
+	} else if (summary) {
 		table.columns = mailmove_summary_columns;
 		table.count = N_ELEMENTS(mailmove_summary_columns);
 		command[0] = strcmp(mask, "*") == 0 ? "SUMMARY-ALL" : "SUMMARY";
@@ -258,7 +276,7 @@ static void cmd_mailmove_status(struct doveadm_cmd_context *cctx)
 		table.count = N_ELEMENTS(mailmove_status_columns);
 		command[0] = strcmp(mask, "*") == 0 ? "STATUS-ALL" : "STATUS";
 	}
-	command[1] = strcmp(mask, "*") == 0 ? NULL : mask;
+	command[1] = strcmp(mask, "*") == 0 && !folders ? NULL : mask;
 	command[2] = NULL;
 
 	if (doveadm_mailmove_connect(cctx, &client) < 0)
@@ -271,11 +289,12 @@ static void cmd_mailmove_status(struct doveadm_cmd_context *cctx)
 static struct doveadm_cmd_ver2 doveadm_cmd_mailmove_status = {
 	.name = "mailmove status",
 	.cmd = cmd_mailmove_status,
-	.usage = "[-s] -A | -u <user or mask> [-a <socket path>]",
+	.usage = "[-s | -F] -A | -u <user or mask> [-a <socket path>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('A', "all-users", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('s', "summary", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('F', "folders", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('a', "socket-path", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAMS_END
 };
@@ -289,7 +308,6 @@ void doveadm_mailmove_plugin_init(struct module *module ATTR_UNUSED)
 		&doveadm_cmd_mailmove_run,
 		&doveadm_cmd_mailmove_report,
 		&doveadm_cmd_mailmove_test,
-		&doveadm_cmd_mailmove_report,
 		&doveadm_cmd_mailmove_start,
 		&doveadm_cmd_mailmove_pause,
 		&doveadm_cmd_mailmove_resume,

@@ -21,6 +21,10 @@
 //               users with stored credentials but no job are listed with
 //               state=none.
 //      STATUS-ALL                               -> every job, then "".
+//      FOLDERS  <user or mask>                  -> one line per folder of each
+//               user's latest run (user=, then folder fields), then "".
+//               Kept in memory: empty after a service restart until
+//               the user's next run reports its folders.
 //      SUMMARY  <mask> / SUMMARY-ALL            -> one line per domain and
 //               a total line (domain=*), then "" (status-summary.h).
 //      START | PAUSE | RESUME | RETRY | RESET  <user or mask>

@@ -52,13 +52,14 @@ ServiceCore::Lines ServiceCore::admin_command(AdminClientId client,
 	if (command == "IMPORT-END")
 		return import_end(client, from_key_value_fields(fields, 1));
 	if (command == "RUN-FOLDER") {
-		// Per-folder detail is the run's own report; the job keeps the
-		// totals of RUN-PROGRESS. No reply, like RUN-PROGRESS.
+		/* no reply, like RUN-PROGRESS */
+		if (fields.size() >= 2 && admin_run_of(client, fields[1]))
+			update_folder(fields[1], from_key_value_fields(fields, 2));
 		return {};
 	}
 
 	static const std::vector<std::string> with_argument = {
-		"STATUS", "SUMMARY", "START", "PAUSE", "RESUME", "RETRY", "RESET",
+		"STATUS", "SUMMARY", "FOLDERS", "START", "PAUSE", "RESUME", "RETRY", "RESET",
 		"RUN-BEGIN", "RUN-PROGRESS", "RUN-END", "CREDENTIALS-SET",
 		"CREDENTIALS-CLEAR", "CREDENTIALS-GET", "WINDOW-OPEN", "WINDOW-CLOSE",
 	};
@@ -73,6 +74,8 @@ ServiceCore::Lines ServiceCore::admin_command(AdminClientId client,
 		return status(UserMask(argument));
 	if (command == "SUMMARY")
 		return summary(UserMask(argument));
+	if (command == "FOLDERS")
+		return folders(UserMask(argument));
 	if (std::optional<JobAction> action = job_action_from_name(lowercase_ascii(command)))
 		return job_action(*action, UserMask(argument));
 	if (command == "RUN-BEGIN")
@@ -153,6 +156,29 @@ ServiceCore::Lines ServiceCore::status(const UserMask &mask) const
 	for_each_known_user(mask, [&](const Job &job) { lines.push_back(status_line(job)); });
 	if (lines.empty() && mask.is_exact())
 		lines.push_back(status_line(load(mask.pattern()))); // state none
+	lines.emplace_back();
+	return lines;
+}
+
+void ServiceCore::update_folder(const std::string &user, KeyValues values)
+{
+	auto name = values.find("name");
+	if (name == values.end())
+		return;
+	std::string folder = name->second;
+	values["user"] = user;
+	folders_[user][folder] = std::move(values);
+}
+
+ServiceCore::Lines ServiceCore::folders(const UserMask &mask) const
+{
+	Lines lines;
+	for (const auto &[user, folders] : folders_) {
+		if (!mask.matches(user))
+			continue;
+		for (const auto &[name, values] : folders)
+			lines.push_back(key_value_line(values));
+	}
 	lines.emplace_back();
 	return lines;
 }

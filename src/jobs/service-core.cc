@@ -271,6 +271,7 @@ RunId ServiceCore::begin_run(Job &job, const std::string &source,
 			     std::optional<AdminClientId> admin_client)
 {
 	std::time_t now = clock_.now();
+	folders_.erase(job.user); /* a new run reports every folder again */
 	job.state = JobState::running;
 	job.started = now;
 	job.finished = 0;
@@ -447,8 +448,7 @@ RunState ServiceCore::worker_line(RunId run, std::string_view line)
 	} else if (event == "PROGRESS") {
 		update_run(run, values);
 	} else if (event == "FOLDER") {
-		// Per-folder detail is for the worker's own report; the job
-		// keeps the totals that PROGRESS carries.
+		update_folder(worker_run->user, std::move(values));
 	} else if (event == "DONE") {
 		Outcome outcome{JobState::done, std::nullopt, ""};
 		outcome.saved_now = parse_decimal<uint64_t>(value_of(values, "saved_now")).value_or(0);

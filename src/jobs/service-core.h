@@ -167,6 +167,9 @@ private:
 	const Run *find_run(RunId run) const;
 	std::optional<RunId> admin_run_of(AdminClientId client, std::string_view user) const;
 	void update_run(RunId run, const KeyValues &values);
+	// A FOLDER (or RUN-FOLDER) line: one folder's state and counts.
+	void update_folder(const std::string &user, KeyValues values);
+	Lines folders(const UserMask &mask) const;
 	void end_run(RunId run, const KeyValues &values, const Outcome &outcome);
 	void forget_run(RunId run);
 	void settle_outcome(Job &job, const Outcome &outcome);
@@ -211,6 +214,10 @@ private:
 	std::time_t swept_until_ = 0;
 	RunId next_run_ = 1;
 	std::unordered_map<RunId, Run> runs_;
+	// Per-folder progress of each user's latest run (FOLDER lines), for
+	// `doveadm mailmove status -F`. Kept in memory only: the job's totals
+	// are durable, and the next run sends every folder again.
+	std::map<std::string, std::map<std::string, KeyValues>> folders_;
 	std::map<std::string, RunId, std::less<>> run_of_user_;
 	size_t worker_runs_ = 0;
 	HostLoad host_load_;

@@ -96,9 +96,17 @@ std::vector<ImapFolder> ImapMover::prepare_folders(const std::vector<names::Mapp
 					      {"role", role == nullptr ? "" : role},
 					      {"note", note}});
 		}
-		if (!m.selectable)
+		if (!m.selectable) {
+			/* a plain parent: created, holds no mail, done */
 			store_.ensure_mailbox(m.target_name);
-		else
+			if (on_folder_) {
+				FolderProgress parent;
+				parent.name = m.target_name;
+				parent.legacy_name = m.raw_name;
+				parent.state = "done";
+				on_folder_(parent);
+			}
+		} else
 			folders.emplace_back(source_key_, m.raw_name, m.target_name);
 		if (m.subscribed)
 			store_.subscribe(m.target_name);

@@ -30,7 +30,7 @@ import os
 import re
 import time
 
-from lib import clients, compare, move_steps, tree_corpus
+from lib import clients, compare, mailmove, move_steps, tree_corpus
 from lib.dovecot import User
 from lib.imap_tree import ImapWire, examine, list_folders, mutf7_encode
 from lib.move_steps import check_log_clean, show_report
@@ -199,6 +199,19 @@ def dovecot_tree_moves(world):
                 "status folders done/total (selectable folders not skipped)")
     check_equal(move_steps.messages_failed(world.target, address(name)), 0, "messages_failed")
     check(legacy_state(world, name) == before, "the legacy account changed during the move")
+    # Per-folder progress (status -F): every moved folder, done, with its
+    # messages.
+    folders = mailmove.folder_rows(world.target, address(name))
+    for folder in result.rows:
+        if not folder.target_name or folder.legacy_name == "(made at the target)":
+            continue
+        shown = folders.get(folder.target_name)
+        check(shown is not None, "status -F lacks folder %s", folder.target_name)
+        if shown is not None:
+            check_equal((shown["state"], int(shown["messages_done"]), int(shown["messages_total"])),
+                        ("done", folder.expected_count, folder.expected_count),
+                        "status -F of %s (state, done, total)" % folder.target_name)
+    note("status -F: %d folders, all done", len(folders))
 
     entries = show_report(world.target, address(name))
     skipped = sorted(e.legacy_folder for e in entries if e.kind == "folder-skipped")

@@ -52,6 +52,44 @@ START_TEST(login_leaves_running_and_done_alone)
 }
 END_TEST
 
+START_TEST(folder_progress_of_the_latest_run)
+{
+	Service service;
+	service.login("alice");
+	service.login("bob");
+	std::vector<RunStart> starts = service.tick();
+	ck_assert_uint_eq(starts.size(), 2);
+	RunId alice = starts[0].user == "alice" ? starts[0].run : starts[1].run;
+	auto folder = [&](const std::string &name, const std::string &state, int done) {
+		service.core.worker_line(alice, join_fields({"FOLDER", "name=" + name,
+							     "legacy_name=L" + name, "state=" + state,
+							     "messages_done=" + std::to_string(done),
+							     "messages_total=9"}));
+	};
+	folder("INBOX", "moving", 3);
+	folder("Sent", "pending", 0);
+	folder("INBOX", "done", 9); /* replaces what was known */
+
+	std::vector<std::string> reply = service.admin({"FOLDERS", "alice"});
+	ck_assert_uint_eq(reply.size(), 3);
+	ck_assert_string_eq(reply_field(reply[0], "user"), "alice");
+	ck_assert_string_eq(reply_field(reply[0], "name"), "INBOX");
+	ck_assert_string_eq(reply_field(reply[0], "state"), "done");
+	ck_assert_string_eq(reply_field(reply[0], "messages_done"), "9");
+	ck_assert_string_eq(reply_field(reply[1], "legacy_name"), "LSent");
+	ck_assert_string_eq(reply[2], "");
+	/* masks; bob's run has reported nothing yet */
+	ck_assert_uint_eq(service.admin({"FOLDERS", "*"}).size(), 3);
+	ck_assert_uint_eq(service.admin({"FOLDERS", "bob"}).size(), 1);
+
+	/* a new run starts the list anew */
+	service.finish_run(alice, 9, 9);
+	service.admin({"START", "alice"});
+	ck_assert_uint_eq(service.start_users().size(), 1);
+	ck_assert_uint_eq(service.admin({"FOLDERS", "alice"}).size(), 1);
+}
+END_TEST
+
 START_TEST(permanent_failure_is_queued_again_by_login)
 {
 	Service service;
@@ -608,6 +646,7 @@ static Suite *service_core_suite()
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, login_queues_once);
 	tcase_add_test(tc, login_leaves_running_and_done_alone);
+	tcase_add_test(tc, folder_progress_of_the_latest_run);
 	tcase_add_test(tc, permanent_failure_is_queued_again_by_login);
 	tcase_add_test(tc, temporary_failures_back_off_exponentially);
 	tcase_add_test(tc, wrong_password_is_auth_failed_after_bounded_logins);

@@ -56,6 +56,13 @@ def status_rows(target, *selector):
     return parse_rows(proc.stdout.decode("utf-8", "replace"))
 
 
+def folder_rows(target, user):
+    """status -F of user: its latest run's folders, by target name."""
+    proc = target.doveadm("mailmove", "status", "-F", "-u", user, fmt="json", timeout=30)
+    rows = json.loads(proc.stdout.decode("utf-8", "replace") or "[]")
+    return {row["name"]: row for row in rows}
+
+
 def status(target, user):
     """The one status row of user (state none when it has no job)."""
     rows = status_rows(target, "-u", user)
