@@ -22,13 +22,6 @@
 
 namespace mailmove::move {
 
-// STARTTLS on an imap:// source.
-enum class StartTls {
-	automatic, // when the server offers it
-	required,  // fail (permanently) unless TLS can be started
-	never,
-};
-
 // How to log in.
 enum class ImapAuth {
 	automatic, // LOGIN, or AUTHENTICATE PLAIN when LOGIN is disabled
@@ -43,7 +36,7 @@ struct ImapSource {
 	// When set: log in as this SASL authentication identity with
 	// password, for login (AUTHENTICATE PLAIN's authorization identity).
 	std::string master_user;
-	StartTls starttls = StartTls::automatic;
+	TlsUpgrade starttls = TlsUpgrade::automatic;
 	ImapAuth auth = ImapAuth::automatic;
 	net::TlsOptions tls;
 	imap::ClientOptions client;

@@ -11,13 +11,13 @@ constexpr const char *product_name = "dovecot-mailmove";
 
 void start_tls_if_wanted(imap::Client &client, const ImapSource &source, Logger &log)
 {
-	if (source.url.implicit_tls || source.starttls == StartTls::never)
+	if (source.url.implicit_tls || source.starttls == TlsUpgrade::never)
 		return;
 	if (client.has_capability("STARTTLS")) {
 		client.starttls(source.tls);
 		return;
 	}
-	if (source.starttls == StartTls::required) {
+	if (source.starttls == TlsUpgrade::required) {
 		throw Failure(FailureKind::permanent,
 			      source.url.to_string() +
 				      " does not offer STARTTLS (mailmove_source_starttls = yes)");

@@ -15,6 +15,13 @@
 
 namespace mailmove::move {
 
+// TLS on a plain legacy URL (imap://, pop3://): STARTTLS or STLS.
+enum class TlsUpgrade {
+	automatic, // when the server offers it
+	required,  // fail (permanently) unless TLS can be started
+	never,
+};
+
 // How a move behaves, independent of where the mail comes from.
 struct MoveOptions {
 	// How long to wait for another move of the same user to stop (a

@@ -209,8 +209,8 @@ std::unique_ptr<pop3::Client> Pop3Mover::open_session()
 	auto client = std::make_unique<pop3::Client>(connect_(), log_, source_.client, cancel_);
 	client->greeting();
 	client->capa();
-	if (!source_.url.implicit_tls && source_.stls != StlsPolicy::never) {
-		if (client->capabilities().has("STLS") || source_.stls == StlsPolicy::required)
+	if (!source_.url.implicit_tls && source_.stls != TlsUpgrade::never) {
+		if (client->capabilities().has("STLS") || source_.stls == TlsUpgrade::required)
 			client->stls(source_.tls);
 	}
 	pop3::AuthMethod method = client->login(source_.credentials);

@@ -34,17 +34,10 @@ class CommitIntentFile;
 class FolderWriter;
 class ReportWriter;
 
-// STLS on a pop3:// source.
-enum class StlsPolicy {
-	automatic, // when the server offers it
-	required,  // fail (permanently) unless TLS can be started
-	never,
-};
-
 struct Pop3Source {
 	source::SourceUrl url;
 	pop3::Credentials credentials; // the password is never logged
-	StlsPolicy stls = StlsPolicy::automatic;
+	TlsUpgrade stls = TlsUpgrade::automatic;
 	net::TlsOptions tls;
 	pop3::ClientOptions client;
 	// POP3 has no flags: messages land unseen unless this says \Seen.

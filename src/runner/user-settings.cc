@@ -45,54 +45,6 @@ std::string credential(const char *value, struct mail_user *user, const char *se
 	return value != nullptr ? value : plugin_setting(user, setting, default_value);
 }
 
-} // namespace
-
-move::ImapSource read_imap_source(struct mail_user *user,
-				  const struct mailmove_run_credentials *credentials,
-				  Logger &log)
-{
-	static const struct mailmove_run_credentials none = {};
-	const struct mailmove_run_credentials &c = credentials != nullptr ? *credentials : none;
-
-	std::string url_text = credential(c.source, user, "mailmove_source", "");
-	if (url_text.empty())
-		throw Failure(FailureKind::permanent, "mailmove_source is not set");
-
-	std::string error;
-	auto url = source::parse_source_url(url_text, error);
-	if (!url)
-		throw Failure(FailureKind::permanent, "invalid mailmove_source: " + error);
-	if (url->protocol != source::Protocol::imap) {
-		throw Failure(FailureKind::permanent,
-			      "mailmove_source " + url->to_string() +
-				      ": only IMAP sources are supported so far");
-	}
-
-	move::ImapSource source;
-	source.url = *url;
-	source.login = credential(c.login, user, "mailmove_source_user", user->username);
-	source.password = credential(c.password, user, "mailmove_source_password", "");
-	source.master_user = credential(c.master_user, user, "mailmove_source_master_user", "");
-	if (source.password.empty()) {
-		throw Failure(FailureKind::auth,
-			      "no legacy password (set mailmove_source_password)");
-	}
-	source.tls.verify = plugin_setting_bool(user, "mailmove_source_ssl_verify", true);
-	source.tls.ca_file = plugin_setting(user, "mailmove_source_ssl_ca_file", "");
-	source.starttls = move::StartTls(plugin_setting_choice(
-		user, "mailmove_source_starttls", {"auto", "yes", "no"}));
-	source.auth = move::ImapAuth(plugin_setting_choice(
-		user, "mailmove_source_auth", {"auto", "login", "plain"}));
-	source.client.send_id = plugin_setting_bool(user, "mailmove_source_id", true);
-	if (!source.tls.verify && (url->implicit_tls || source.starttls != move::StartTls::never)) {
-		log.warning("mailmove_source_ssl_verify = no: the legacy server's "
-			    "certificate is not checked");
-	}
-	return source;
-}
-
-namespace {
-
 const struct mailmove_run_credentials &
 credentials_or_none(const struct mailmove_run_credentials *credentials)
 {
@@ -113,7 +65,71 @@ source::SourceUrl read_source_url(struct mail_user *user,
 	return *url;
 }
 
+// The legacy login, the same for IMAP and POP3.
+struct LegacyLogin {
+	std::string login;
+	std::string password;
+	std::string master_user;
+};
+
+LegacyLogin read_legacy_login(struct mail_user *user, const struct mailmove_run_credentials &c)
+{
+	LegacyLogin login;
+	login.login = credential(c.login, user, "mailmove_source_user", user->username);
+	login.password = credential(c.password, user, "mailmove_source_password", "");
+	login.master_user = credential(c.master_user, user, "mailmove_source_master_user", "");
+	if (login.password.empty())
+		throw Failure(FailureKind::auth, "no legacy password (set mailmove_source_password)");
+	return login;
+}
+
+move::TlsUpgrade read_tls_upgrade(struct mail_user *user, const char *setting)
+{
+	static constexpr move::TlsUpgrade upgrades[] = {
+		move::TlsUpgrade::automatic, move::TlsUpgrade::required, move::TlsUpgrade::never,
+	};
+	return upgrades[plugin_setting_choice(user, setting, {"auto", "yes", "no"})];
+}
+
+// The certificate checks, and a warning when they are off for a
+// connection that uses TLS.
+net::TlsOptions read_tls_options(struct mail_user *user, const source::SourceUrl &url,
+				 move::TlsUpgrade upgrade, Logger &log)
+{
+	net::TlsOptions tls;
+	tls.verify = plugin_setting_bool(user, "mailmove_source_ssl_verify", true);
+	tls.ca_file = plugin_setting(user, "mailmove_source_ssl_ca_file", "");
+	if (!tls.verify && (url.implicit_tls || upgrade != move::TlsUpgrade::never)) {
+		log.warning("mailmove_source_ssl_verify = no: the legacy server's "
+			    "certificate is not checked");
+	}
+	return tls;
+}
+
 } // namespace
+
+move::ImapSource read_imap_source(struct mail_user *user,
+				  const struct mailmove_run_credentials *credentials,
+				  Logger &log)
+{
+	const struct mailmove_run_credentials &c = credentials_or_none(credentials);
+	move::ImapSource source;
+	source.url = read_source_url(user, c);
+	if (source.url.protocol != source::Protocol::imap) {
+		throw Failure(FailureKind::permanent,
+			      "mailmove_source " + source.url.to_string() + " is not an IMAP URL");
+	}
+	LegacyLogin login = read_legacy_login(user, c);
+	source.login = std::move(login.login);
+	source.password = std::move(login.password);
+	source.master_user = std::move(login.master_user);
+	source.starttls = read_tls_upgrade(user, "mailmove_source_starttls");
+	source.auth = move::ImapAuth(plugin_setting_choice(
+		user, "mailmove_source_auth", {"auto", "login", "plain"}));
+	source.client.send_id = plugin_setting_bool(user, "mailmove_source_id", true);
+	source.tls = read_tls_options(user, source.url, source.starttls, log);
+	return source;
+}
 
 source::Protocol source_protocol(struct mail_user *user,
 				 const struct mailmove_run_credentials *credentials)
@@ -132,30 +148,20 @@ move::Pop3Source read_pop3_source(struct mail_user *user,
 		throw Failure(FailureKind::permanent,
 			      "mailmove_source " + source.url.to_string() + " is not a POP3 URL");
 	}
+	LegacyLogin legacy = read_legacy_login(user, c);
 	pop3::Credentials &login = source.credentials;
-	login.user = credential(c.login, user, "mailmove_source_user", user->username);
-	login.password = credential(c.password, user, "mailmove_source_password", "");
-	login.master_user = credential(c.master_user, user, "mailmove_source_master_user", "");
-	if (login.password.empty())
-		throw Failure(FailureKind::auth, "no legacy password (set mailmove_source_password)");
+	login.user = std::move(legacy.login);
+	login.password = std::move(legacy.password);
+	login.master_user = std::move(legacy.master_user);
 	static constexpr pop3::AuthMethod methods[] = {
 		pop3::AuthMethod::automatic, pop3::AuthMethod::user, pop3::AuthMethod::apop,
 		pop3::AuthMethod::plain, pop3::AuthMethod::login,
 	};
 	login.method = methods[plugin_setting_choice(user, "mailmove_pop3_auth",
 						     {"auto", "user", "apop", "plain", "login"})];
-	static constexpr move::StlsPolicy policies[] = {
-		move::StlsPolicy::automatic, move::StlsPolicy::required, move::StlsPolicy::never,
-	};
-	source.stls = policies[plugin_setting_choice(user, "mailmove_pop3_stls",
-						     {"auto", "yes", "no"})];
+	source.stls = read_tls_upgrade(user, "mailmove_pop3_stls");
 	source.mark_seen = plugin_setting_bool(user, "mailmove_pop3_seen", false);
-	source.tls.verify = plugin_setting_bool(user, "mailmove_source_ssl_verify", true);
-	source.tls.ca_file = plugin_setting(user, "mailmove_source_ssl_ca_file", "");
-	if (!source.tls.verify) {
-		log.warning("mailmove_source_ssl_verify = no: the legacy server's "
-			    "certificate is not checked");
-	}
+	source.tls = read_tls_options(user, source.url, source.stls, log);
 	return source;
 }
 
