@@ -140,7 +140,6 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 	struct mailmove_run_result result;
 	struct mailmove_run_credentials credentials;
 	const char *source;
-	string_t *end;
 	int ret;
 
 	ctx->username = user->username;
@@ -163,18 +162,8 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 
 	ret = mailmove_run_user(user, &credentials, &callbacks, &result);
 
-	end = t_str_new(256);
-	if (ret == 0) {
-		str_append(end, "result=done");
-	} else {
-		str_append(end, "result=failed\tkind=");
-		str_append_tabescaped(end, result.failure_kind);
-		str_append(end, "\terror=");
-		str_append_tabescaped(end, result.error);
-	}
-	str_printfa(end, "\tsaved_now=%llu\t", result.saved_now);
-	str_append(end, result.fields);
-	mailmove_run_notify(ctx, "RUN-END", str_c(end), TRUE);
+	mailmove_run_notify(ctx, "RUN-END", t_strdup_printf("result=%s\t%s",
+		ret == 0 ? "done" : "failed", result.outcome_fields), TRUE);
 	mailmove_run_print(user->username, ret == 0 ? "done" : "failed", &result);
 
 	if (ret < 0) {

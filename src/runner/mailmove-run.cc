@@ -184,6 +184,14 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 	result_r->error = outcome.ok() ? nullptr : t_strdup(outcome.error.c_str());
 	result_r->fields = t_strdup(progress_fields(last).c_str());
 	result_r->saved_now = saved_now;
+	KeyValues outcome_values = jobs::progress_to_key_values(last);
+	outcome_values["saved_now"] = std::to_string(saved_now);
+	if (!outcome.ok()) {
+		outcome_values["kind"] = outcome.failure_kind;
+		outcome_values["error"] = outcome.error;
+	}
+	result_r->outcome_fields =
+		t_strdup(join_fields(to_key_value_fields(outcome_values)).c_str());
 	return outcome.ok() ? 0 : -1;
 }
 

@@ -48,6 +48,9 @@ struct mailmove_run_result {
 	const char *fields;
 	/* Messages saved by this run. */
 	unsigned long long saved_now;
+	/* What ends the run on the wire (jobs/protocol.h): kind= and error=
+	   when it failed, saved_now=, then the progress fields. */
+	const char *outcome_fields;
 };
 
 /* The user's mailmove_source, or NULL when not set. */

@@ -108,8 +108,9 @@ static void worker_folder(const char *fields, void *context)
 	} T_END;
 }
 
+/* A job that fails before a move could start. */
 static void worker_send_failed(struct worker_connection *wconn, const char *kind,
-			       const char *error, const char *fields)
+			       const char *error)
 {
 	string_t *line = t_str_new(256);
 
@@ -117,10 +118,6 @@ static void worker_send_failed(struct worker_connection *wconn, const char *kind
 	str_append_tabescaped(line, kind);
 	str_append(line, "\terror=");
 	str_append_tabescaped(line, error);
-	if (fields != NULL && fields[0] != '\0') {
-		str_append_c(line, '\t');
-		str_append(line, fields);
-	}
 	str_append_c(line, '\n');
 	worker_send(wconn, str_c(line));
 }
@@ -137,19 +134,17 @@ static void worker_move_user(struct worker_connection *wconn, struct mail_user *
 		.context = wconn,
 	};
 	struct mailmove_run_result result;
+	int ret;
 
 	if (source == NULL) {
 		worker_send_failed(wconn, "permanent",
-				   "mailmove_source is not set for this user", NULL);
+				   "mailmove_source is not set for this user");
 		return;
 	}
 	worker_send(wconn, t_strdup_printf("STARTED\tsource=%s\n", str_tabescape(source)));
 
-	if (mailmove_run_user(user, credentials, &callbacks, &result) == 0) {
-		worker_send_fields(wconn, "DONE", t_strdup_printf(
-			"%s\tsaved_now=%llu", result.fields, result.saved_now));
-	} else
-		worker_send_failed(wconn, result.failure_kind, result.error, result.fields);
+	ret = mailmove_run_user(user, credentials, &callbacks, &result);
+	worker_send_fields(wconn, ret == 0 ? "DONE" : "FAILED", result.outcome_fields);
 }
 
 static void worker_run_job(struct worker_connection *wconn, const char *username,
@@ -174,7 +169,7 @@ static void worker_run_job(struct worker_connection *wconn, const char *username
 		e_error(wconn->conn.event, "User %s lookup failed: %s", username, error);
 		worker_send_failed(wconn, ret == 0 ? "permanent" : "temporary",
 				   ret == 0 ? "user not found in userdb" :
-				   t_strdup_printf("user lookup failed: %s", error), NULL);
+				   t_strdup_printf("user lookup failed: %s", error));
 		return;
 	}
 	process_title_set(t_strdup_printf("[%s]", user->username));
