@@ -48,6 +48,8 @@ void BodyFetch::send_next()
 		in_flight_.push_back(std::move(next));
 	}
 	auto batch = std::prev(in_flight_.end());
+	batch->number = sent_++;
+	handler_.on_batch_sent(batch->number, batch->uids);
 
 	CommandText command = CommandBuilder("UID FETCH", {})
 				      .raw(compact_uid_set(batch->uids))
@@ -90,8 +92,7 @@ void BodyFetch::complete(std::list<Batch>::iterator in_flight, const Response &t
 		if (batch.awaited.count(uid) > 0)
 			missing.push_back(uid);
 	}
-	if (!done.empty())
-		handler_.on_batch_done(done, missing);
+	handler_.on_batch_done(batch.number, done, missing);
 }
 
 BodyFetch::Batch *BodyFetch::awaiting(uint32_t uid)
@@ -113,7 +114,7 @@ void BodyFetch::deliver(uint32_t uid, ByteSource &body)
 		return;
 	}
 	batch->awaited.erase(uid);
-	handler_.on_body(uid, body);
+	handler_.on_body(batch->number, uid, body);
 }
 
 void BodyFetch::on_message_body(const Response &partial, LiteralSource &body)

@@ -35,6 +35,7 @@ private:
 		// are fetched once more, now that the UID is known.
 		std::vector<uint32_t> refetch;
 		bool is_refetch = false;
+		uint64_t number = 0; // FetchHandler's batch number
 	};
 
 	bool can_send() const;
@@ -49,6 +50,7 @@ private:
 	BatchPlan plan_;
 	std::deque<Batch> refetches_; // sent before the plan's next batch
 	std::list<Batch> in_flight_; // stable addresses for the completions
+	uint64_t sent_ = 0;          // batches sent so far
 	// What the current response's body was delivered as, taken from
 	// the sequence map when the UID item had not come yet (0: unknown).
 	uint32_t body_uid_ = 0;

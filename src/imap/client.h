@@ -113,15 +113,23 @@ struct BodyRequest {
 	uint64_t size = 0; // expected size, used only to size batches
 };
 
+// Batches are numbered in the order their UID FETCH commands go out
+// (refetches included), from 0 for each fetch_bodies() call. They may
+// complete in any order, and bodies of a later batch may arrive before
+// an earlier one completes (Dovecot runs pipelined FETCHes at once).
 class FetchHandler {
 public:
 	virtual ~FetchHandler() = default;
-	// A BODY[] literal for uid arrived. Read as much of body as needed;
-	// whatever is left unread is drained by the client afterwards.
-	virtual void on_body(uint32_t uid, ByteSource &body) = 0;
-	// The UID FETCH covering these UIDs completed. missing lists the
-	// requested UIDs the server returned no body for (expunged meanwhile).
-	virtual void on_batch_done(const std::vector<uint32_t> &uids,
+	// The UID FETCH for batch went out, asking for uids.
+	virtual void on_batch_sent(uint64_t batch, const std::vector<uint32_t> &uids) {}
+	// A BODY[] literal for uid (asked for by batch) arrived. Read as much
+	// of body as needed; whatever is left unread is drained by the client
+	// afterwards.
+	virtual void on_body(uint64_t batch, uint32_t uid, ByteSource &body) = 0;
+	// Batch's UID FETCH completed; uids are those it settled (UIDs whose
+	// body must be fetched again go to a later batch). missing lists the
+	// UIDs the server returned no body for (expunged meanwhile).
+	virtual void on_batch_done(uint64_t batch, const std::vector<uint32_t> &uids,
 				   const std::vector<uint32_t> &missing) = 0;
 };
 

@@ -105,14 +105,9 @@ void FolderWriter::recover_keys(const std::vector<std::string> &candidates,
 	recover_any<std::string>(candidates, guid_of);
 }
 
-SaveOutcome FolderWriter::save(const MessageToSave &message, ByteSource &body)
+void FolderWriter::commit(TargetTransaction &saves, const std::vector<uint32_t> &batch_uids)
 {
-	return target_->save(message, body);
-}
-
-void FolderWriter::commit(const std::vector<uint32_t> &batch_uids)
-{
-	target_->commit();
+	saves.commit();
 	UidRanges added;
 	for (uint32_t uid : batch_uids)
 		added.add(uid);
@@ -121,9 +116,10 @@ void FolderWriter::commit(const std::vector<uint32_t> &batch_uids)
 	record_ = checkpoint_.folder(legacy_folder_);
 }
 
-void FolderWriter::commit_keys(const std::vector<std::string> &batch_keys)
+void FolderWriter::commit_keys(TargetTransaction &saves,
+			       const std::vector<std::string> &batch_keys)
 {
-	target_->commit();
+	saves.commit();
 	TargetMailboxState state = target_->state();
 	checkpoint_.record_key_batch(legacy_folder_, batch_keys, state.uidvalidity,
 				     state.uidnext);

@@ -63,12 +63,15 @@ public:
 
 	bool is_done(uint32_t uid) const { return record_.done.contains(uid); }
 	bool is_done(const std::string &key) const { return record_.done_keys.count(key) > 0; }
-	SaveOutcome save(const MessageToSave &message, ByteSource &body);
-	// Commits what was saved and records every UID of the batch as done
-	// (also those the server no longer had).
-	void commit(const std::vector<uint32_t> &batch_uids);
+	// A transaction for a batch's saves (several may be open at once).
+	std::unique_ptr<TargetTransaction> begin_saves() { return target_->begin_saves(); }
+	// Commits what was saved in saves and records every UID of the batch
+	// as done (also those the server no longer had). Transactions are
+	// committed one after the other, so the checkpoint follows the
+	// mailbox commit by commit.
+	void commit(TargetTransaction &saves, const std::vector<uint32_t> &batch_uids);
 	// The same for string keys.
-	void commit_keys(const std::vector<std::string> &batch_keys);
+	void commit_keys(TargetTransaction &saves, const std::vector<std::string> &batch_keys);
 
 	const std::string &legacy_folder() const { return legacy_folder_; }
 

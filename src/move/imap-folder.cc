@@ -31,16 +31,18 @@ int64_t date_of(const std::string &internaldate)
 }
 
 // Receives bodies from the client and writes them through the folder's
-// writer; commits whenever a UID FETCH batch completes. A message the
-// target refuses, or the server does not deliver, is reported and left
-// for the next run; the batch goes on. When a refusal cost the open
-// transaction, the messages it held are fetched again (take_retries()).
+// writer, each UID FETCH batch in a save transaction of its own. A
+// message the target refuses, or the server does not deliver, is
+// reported and left for the next run; the batch goes on. When a refusal
+// cost a batch's transaction, the messages it held are fetched again
+// (take_retries()).
 //
 // Servers may run pipelined FETCH commands at once (Dovecot does): bodies
-// of later batches can arrive before an earlier batch completes. So
-// nothing here is per batch but the list of UIDs on_batch_done() gets:
-// failures and retries are remembered by UID until their batch completes,
-// and a commit covers every message saved so far.
+// of later batches arrive before an earlier batch completes, and batches
+// complete out of order. Batches are committed in the order they were
+// sent, each once it and every batch before it completed: so whenever a
+// user looks, the target holds whole batches, the newest first, and the
+// checkpoint follows the mailbox commit by commit.
 class FolderFetchHandler final : public imap::FetchHandler {
 public:
 	FolderFetchHandler(FolderWriter &writer, RunContext &run, FolderProgress &folder,
@@ -50,75 +52,62 @@ public:
 		: writer_(writer), run_(run), folder_(folder), summaries_(summaries),
 		  guid_of_(guid_of), intents_(intents)
 	{
-		intent_.source_key = run.source_key;
 	}
 
-	void on_body(uint32_t uid, ByteSource &body) override
+	void on_batch_sent(uint64_t batch, const std::vector<uint32_t> &) override
+	{
+		/* Numbers start again with each fetch_bodies(), which
+		   returns only when every batch it sent completed. */
+		OpenBatch &open = batches_[batch];
+		open = OpenBatch();
+		open.intent.source_key = run_.source_key;
+	}
+
+	void on_body(uint64_t batch, uint32_t uid, ByteSource &body) override
 	{
 		auto it = summaries_.find(uid);
 		if (it == summaries_.end())
 			return; /* not one we asked for: the client drains it */
 		const imap::MessageSummary &summary = it->second;
+		OpenBatch &open = batches_.at(batch);
 		MessageToSave message = message_to_save(uid, summary);
 		HeaderPeekSource peeked(body, max_header_bytes);
 		std::string message_id = first_header_field(peeked.peek_header(), "Message-ID");
-		if (intent_.messages.empty())
-			intent_.target_uidnext = writer_.target().state().uidnext;
+		if (!open.saves)
+			open.saves = writer_.begin_saves();
 		try {
-			SaveOutcome outcome = writer_.save(message, peeked);
+			SaveOutcome outcome = open.saves->save(message, peeked);
 			for (const std::string &keyword : outcome.rejected_keywords) {
 				run_.report.add("keyword-rejected", {{"folder", folder_.name},
 								     {"uid", std::to_string(uid)},
 								     {"keyword", keyword}});
 			}
 		} catch (const MessageRefused &refused) {
-			failed_.emplace(uid, std::string("the target refused it: ") + refused.what());
+			open.failed.emplace(uid, std::string("the target refused it: ") +
+							 refused.what());
 			if (refused.transaction_lost())
-				lose_transaction();
+				lose_transaction(open);
 			return;
 		}
-		in_transaction_.push_back(uid);
-		intent_.messages.push_back(
+		open.saved.push_back(uid);
+		open.intent.messages.push_back(
 			{std::to_string(uid), {message_id, body.size(), message.received_time}});
-		bytes_in_transaction_ += summary.size;
+		open.bytes += summary.size;
 	}
 
-	void on_batch_done(const std::vector<uint32_t> &uids,
+	void on_batch_done(uint64_t batch, const std::vector<uint32_t> &,
 			   const std::vector<uint32_t> &missing) override
 	{
+		OpenBatch &open = batches_.at(batch);
+		open.complete = true;
 		for (uint32_t uid : missing) {
-			failed_.emplace(uid, "the legacy server returned no body "
-					     "(expunged meanwhile, or it cannot deliver it)");
+			open.failed.emplace(uid, "the legacy server returned no body "
+						 "(expunged meanwhile, or it cannot deliver it)");
 		}
-		/* The commit makes every message saved so far durable, also
-		   those of batches still in flight (servers such as Dovecot
-		   run pipelined FETCHes at once): all of them are recorded, so
-		   the checkpoint never lags behind the mailbox (recovery only
-		   looks at what came after the last record). */
-		if (!in_transaction_.empty()) {
-			/* Written down before the commit: a crash inside it
-			   cannot leave messages the next run would not
-			   recognise. */
-			intents_.write(intent_);
-			writer_.commit(in_transaction_);
-			intents_.remove();
+		while (!batches_.empty() && batches_.begin()->second.complete) {
+			commit(batches_.begin()->second);
+			batches_.erase(batches_.begin());
 		}
-		record_failures(uids);
-		record_failures(missing);
-
-		Progress &p = run_.result.progress;
-		uint64_t saved = in_transaction_.size();
-		run_.result.saved_now += saved;
-		p.messages_done += saved;
-		p.bytes_done += bytes_in_transaction_;
-		folder_.messages_done += saved;
-		folder_.bytes_done += bytes_in_transaction_;
-		in_transaction_.clear();
-		intent_.messages.clear();
-		bytes_in_transaction_ = 0;
-		run_.progress_changed();
-		if (run_.on_folder)
-			run_.on_folder(folder_);
 	}
 
 	// Messages to fetch again: their transaction was rolled back.
@@ -130,6 +119,40 @@ public:
 	}
 
 private:
+	struct OpenBatch {
+		std::unique_ptr<TargetTransaction> saves; // begun at the first save
+		std::vector<uint32_t> saved;             // in saves, not committed
+		CommitIntent intent;                      // what saves holds
+		uint64_t bytes = 0;
+		std::map<uint32_t, std::string> failed;   // UID -> why
+		bool complete = false; // its UID FETCH completed
+	};
+
+	void commit(OpenBatch &batch)
+	{
+		if (!batch.saved.empty()) {
+			/* Written down before the commit: a crash inside it
+			   cannot leave messages the next run would not
+			   recognise. */
+			batch.intent.target_uidnext = writer_.target().state().uidnext;
+			intents_.write(batch.intent);
+			writer_.commit(*batch.saves, batch.saved);
+			intents_.remove();
+		}
+		record_failures(batch);
+
+		Progress &p = run_.result.progress;
+		uint64_t saved = batch.saved.size();
+		run_.result.saved_now += saved;
+		p.messages_done += saved;
+		p.bytes_done += batch.bytes;
+		folder_.messages_done += saved;
+		folder_.bytes_done += batch.bytes;
+		run_.progress_changed();
+		if (run_.on_folder)
+			run_.on_folder(folder_);
+	}
+
 	MessageToSave message_to_save(uint32_t uid, const imap::MessageSummary &summary)
 	{
 		MessageToSave message;
@@ -151,23 +174,18 @@ private:
 		return message;
 	}
 
-	void lose_transaction()
+	void lose_transaction(OpenBatch &batch)
 	{
-		retry_set_.insert(in_transaction_.begin(), in_transaction_.end());
-		in_transaction_.clear();
-		intent_.messages.clear();
-		bytes_in_transaction_ = 0;
+		retry_set_.insert(batch.saved.begin(), batch.saved.end());
+		batch.saved.clear();
+		batch.intent.messages.clear();
+		batch.bytes = 0;
 	}
 
-	// Reports the failures among uids (a completed batch's).
-	void record_failures(const std::vector<uint32_t> &uids)
+	// Reports the messages of a completed batch that were not moved.
+	void record_failures(const OpenBatch &batch)
 	{
-		for (uint32_t uid : uids) {
-			auto failure = failed_.find(uid);
-			if (failure == failed_.end())
-				continue;
-			const std::string reason = failure->second;
-			failed_.erase(failure);
+		for (const auto &[uid, reason] : batch.failed) {
 			auto it = summaries_.find(uid);
 			uint64_t size = it == summaries_.end() ? 0 : it->second.size;
 			run_.log.warning(writer_.legacy_folder() + " UID " + std::to_string(uid) +
@@ -188,11 +206,8 @@ private:
 	const std::unordered_map<uint32_t, imap::MessageSummary> &summaries_;
 	const std::function<std::string(uint32_t)> &guid_of_;
 	CommitIntentFile &intents_;
-	CommitIntent intent_;
-	std::map<uint32_t, std::string> failed_;
-	std::vector<uint32_t> in_transaction_; // saved, not yet committed
+	std::map<uint64_t, OpenBatch> batches_; // sent, not yet committed
 	std::set<uint32_t> retry_set_;
-	uint64_t bytes_in_transaction_ = 0;
 };
 
 } // namespace

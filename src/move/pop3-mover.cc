@@ -70,7 +70,8 @@ class Pop3Mover::InboxWriter final : public pop3::RetrieveHandler {
 public:
 	InboxWriter(Pop3Mover &mover, FolderWriter &writer, CommitIntentFile &intents,
 		    const std::unordered_map<uint32_t, const Message *> &by_number)
-		: mover_(mover), writer_(writer), intents_(intents), by_number_(by_number)
+		: mover_(mover), writer_(writer), intents_(intents), by_number_(by_number),
+		  saves_(writer.begin_saves())
 	{
 		batch_.source_key = mover_.source_key_;
 	}
@@ -91,7 +92,7 @@ public:
 			message.received_tz_offset_minutes = date->tz_offset_minutes;
 		}
 		try {
-			writer_.save(message, peeked);
+			saves_->save(message, peeked);
 		} catch (const MessageRefused &refused) {
 			/* Only this message's problem; anything else (a broken
 			   connection, failing storage) ends the run. */
@@ -133,7 +134,7 @@ public:
 			return;
 		batch_.target_uidnext = writer_.record().target_uidnext;
 		intents_.write(batch_);
-		writer_.commit_keys(batch_keys_);
+		writer_.commit_keys(*saves_, batch_keys_);
 		MoveReport &report = mover_.report_;
 		report.saved_now += batch_keys_.size();
 		report.progress.messages_done += batch_keys_.size();
@@ -176,6 +177,7 @@ private:
 	FolderWriter &writer_;
 	CommitIntentFile &intents_;
 	const std::unordered_map<uint32_t, const Message *> &by_number_;
+	std::unique_ptr<TargetTransaction> saves_;
 	std::vector<std::string> batch_keys_;
 	CommitIntent batch_;
 	uint64_t batch_bytes_ = 0;

@@ -77,18 +77,32 @@ struct TargetMailboxState {
 	uint32_t uidnext = 0;
 };
 
+// Saves into one target mailbox that become visible together. Several
+// may be open on a mailbox at once: pipelined FETCH batches arrive
+// interleaved, and committing each batch on its own, in the order the
+// batches were asked for, keeps what a user sees at the target the
+// newest messages (see imap-folder.cc).
+class TargetTransaction {
+public:
+	// Whatever was saved and not committed is rolled back.
+	virtual ~TargetTransaction() = default;
+	// Streams one message into the transaction (begun on demand).
+	// Throws MessageRefused when the target refuses just this message
+	// (with transaction_lost(), everything saved here since the last
+	// commit is gone; later saves start afresh), another
+	// mailmove::Failure when the storage fails.
+	virtual SaveOutcome save(const MessageToSave &message, ByteSource &body) = 0;
+	// Makes every save since the last commit durable, all or nothing.
+	virtual void commit() = 0;
+};
+
 class TargetMailbox {
 public:
 	virtual ~TargetMailbox() = default;
 
 	virtual TargetMailboxState state() = 0;
-	// Streams one message into the current transaction (begun on demand).
-	// Throws MessageRefused when the target refuses just this message,
-	// another mailmove::Failure when the storage fails.
-	virtual SaveOutcome save(const MessageToSave &message, ByteSource &body) = 0;
-	// Makes every save since the last commit durable, all or nothing.
-	virtual void commit() = 0;
-	virtual void rollback() noexcept = 0;
+	// A new transaction for saves; it must not outlive the mailbox.
+	virtual std::unique_ptr<TargetTransaction> begin_saves() = 0;
 	// GUIDs of the messages whose target UID is >= uid.
 	virtual std::vector<std::string> guids_from_uid(uint32_t uid) = 0;
 	// The content identity of every message in the mailbox.

@@ -87,7 +87,6 @@ DovecotMailbox::DovecotMailbox(struct mailbox *box) : box_(box)
 
 DovecotMailbox::~DovecotMailbox()
 {
-	rollback();
 	mailbox_free(&box_);
 }
 
@@ -96,7 +95,12 @@ void DovecotMailbox::fail(const std::string &what)
 	throw_mailbox_error(box_, what);
 }
 
-move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteSource &body)
+DovecotSaves::~DovecotSaves()
+{
+	rollback();
+}
+
+move::SaveOutcome DovecotSaves::save(const move::MessageToSave &message, ByteSource &body)
 {
 	move::SaveOutcome outcome;
 	DataStackFrame frame;
@@ -104,7 +108,7 @@ move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteS
 		/* EXTERNAL: like dsync and doveadm import, not a user's
 		   action; ASSIGN_UIDS: we need the new UIDs at commit. */
 		trans_ = mailbox_transaction_begin(
-			box_,
+			mailbox_.box_,
 			(enum mailbox_transaction_flags)(MAILBOX_TRANSACTION_FLAG_EXTERNAL |
 							 MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS),
 			"mailmove");
@@ -124,7 +128,7 @@ move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteS
 	   store without a word: find those first, the report lists them. */
 	for (auto it = keywords.begin(); it != keywords.end();) {
 		const char *error;
-		if (mailbox_keyword_is_valid(box_, *it, &error)) {
+		if (mailbox_keyword_is_valid(mailbox_.box_, *it, &error)) {
 			++it;
 		} else {
 			outcome.rejected_keywords.emplace_back(*it);
@@ -134,7 +138,7 @@ move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteS
 	struct mail_keywords *kw = nullptr;
 	if (!keywords.empty()) {
 		keywords.push_back(nullptr);
-		kw = mailbox_keywords_create_valid(box_, keywords.data());
+		kw = mailbox_keywords_create_valid(mailbox_.box_, keywords.data());
 	}
 
 	struct mail_save_context *save_ctx = mailbox_save_alloc(trans_);
@@ -191,9 +195,9 @@ move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteS
 		std::rethrow_exception(feed.error);
 	if (begin_failed || save_failed) {
 		enum mail_error code;
-		const char *error = mailbox_get_last_error(box_, &code);
+		const char *error = mailbox_get_last_error(mailbox_.box_, &code);
 		if (!is_refusal(code))
-			fail("Saving a message into");
+			mailbox_.fail("Saving a message into");
 		/* Refused after the storage wrote it: Dovecot cannot commit
 		   this transaction any more. */
 		bool lost = save_failed;
@@ -206,42 +210,52 @@ move::SaveOutcome DovecotMailbox::save(const move::MessageToSave &message, ByteS
 	return outcome;
 }
 
-void DovecotMailbox::commit()
+void DovecotSaves::commit()
 {
 	if (trans_ == nullptr)
 		return;
 	DataStackFrame frame;
 	struct mail_transaction_commit_changes changes;
 	if (mailbox_transaction_commit_get_changes(&trans_, &changes) < 0)
-		fail("Committing into");
+		mailbox_.fail("Committing into");
 
+	mailbox_.note_commit(changes);
+	pool_unref(&changes.pool);
+
+	/* One event per message now durable, for metric { } blocks
+	   (event_name = mailmove_message_saved; fields bytes, folder). */
+	struct mail_user *user = mail_storage_get_user(mailbox_get_storage(mailbox_.box_));
+	for (uint64_t size : pending_sizes_) {
+		struct event_passthrough *e = event_create_passthrough(user->event)
+			->set_name("mailmove_message_saved")
+			->add_int("bytes", size)
+			->add_str("folder", mailbox_get_vname(mailbox_.box_));
+		e_debug(e->event(), "Saved a message of %llu bytes into %s",
+			(unsigned long long)size, mailbox_get_vname(mailbox_.box_));
+	}
+	pending_sizes_.clear();
+}
+
+void DovecotSaves::rollback() noexcept
+{
+	if (trans_ != nullptr)
+		mailbox_transaction_rollback(&trans_);
+	pending_sizes_.clear();
+}
+
+std::unique_ptr<move::TargetTransaction> DovecotMailbox::begin_saves()
+{
+	return std::make_unique<DovecotSaves>(*this);
+}
+
+void DovecotMailbox::note_commit(const struct mail_transaction_commit_changes &changes)
+{
 	state_.uidvalidity = changes.uid_validity;
 	const struct seq_range *range;
 	array_foreach(&changes.saved_uids, range) {
 		if (range->seq2 + 1 > state_.uidnext)
 			state_.uidnext = range->seq2 + 1;
 	}
-	pool_unref(&changes.pool);
-
-	/* One event per message now durable, for metric { } blocks
-	   (event_name = mailmove_message_saved; fields bytes, folder). */
-	struct mail_user *user = mail_storage_get_user(mailbox_get_storage(box_));
-	for (uint64_t size : pending_sizes_) {
-		struct event_passthrough *e = event_create_passthrough(user->event)
-			->set_name("mailmove_message_saved")
-			->add_int("bytes", size)
-			->add_str("folder", mailbox_get_vname(box_));
-		e_debug(e->event(), "Saved a message of %llu bytes into %s",
-			(unsigned long long)size, mailbox_get_vname(box_));
-	}
-	pending_sizes_.clear();
-}
-
-void DovecotMailbox::rollback() noexcept
-{
-	if (trans_ != nullptr)
-		mailbox_transaction_rollback(&trans_);
-	pending_sizes_.clear();
 }
 
 template <typename Fn>

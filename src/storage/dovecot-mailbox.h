@@ -1,7 +1,8 @@
-// One open target mailbox with at most one open save transaction.
+// One open target mailbox, and the save transactions open on it.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 
 struct mailbox;
 struct mailbox_transaction_context;
+struct mail_transaction_commit_changes;
 
 namespace mailmove::storage {
 
@@ -21,9 +23,7 @@ public:
 	DovecotMailbox &operator=(const DovecotMailbox &) = delete;
 
 	move::TargetMailboxState state() override { return state_; }
-	move::SaveOutcome save(const move::MessageToSave &message, ByteSource &body) override;
-	void commit() override;
-	void rollback() noexcept override;
+	std::unique_ptr<move::TargetTransaction> begin_saves() override;
 	std::vector<std::string> guids_from_uid(uint32_t uid) override;
 	std::vector<move::ContentIdentity> content_identities() override;
 	bool keep_uids(uint32_t uidvalidity) override;
@@ -31,17 +31,38 @@ public:
 	void expunge(const std::vector<uint32_t> &uids) override;
 
 private:
+	friend class DovecotSaves;
 	[[noreturn]] void fail(const std::string &what);
+	// A save transaction committed: UIDVALIDITY and UIDNEXT follow.
+	void note_commit(const struct mail_transaction_commit_changes &changes);
 	// Calls fn(mail) for every message with UID >= first_uid, in a
 	// read-only transaction.
 	template <typename Fn> void for_each_mail(uint32_t first_uid, Fn &&fn);
 
 	struct mailbox *box_;
+	move::TargetMailboxState state_;
+};
+
+// One Dovecot save transaction (begun at the first save), EXTERNAL like
+// dsync's and doveadm import's.
+class DovecotSaves final : public move::TargetTransaction {
+public:
+	explicit DovecotSaves(DovecotMailbox &mailbox) : mailbox_(mailbox) {}
+	~DovecotSaves() override;
+	DovecotSaves(const DovecotSaves &) = delete;
+	DovecotSaves &operator=(const DovecotSaves &) = delete;
+
+	move::SaveOutcome save(const move::MessageToSave &message, ByteSource &body) override;
+	void commit() override;
+
+private:
+	void rollback() noexcept;
+
+	DovecotMailbox &mailbox_;
 	struct mailbox_transaction_context *trans_ = nullptr;
 	// Sizes of the messages saved in the open transaction, for the
 	// mailmove_message_saved events sent when it commits.
 	std::vector<uint64_t> pending_sizes_;
-	move::TargetMailboxState state_;
 };
 
 } // namespace mailmove::storage

@@ -101,7 +101,7 @@ private:
 // Reads every body, keeps its SHA-256 and the sizes of the batches.
 class DigestingHandler final : public imap::FetchHandler {
 public:
-	void on_body(uint32_t uid, ByteSource &body) override
+	void on_body(uint64_t, uint32_t uid, ByteSource &body) override
 	{
 		std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
 										 EVP_MD_CTX_free);
@@ -125,7 +125,7 @@ public:
 			  << "\"}}\n";
 		messages++;
 	}
-	void on_batch_done(const std::vector<uint32_t> &uids,
+	void on_batch_done(uint64_t, const std::vector<uint32_t> &uids,
 			   const std::vector<uint32_t> &missing) override
 	{
 		if (batches.empty())

@@ -2,9 +2,9 @@
 worker pulls the legacy INBOX over IMAPS, status tells the admin about it.
 
 One legacy server and one target server with the installed plugin are
-shared by all scenarios. a-f each have their own user, so one's failure
+shared by all scenarios. a-g each have their own users, so one's failure
 does not fail another (b builds on a's move of alice, which it repeats if
-needed); g and h look at what all of them left behind.
+needed); h and i look at what all of them left behind.
 
 Sizes can be raised for a slower or faster product:
   MAILMOVE_IT_RESTART_MESSAGES  messages of the restart user (default 3000)
@@ -37,6 +37,13 @@ MAILBOXES = {
     "carol": dict(seed=3, count=20),                # d: service hung or gone
     "dave": dict(seed=4, count=RESTART_MESSAGES, max_attachment=100_000),  # e: restart
     "erin": dict(seed=5, count=20),                 # f: POP3 login
+    "frank": dict(seed=6, count=RESTART_MESSAGES, max_attachment=100_000),  # g: sdbox
+    "grace": dict(seed=7, count=RESTART_MESSAGES, max_attachment=100_000),  # g: mdbox
+}
+# Users whose target mail is not the instance's maildir (userdb "mail").
+TARGET_MAIL = {
+    "frank": "sdbox:~/sdbox",
+    "grace": "mdbox:~/mdbox",
 }
 
 
@@ -65,7 +72,8 @@ class World:
         self.target = TargetInstance(
             workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path,
             users=[User(address(name), "target-%s-pw" % name,
-                        userdb_mailmove_source_password=legacy_password(name))
+                        userdb_mailmove_source_password=legacy_password(name),
+                        **({"userdb_mail": TARGET_MAIL[name]} if name in TARGET_MAIL else {}))
                    for name in MAILBOXES])
         self.inspector = self.target.inspector(workdir)
         self.messages = {}
@@ -435,7 +443,35 @@ def pop3_login_queues(world):
     check_log_clean(world, mark)
 
 
-@scenario("g-legacy-passwords-never-logged")
+@scenario("g-sdbox-and-mdbox-targets")
+def dbox_targets(world):
+    """Users whose target storage is sdbox or mdbox get the same exact
+    move, newest first: pipelined batches are saved in transactions of
+    their own, open side by side, which every storage must take."""
+    for name in ("frank", "grace"):
+        mark = world.target.log_mark()
+        reference = legacy_records(world, name)
+        probe = NewestFirstProbe(world, name, reference)
+        login_time = time.time()
+        imap_login(world, name)
+        watch = mailmove.JobWatch(world.target, address(name), on_poll=probe.sample)
+        watch.wait(lambda row: row["state"] != "none", 10, "a job for %s after its login" % name)
+        row = finish_move(world, name, watch)
+        check_complete(world, name, row, reference)
+        check_times(row, login_time)
+        check_same_mail(world, name, reference)
+        probe.check()
+        storage = TARGET_MAIL[name].split(":")[0]
+        home = world.target.home(address(name))
+        check(os.path.isdir(os.path.join(home, storage)) and
+              not os.path.exists(os.path.join(home, "Maildir")),
+              "%s's mail is not in %s under %s: %s", name, storage, home, os.listdir(home))
+        note("%s: %s target, %d messages in %.1f s (status times)", name, storage,
+             len(reference), mailmove.time_taken(row))
+        check_log_clean(world, mark)
+
+
+@scenario("h-legacy-passwords-never-logged")
 def passwords_not_logged(world):
     """After all the moves above (with debug logging of the plugin on), no
     legacy password appears in the target's log (design: credentials are
@@ -447,7 +483,7 @@ def passwords_not_logged(world):
     note("%d log lines checked for %d passwords", log.count("\n"), len(MAILBOXES))
 
 
-@scenario("h-status-all-masks-and-formats")
+@scenario("i-status-all-masks-and-formats")
 def status_listing(world):
     """status -A lists exactly the users that have a job, a mask selects by
     pattern, and every output format shows the same job."""

@@ -186,6 +186,7 @@ void FakeImapServer::fetch(const std::string &tag, const std::string &set, const
 	bool want_body = items.find("BODY.PEEK[]") != std::string::npos;
 	bool want_message_id = items.find("MESSAGE-ID") != std::string::npos;
 	uint32_t max_uid = mailbox.messages.empty() ? 0 : mailbox.messages.back().uid;
+	size_t bodies_this_fetch = 0;
 	for (size_t i = 0; i < mailbox.messages.size(); i++) {
 		const LegacyMessage &m = mailbox.messages[i];
 		if (!uid_in_set(m.uid, max_uid, set))
@@ -215,8 +216,12 @@ void FakeImapServer::fetch(const std::string &tag, const std::string &set, const
 			return;
 		}
 		output_ += m.body + ")\r\n";
+		if (options_.interleave_fetch_ok && ++bodies_this_fetch == 2) {
+			output_ += deferred_;
+			deferred_.clear();
+		}
 	}
-	if (options_.defer_fetch_ok)
+	if (options_.defer_fetch_ok || options_.interleave_fetch_ok)
 		deferred_ += tag + " OK Fetch completed\r\n";
 	else
 		output_ += tag + " OK Fetch completed\r\n";

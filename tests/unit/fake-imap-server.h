@@ -49,6 +49,9 @@ struct ImapServerOptions {
 	// commands at once do: bodies of later batches come before an
 	// earlier batch completes.
 	bool defer_fetch_ok = false;
+	// Hold it back until two bodies of the next UID FETCH went out, as
+	// Dovecot does when it runs pipelined FETCHes at once.
+	bool interleave_fetch_ok = false;
 	// When set, every command line the client sent is appended here
 	// (the server itself dies with the client that owns it).
 	std::vector<std::string> *command_log = nullptr;

@@ -24,6 +24,8 @@ struct StoredMessage {
 	std::vector<std::string> flags;
 	int64_t received_time = 0;
 	int tz_offset = 0;
+	std::string pop3_uidl;
+	uint32_t pop3_order = 0;
 };
 
 struct FakeMailboxData {
@@ -56,18 +58,16 @@ struct FakeStoreData {
 	char separator = '/';
 	// (mailbox, body) of every committed message, in commit order.
 	std::vector<std::pair<std::string, std::string>> commit_log;
+	// commit_log's size after each commit: what a user could have seen.
+	std::vector<size_t> commit_ends;
 };
 
-class FakeMailbox final : public mailmove::move::TargetMailbox {
+// A transaction: saves show in the mailbox only when committed.
+class FakeSaves final : public mailmove::move::TargetTransaction {
 public:
-	FakeMailbox(FakeStoreData &store, std::string name, FakeMailboxData &box)
+	FakeSaves(FakeStoreData &store, std::string name, FakeMailboxData &box)
 		: store_(store), name_(std::move(name)), box_(box)
 	{
-	}
-
-	mailmove::move::TargetMailboxState state() override
-	{
-		return {box_.uidvalidity, box_.uidnext};
 	}
 
 	mailmove::move::SaveOutcome save(const mailmove::move::MessageToSave &message,
@@ -77,6 +77,8 @@ public:
 		StoredMessage stored;
 		stored.wanted_uid = message.uid;
 		stored.guid = message.guid;
+		stored.pop3_uidl = message.pop3_uidl;
+		stored.pop3_order = message.pop3_order;
 		for (const std::string &flag : message.flags) {
 			if (store_.invalid_keywords.count(flag) > 0)
 				outcome.rejected_keywords.push_back(flag);
@@ -115,6 +117,7 @@ public:
 			box_.messages.push_back(std::move(m));
 		}
 		pending_.clear();
+		store_.commit_ends.push_back(store_.commit_log.size());
 		if (store_.crash_after_next_commit || store_.lose_guids_in_next_commit) {
 			store_.crash_after_next_commit = false;
 			store_.lose_guids_in_next_commit = false;
@@ -122,7 +125,29 @@ public:
 		}
 	}
 
-	void rollback() noexcept override { pending_.clear(); }
+private:
+	FakeStoreData &store_;
+	std::string name_;
+	FakeMailboxData &box_;
+	std::vector<StoredMessage> pending_;
+};
+
+class FakeMailbox final : public mailmove::move::TargetMailbox {
+public:
+	FakeMailbox(FakeStoreData &store, std::string name, FakeMailboxData &box)
+		: store_(store), name_(std::move(name)), box_(box)
+	{
+	}
+
+	mailmove::move::TargetMailboxState state() override
+	{
+		return {box_.uidvalidity, box_.uidnext};
+	}
+
+	std::unique_ptr<mailmove::move::TargetTransaction> begin_saves() override
+	{
+		return std::make_unique<FakeSaves>(store_, name_, box_);
+	}
 
 	std::vector<std::string> guids_from_uid(uint32_t uid) override
 	{
@@ -182,7 +207,6 @@ private:
 	FakeStoreData &store_;
 	std::string name_;
 	FakeMailboxData &box_;
-	std::vector<StoredMessage> pending_;
 };
 
 class FakeStore final : public mailmove::move::Store {

@@ -11,6 +11,7 @@
 #include "move/imap-mover.h"
 #include "move/move-report.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,6 +40,18 @@ inline fake::LegacyMailbox make_legacy(uint32_t count, uint32_t first_uid = 1)
 		box.messages.push_back(m);
 	}
 	return box;
+}
+
+// The order a newest-first move saves make_legacy()'s messages in: by
+// date, then by UID.
+inline std::vector<fake::LegacyMessage> newest_first_order(const fake::LegacyMailbox &box)
+{
+	std::vector<fake::LegacyMessage> order = box.messages;
+	auto day_of = [](const fake::LegacyMessage &m) { return 1 + (m.uid * 7) % 28; };
+	std::sort(order.begin(), order.end(), [&](const auto &a, const auto &b) {
+		return day_of(a) != day_of(b) ? day_of(a) > day_of(b) : a.uid > b.uid;
+	});
+	return order;
 }
 
 struct Harness {

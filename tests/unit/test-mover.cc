@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "check-main.h"
 
@@ -35,12 +36,7 @@ START_TEST(moves_everything_newest_first)
 	ck_assert_uint_eq(report.progress.bytes_total, bytes);
 	ck_assert_uint_eq(report.progress.bytes_done, bytes);
 
-	/* newest first: by date, then by UID */
-	std::vector<fake::LegacyMessage> newest_first = h.legacy.messages;
-	auto day_of = [](const fake::LegacyMessage &m) { return 1 + (m.uid * 7) % 28; };
-	std::sort(newest_first.begin(), newest_first.end(), [&](const auto &a, const auto &b) {
-		return day_of(a) != day_of(b) ? day_of(a) > day_of(b) : a.uid > b.uid;
-	});
+	std::vector<fake::LegacyMessage> newest_first = newest_first_order(h.legacy);
 	const auto &inbox = h.inbox();
 	for (size_t i = 0; i < inbox.size(); i++)
 		ck_assert(inbox[i].body == newest_first[i].body);
@@ -149,8 +145,9 @@ END_TEST
 START_TEST(cut_connection_with_interleaved_batches)
 {
 	/* Servers that run pipelined FETCHes at once complete an earlier
-	   batch after later batches' bodies arrived: the commit then holds
-	   more than that batch, and the checkpoint must say so. */
+	   batch after later batches' bodies arrived: those wait in their
+	   own transactions, which a cut connection rolls back, and the
+	   next run moves them without duplicating what was committed. */
 	Harness h;
 	h.legacy = make_legacy(60);
 	h.server_options.defer_fetch_ok = true;
@@ -167,6 +164,37 @@ START_TEST(cut_connection_with_interleaved_batches)
 	h.server_options.cut_in_body = 0;
 	h.run();
 	ck_assert_exactly_once(h);
+}
+END_TEST
+
+START_TEST(interleaved_batches_become_visible_newest_first)
+{
+	/* Dovecot runs pipelined FETCHes at once: bodies of the next
+	   batch arrive before a batch completes. Whenever a commit makes
+	   mail visible, what the target holds must still be the newest
+	   legacy messages, whole batches of them. */
+	Harness h;
+	h.legacy = make_legacy(60);
+	h.server_options.interleave_fetch_ok = true;
+	h.client_options.batch_start_messages = 5;
+	h.client_options.batch_max_messages = 5;
+	h.run();
+	ck_assert_exactly_once(h);
+
+	std::vector<std::string> newest_first;
+	for (const fake::LegacyMessage &m : newest_first_order(h.legacy))
+		newest_first.push_back(m.body);
+	for (size_t end : h.data.commit_ends) {
+		std::multiset<std::string> visible, newest;
+		for (size_t i = 0; i < end; i++) {
+			visible.insert(h.data.commit_log[i].second);
+			newest.insert(newest_first[i]);
+		}
+		ck_assert_msg(visible == newest,
+			      "after a commit, the %zu messages at the target are not the "
+			      "%zu newest", end, end);
+	}
+	ck_assert_uint_eq(h.data.commit_ends.size(), 12); /* one per batch */
 }
 END_TEST
 
@@ -236,6 +264,7 @@ static Suite *mover_suite()
 	Suite *s = suite_create("imap-mover");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, moves_everything_newest_first);
+	tcase_add_test(tc, interleaved_batches_become_visible_newest_first);
 	tcase_add_test(tc, rerun_moves_only_new_mail);
 	tcase_add_test(tc, crash_between_commit_and_checkpoint);
 	tcase_add_test(tc, crash_inside_commit_leaves_no_duplicate);

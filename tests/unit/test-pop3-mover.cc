@@ -32,77 +32,6 @@ using namespace mailmove;
 
 namespace {
 
-// What the mover asked the store to save, beside what fake-store keeps:
-// the POP3 fields and the flags as requested.
-struct SavedMetadata {
-	std::string pop3_uidl;
-	uint32_t pop3_order = 0;
-	std::vector<std::string> flags;
-};
-
-class RecordingMailbox final : public move::TargetMailbox {
-public:
-	RecordingMailbox(std::unique_ptr<move::TargetMailbox> inner,
-			 std::map<std::string, SavedMetadata> &saved)
-		: inner_(std::move(inner)), saved_(saved)
-	{
-	}
-
-	move::TargetMailboxState state() override { return inner_->state(); }
-	move::SaveOutcome save(const move::MessageToSave &message, ByteSource &body) override
-	{
-		move::SaveOutcome outcome = inner_->save(message, body);
-		saved_[message.guid] = {message.pop3_uidl, message.pop3_order, message.flags};
-		return outcome;
-	}
-	void commit() override { inner_->commit(); }
-	void rollback() noexcept override { inner_->rollback(); }
-	std::vector<std::string> guids_from_uid(uint32_t uid) override
-	{
-		return inner_->guids_from_uid(uid);
-	}
-	std::vector<move::ContentIdentity> content_identities() override
-	{
-		return inner_->content_identities();
-	}
-	bool keep_uids(uint32_t uidvalidity) override { return inner_->keep_uids(uidvalidity); }
-	std::vector<move::TargetMessage> messages_from_uid(uint32_t uid) override
-	{
-		return inner_->messages_from_uid(uid);
-	}
-	void expunge(const std::vector<uint32_t> &uids) override { inner_->expunge(uids); }
-
-private:
-	std::unique_ptr<move::TargetMailbox> inner_;
-	std::map<std::string, SavedMetadata> &saved_;
-};
-
-class RecordingStore final : public move::Store {
-public:
-	RecordingStore(fake::FakeStoreData &data, std::string dir,
-		       std::map<std::string, SavedMetadata> &saved)
-		: inner_(data, std::move(dir)), saved_(saved)
-	{
-	}
-	std::unique_ptr<move::TargetMailbox> open_mailbox(const std::string &name) override
-	{
-		return std::make_unique<RecordingMailbox>(inner_.open_mailbox(name), saved_);
-	}
-	std::string state_dir() override { return inner_.state_dir(); }
-	char hierarchy_separator() override { return inner_.hierarchy_separator(); }
-	std::string namespace_prefix() override { return inner_.namespace_prefix(); }
-	std::string special_use_mailbox(const std::string &attribute) override
-	{
-		return inner_.special_use_mailbox(attribute);
-	}
-	void ensure_mailbox(const std::string &name) override { inner_.ensure_mailbox(name); }
-	void subscribe(const std::string &name) override { inner_.subscribe(name); }
-
-private:
-	fake::FakeStore inner_;
-	std::map<std::string, SavedMetadata> &saved_;
-};
-
 // Day d of July 2019, 10:00:00 at +0800, as a Received: date and as
 // unix time.
 std::string july_date(int day)
@@ -150,7 +79,6 @@ struct Harness {
 	fake::FakeStoreData data;
 	std::vector<fake::Pop3Message> legacy;
 	fake::Pop3ServerOptions server_options;
-	std::map<std::string, SavedMetadata> saved;
 	std::vector<Progress> progress;
 	std::vector<move::Pop3InboxStatus> statuses;
 	std::vector<std::string> commands; // of the last session
@@ -162,7 +90,7 @@ struct Harness {
 
 	move::MoveReport run()
 	{
-		RecordingStore store(data, dir.path(), saved);
+		fake::FakeStore store(data, dir.path());
 		move::Pop3Source source;
 		source.url.protocol = source::Protocol::pop3;
 		source.url.host = "legacy.example";
@@ -194,6 +122,16 @@ struct Harness {
 	}
 
 	const std::vector<fake::StoredMessage> &inbox() { return data.mailboxes["INBOX"].messages; }
+	// The INBOX message saved with this GUID.
+	const fake::StoredMessage &saved(const std::string &guid)
+	{
+		for (const fake::StoredMessage &m : inbox()) {
+			if (m.guid == guid)
+				return m;
+		}
+		ck_abort_msg("no message with GUID %s at the target", guid.c_str());
+		return inbox().front();
+	}
 
 	// Every legacy message is at the target exactly once, byte for byte
 	// (as the server sent it: with added_header when it adds one).
@@ -264,7 +202,7 @@ START_TEST(moves_everything_newest_first)
 		const fake::Pop3Message &legacy = h.legacy[n - 1];
 		ck_assert(inbox[i].body == legacy.body);
 		ck_assert_string_eq(inbox[i].guid, guid_of(legacy.uidl));
-		const SavedMetadata &meta = h.saved.at(inbox[i].guid);
+		const fake::StoredMessage &meta = h.saved(inbox[i].guid);
 		ck_assert_string_eq(meta.pop3_uidl, legacy.uidl);
 		ck_assert_uint_eq(meta.pop3_order, n);
 		ck_assert(meta.flags.empty());
@@ -352,7 +290,7 @@ START_TEST(uid_order_and_filters)
 	move::MoveReport report = h.run();
 	std::vector<unsigned> moved;
 	for (const auto &m : h.inbox())
-		moved.push_back(h.saved.at(m.guid).pop3_order);
+		moved.push_back(m.pop3_order);
 	std::vector<unsigned> expected;
 	for (unsigned i = 0; i < h.legacy.size(); i++) {
 		/* messages without a date are never excluded by date */
@@ -402,7 +340,7 @@ START_TEST(crash_inside_the_commit_loses_no_identity)
 		ck_assert_msg(m.guid.rfind("orphan-", 0) != 0, "an orphan was kept: %s", m.guid.c_str());
 	/* every message has its UIDL and order again */
 	for (size_t n = 1; n <= h.legacy.size(); n++) {
-		const SavedMetadata &meta = h.saved.at(guid_of(h.legacy[n - 1].uidl));
+		const fake::StoredMessage &meta = h.saved(guid_of(h.legacy[n - 1].uidl));
 		ck_assert_uint_eq(meta.pop3_order, n);
 	}
 }
@@ -492,8 +430,8 @@ START_TEST(without_uidl_content_digests)
 	ck_assert(h.identity == move::Pop3Identity::content_digest);
 	ck_assert(h.statuses.back().identity == move::Pop3Identity::content_digest);
 	ck_assert_uint_eq(report.saved_now, 12);
-	for (const auto &[guid, meta] : h.saved)
-		ck_assert(meta.pop3_uidl.empty());
+	for (const fake::StoredMessage &m : h.inbox())
+		ck_assert(m.pop3_uidl.empty());
 
 	/* The server now writes Status: into every message it sends (as
 	   mbox servers do once mail was read): the digests still match. */
@@ -666,9 +604,11 @@ END_TEST
 class ReappearingMailbox final : public move::TargetMailbox {
 public:
 	move::TargetMailboxState state() override { return {1, next_uid}; }
-	move::SaveOutcome save(const move::MessageToSave &, ByteSource &) override { return {}; }
-	void commit() override {}
-	void rollback() noexcept override {}
+	std::unique_ptr<move::TargetTransaction> begin_saves() override
+	{
+		ck_abort_msg("recovery saved a message");
+		return nullptr;
+	}
 	std::vector<std::string> guids_from_uid(uint32_t) override { return {}; }
 	std::vector<move::ContentIdentity> content_identities() override { return {}; }
 	bool keep_uids(uint32_t) override { return false; }
