@@ -207,10 +207,9 @@ def dovecot_tree_moves(world):
             continue
         shown = folders.get(folder.target_name)
         check(shown is not None, "status -F lacks folder %s", folder.target_name)
-        if shown is not None:
-            check_equal((shown["state"], int(shown["messages_done"]), int(shown["messages_total"])),
-                        ("done", folder.expected_count, folder.expected_count),
-                        "status -F of %s (state, done, total)" % folder.target_name)
+        check_equal((shown["state"], int(shown["messages_done"]), int(shown["messages_total"])),
+                    ("done", folder.expected_count, folder.expected_count),
+                    "status -F of %s (state, done, total)" % folder.target_name)
     note("status -F: %d folders, all done", len(folders))
 
     entries = show_report(world.target, address(name))

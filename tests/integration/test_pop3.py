@@ -24,7 +24,7 @@ import signal
 import subprocess
 import time
 
-from lib import clients, compare, corpus, mailmove, procs
+from lib import clients, compare, corpus, mailmove, move_steps, procs
 from lib import pop3
 from lib.dovecot import INSTALLED_EXAMPLE_CONFIG, TargetInstance, User, stop_all
 from lib.scenario import check, check_equal, note, scenario
@@ -279,13 +279,8 @@ def legacy_logins(world, name, mark):
     return [m.group(0) for m in pattern.finditer(world.legacy.log_since(mark))]
 
 
-ERROR_LINE = re.compile(r"\b(Panic|Fatal|Error):")
-
-
 def check_log_clean(world, mark, allowed=()):
-    bad = [line for line in world.target.log_since(mark).splitlines()
-           if ERROR_LINE.search(line) and not any(re.search(a, line) for a in allowed)]
-    check(not bad, "errors in the target log:\n%s", "\n".join(bad[:20]))
+    move_steps.check_log_clean(world.target, mark, allowed)
 
 
 # -- scenarios ------------------------------------------------------------

@@ -17,7 +17,7 @@ import re
 import signal
 import time
 
-from lib import clients, compare, corpus, mailmove, procs
+from lib import clients, compare, corpus, mailmove, move_steps, procs
 from lib.dovecot import (LegacyInstance, TargetInstance, User, failure_logs,
                          require_installed_plugin, stop_all)
 from lib.scenario import check, check_equal, note, scenario
@@ -188,16 +188,8 @@ def check_same_mail(world, name, reference, extra=0):
     return target
 
 
-ERROR_LINE = re.compile(r"\b(Panic|Fatal|Error):")
-
-
 def check_log_clean(world, mark, allowed=()):
-    """No Panic/Fatal/Error in the target log since mark, except lines
-    matching one of the `allowed` regexes (expected consequences of what
-    the scenario did)."""
-    bad = [line for line in world.target.log_since(mark).splitlines()
-           if ERROR_LINE.search(line) and not any(re.search(a, line) for a in allowed)]
-    check(not bad, "errors in the target log:\n%s", "\n".join(bad[:20]))
+    move_steps.check_log_clean(world.target, mark, allowed)
 
 
 # -- scenarios ------------------------------------------------------------

@@ -216,9 +216,6 @@ DAEMON {{
             wire.login(ADMIN, self.admin_password)
             wire.command("CREATE", quote("user." + name))
 
-    def running(self):
-        return self.master is not None and self.master.poll() is None
-
     def stop(self):
         """SIGKILL the master's whole session (instant, nothing to keep)."""
         if self.master is None:

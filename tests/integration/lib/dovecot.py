@@ -13,7 +13,6 @@ installed example config and adding a few settings.
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -212,12 +211,13 @@ userdb {{
         with open(startup_log, "wb") as out:
             status = subprocess.run([DOVECOT, "-c", self.config_path], stdout=out,
                                     stderr=subprocess.STDOUT, timeout=60).returncode
-        self.master_pid = procs.wait_until(self._read_master_pid, 10,
-                                           what="%s master.pid" % self.name)
+        # A refused config writes no master.pid: say why at once.
         if status != 0:
             with open(startup_log, errors="replace") as f:
                 raise RuntimeError("dovecot -c %s exited %d: %s" % (
                     self.config_path, status, f.read().strip()))
+        self.master_pid = procs.wait_until(self._read_master_pid, 10,
+                                           what="%s master.pid" % self.name)
         for port in self.ports.values():
             procs.wait_until(lambda: procs.port_accepts(port), 10,
                              what="%s listening on port %d" % (self.name, port))
@@ -323,9 +323,6 @@ userdb {{
         if skip:
             kept = [line for line in kept if not re.search(skip, line)]
         return "\n".join(kept[-lines:])
-
-    def remove_files(self):
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def require_installed_plugin():

@@ -68,11 +68,6 @@ def quote(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def mailbox_arg(name):
-    """A mailbox argument for a UTF-8 name: modified UTF-7, quoted."""
-    return quote(mutf7_encode(name))
-
-
 # -- LIST ------------------------------------------------------------------
 
 class ListedFolder(collections.namedtuple("ListedFolder",

@@ -5,14 +5,11 @@ The report (what the latest run did not move as the legacy server had it:
 skipped and renamed folders, filtered messages, refused messages, rejected
 keywords, a changed UIDVALIDITY) is read with
 `doveadm -f json mailmove report -u USER`, whose rows have the columns
-user, kind, folder, legacy_folder, uid, size, detail. Where that command is
-not installed, the report file itself (dovecot-mailmove.report in the
-user's mail root, src/move/move-report.h) is read and shown the same way.
+user, kind, folder, legacy_folder, uid, size, detail.
 """
 
 import collections
 import json
-import os
 import re
 import time
 
@@ -20,7 +17,6 @@ from . import clients, mailmove
 from .scenario import check, check_equal, note
 from .tree_corpus import TARGET_SPECIAL_USE
 
-REPORT_FILE = "dovecot-mailmove.report"
 ERROR_LINE = re.compile(r"\b(Panic|Fatal|Error):")
 
 
@@ -45,68 +41,15 @@ def _int(text):
         return 0
 
 
-def _tab_unescape(text):
-    """The inverse of Dovecot's str_tabescape() (src/base/line-codec.h)."""
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\x01" and i + 1 < len(text):
-            out.append({"0": "\0", "1": "\x01", "t": "\t", "r": "\r", "n": "\n"}.get(
-                text[i + 1], text[i:i + 2]))
-            i += 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def _file_detail(kind, fields):
-    """The detail column the report command prints, from the file's fields
-    (src/doveadm/doveadm-mailmove-report.c)."""
-    if kind == "run":
-        filters = fields.get("filters", "")
-        return "source %s, order %s%s" % (fields.get("source", ""), fields.get("order", ""),
-                                          ", filters: " + filters if filters else "")
-    if kind == "folder":
-        role = fields.get("role", "")
-        return fields.get("note", "") + (" (%s)" % role if role else "")
-    if kind == "filtered":
-        return "%s message(s) %s" % (fields.get("count", ""), fields.get("reason", ""))
-    if kind == "keyword-rejected":
-        return "keyword " + fields.get("keyword", "")
-    if kind == "uidvalidity":
-        return "UIDVALIDITY %s -> %s, %s message(s) recognised by content" % (
-            fields.get("old", ""), fields.get("new", ""), fields.get("matched", ""))
-    return fields.get("reason", "")
-
-
-def read_report_file(path):
-    """The report file's entries, in the command's shape."""
-    entries = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            parts = [_tab_unescape(p) for p in line.rstrip("\n").split("\t")]
-            if not parts[0]:
-                continue
-            fields = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
-            kind = parts[0]
-            entries.append(Entry(
-                kind, fields.get("target" if kind == "folder" else "folder", ""),
-                fields.get("legacy_folder") or fields.get("display", ""),
-                _int(fields.get("uid")), _int(fields.get("size")), _file_detail(kind, fields)))
-    return entries
-
-
 def report(target, user):
-    """(entries, how they were read) for user's latest run."""
+    """The entries of user's latest run, from `doveadm mailmove report`."""
     proc = target.doveadm("mailmove", "report", "-u", user, fmt="json", check=False,
                           timeout=60)
-    if proc.returncode == 0:
-        rows = json.loads(proc.stdout.decode("utf-8", "replace") or "[]")
-        return [Entry(r["kind"], r["folder"], r["legacy_folder"], _int(r["uid"]),
-                      _int(r["size"]), r["detail"]) for r in rows], "doveadm mailmove report"
-    path = os.path.join(target.home(user), "Maildir", REPORT_FILE)
-    return read_report_file(path), "%s (doveadm mailmove report exited %d)" % (
-        path, proc.returncode)
+    check(proc.returncode == 0, "doveadm mailmove report -u %s exited %d: %s", user,
+          proc.returncode, proc.stderr.decode("utf-8", "replace").strip())
+    rows = json.loads(proc.stdout.decode("utf-8", "replace") or "[]")
+    return [Entry(r["kind"], r["folder"], r["legacy_folder"], _int(r["uid"]),
+                  _int(r["size"]), r["detail"]) for r in rows]
 
 
 def run_foreground(target, user, timeout):
@@ -177,8 +120,8 @@ def messages_failed(target, user):
 
 def show_report(target, user):
     """The user's report entries, each printed as a detail line."""
-    entries, source = report(target, user)
-    note("report of %s (%s): %d entries", user, source, len(entries))
+    entries = report(target, user)
+    note("report of %s: %d entries", user, len(entries))
     for entry in entries:
         note("  %s", entry)
     return entries
