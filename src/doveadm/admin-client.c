@@ -159,6 +159,7 @@ int mailmove_admin_client_send(struct mailmove_admin_client *client,
 {
 	string_t *line = t_str_new(128);
 	unsigned int i;
+	int ret;
 
 	for (i = 0; fields[i] != NULL; i++) {
 		if (i > 0)
@@ -166,7 +167,10 @@ int mailmove_admin_client_send(struct mailmove_admin_client *client,
 		str_append_tabescaped(line, fields[i]);
 	}
 	str_append_c(line, '\n');
-	return admin_client_write(client, str_data(line), str_len(line), error_r);
+	ret = admin_client_write(client, str_data(line), str_len(line), error_r);
+	/* CREDENTIALS-SET carries a password. */
+	safe_memset(buffer_get_modifiable_data(line, NULL), 0, str_len(line));
+	return ret;
 }
 
 int mailmove_admin_client_send_data(struct mailmove_admin_client *client,

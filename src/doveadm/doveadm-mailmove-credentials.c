@@ -131,8 +131,10 @@ static void cmd_mailmove_credentials_set(struct doveadm_cmd_context *cctx)
 		doveadm_exit_code = EX_DATAERR;
 		return;
 	}
-	if (doveadm_mailmove_connect(cctx, &client) < 0)
+	if (doveadm_mailmove_connect(cctx, &client) < 0) {
+		safe_memset((void *)password, 0, strlen(password));
 		return;
+	}
 	const char *const command[] = {
 		"CREDENTIALS-SET", scope,
 		t_strconcat("password=", password, NULL),
@@ -143,6 +145,7 @@ static void cmd_mailmove_credentials_set(struct doveadm_cmd_context *cctx)
 	};
 	(void)doveadm_mailmove_command(client, command);
 	safe_memset((void *)command[2], 0, strlen(command[2]));
+	safe_memset((void *)password, 0, strlen(password));
 	mailmove_admin_client_deinit(&client);
 }
 

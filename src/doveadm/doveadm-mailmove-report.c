@@ -16,13 +16,9 @@
 
 static const char *report_field(const char *const *fields, const char *key)
 {
-	size_t len = strlen(key);
+	const char *value = doveadm_mailmove_field(fields, key);
 
-	for (; *fields != NULL; fields++) {
-		if (strncmp(*fields, key, len) == 0 && (*fields)[len] == '=')
-			return *fields + len + 1;
-	}
-	return "";
+	return value == NULL ? "" : value;
 }
 
 /* The one column that says what happened, per kind of entry. */

@@ -115,12 +115,8 @@ static void mailmove_run_print(const char *username, const char *result,
 		const char *const *kv = t_strsplit_tabescaped(fields);
 		const char *keys[] = { "messages_done", "messages_total", "bytes_done" };
 		for (unsigned int i = 0; i < N_ELEMENTS(keys); i++) {
-			const char *value = "0";
-			for (const char *const *f = kv; *f != NULL; f++) {
-				if (str_begins(*f, keys[i]) && (*f)[strlen(keys[i])] == '=')
-					value = *f + strlen(keys[i]) + 1;
-			}
-			doveadm_print(value);
+			const char *value = doveadm_mailmove_field(kv, keys[i]);
+			doveadm_print(value == NULL ? "0" : value);
 		}
 	} T_END;
 	doveadm_print(run->error == NULL ? "" : run->error);
@@ -166,14 +162,8 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 		ret == 0 ? "done" : "failed", result.outcome_fields), TRUE);
 	mailmove_run_print(user->username, ret == 0 ? "done" : "failed", &result);
 
-	if (ret < 0) {
-		if (strcmp(result.failure_kind, "temporary") == 0)
-			_ctx->exit_code = EX_TEMPFAIL;
-		else if (strcmp(result.failure_kind, "auth") == 0)
-			_ctx->exit_code = EX_NOPERM;
-		else
-			_ctx->exit_code = EX_CONFIG;
-	}
+	if (ret < 0)
+		_ctx->exit_code = doveadm_mailmove_failure_exit_code(result.failure_kind);
 	return ret;
 }
 

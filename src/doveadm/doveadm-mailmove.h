@@ -18,9 +18,8 @@ extern struct event *doveadm_mailmove_event;
 
 /* The commands of the other files, registered by the plugin's init. */
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_run;
-/* `doveadm mailmove report` (doveadm-mailmove-report.c). */
-extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_report;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_test;
+/* `doveadm mailmove report` (doveadm-mailmove-report.c). */
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_report;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_start;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_pause;

@@ -174,6 +174,7 @@ move::SaveOutcome DovecotSaves::save(const move::MessageToSave &message, ByteSou
 	}
 
 	bool begin_failed = false, save_failed = false;
+	std::string stream_error; // the body ended wrong (istream-sized)
 	if (mailbox_save_begin(&save_ctx, input) < 0) {
 		begin_failed = true;
 	} else {
@@ -184,6 +185,8 @@ move::SaveOutcome DovecotSaves::save(const move::MessageToSave &message, ByteSou
 				break;
 			}
 		}
+		if (input->stream_errno != 0 && !feed.error)
+			stream_error = i_stream_get_error(input);
 		if (feed.error || save_failed || input->stream_errno != 0)
 			mailbox_save_cancel(&save_ctx);
 		else if (mailbox_save_finish(&save_ctx) < 0)
@@ -193,6 +196,12 @@ move::SaveOutcome DovecotSaves::save(const move::MessageToSave &message, ByteSou
 
 	if (feed.error)
 		std::rethrow_exception(feed.error);
+	if (!stream_error.empty()) {
+		/* Not saved, so not done: the next run fetches it again. */
+		throw Failure(FailureKind::temporary,
+			      std::string("Saving a message into ") +
+				      mailbox_get_vname(mailbox_.box_) + ": " + stream_error);
+	}
 	if (begin_failed || save_failed) {
 		enum mail_error code;
 		const char *error = mailbox_get_last_error(mailbox_.box_, &code);

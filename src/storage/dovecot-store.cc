@@ -26,7 +26,9 @@ static void create_if_missing(struct mailbox *box)
 		const char *error = mailbox_get_last_internal_error(box, &code);
 		if (code == MAIL_ERROR_EXISTS)
 			return;
-		if (code == MAIL_ERROR_NOTFOUND || code == MAIL_ERROR_PARAMS) {
+		/* A missing parent that cannot be made is permanent here;
+		   throw_mailbox_error() already says so of PARAMS. */
+		if (code == MAIL_ERROR_NOTFOUND) {
 			throw Failure(FailureKind::permanent, std::string("Creating ") +
 								mailbox_get_vname(box) + ": " + error);
 		}
