@@ -90,8 +90,11 @@ public:
 			return;
 		}
 		open.saved.push_back(uid);
+		/* With CRLF line ends, as the storage counts a message's size
+		   (a legacy server may send bare LFs). */
 		open.intent.messages.push_back(
-			{std::to_string(uid), {message_id, body.size(), message.received_time}});
+			{std::to_string(uid),
+			 {message_id, peeked.crlf_size(), message.received_time}});
 		open.bytes += summary.size;
 	}
 

@@ -199,7 +199,12 @@ private:
 		size_t at = m.body.find("Message-ID: ");
 		if (at != std::string::npos)
 			id.message_id = m.body.substr(at + 12, m.body.find("\r\n", at) - at - 12);
+		/* the virtual size, as Dovecot counts it: a bare LF as CRLF */
 		id.size = m.body.size();
+		for (size_t i = 0; i < m.body.size(); i++) {
+			if (m.body[i] == '\n' && (i == 0 || m.body[i - 1] != '\r'))
+				id.size++;
+		}
 		id.received_time = m.received_time;
 		return id;
 	}

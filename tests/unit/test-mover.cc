@@ -123,6 +123,35 @@ START_TEST(crash_inside_commit_leaves_no_duplicate)
 }
 END_TEST
 
+START_TEST(crash_inside_commit_with_bare_lf_messages)
+{
+	/* The storage counts sizes with CRLF: the intent must too, or a
+	   legacy server's bare-LF messages are not recognised as orphans
+	   and are moved twice. */
+	Harness h;
+	h.legacy = make_legacy(30);
+	for (fake::LegacyMessage &m : h.legacy.messages) {
+		std::string lf;
+		for (char c : m.body) {
+			if (c != '\r')
+				lf += c;
+		}
+		m.body = lf;
+	}
+	h.client_options.batch_start_messages = 7;
+	h.client_options.batch_max_messages = 7;
+	h.data.lose_guids_in_next_commit = true;
+	try {
+		h.run();
+		ck_abort_msg("the simulated crash did not stop the run");
+	} catch (const Failure &) {
+	}
+	ck_assert_uint_eq(h.inbox().size(), 7);
+	h.run();
+	ck_assert_exactly_once(h);
+}
+END_TEST
+
 START_TEST(cut_connection_then_resume)
 {
 	Harness h;
@@ -268,6 +297,7 @@ static Suite *mover_suite()
 	tcase_add_test(tc, rerun_moves_only_new_mail);
 	tcase_add_test(tc, crash_between_commit_and_checkpoint);
 	tcase_add_test(tc, crash_inside_commit_leaves_no_duplicate);
+	tcase_add_test(tc, crash_inside_commit_with_bare_lf_messages);
 	tcase_add_test(tc, cut_connection_then_resume);
 	tcase_add_test(tc, cut_connection_with_interleaved_batches);
 	tcase_add_test(tc, uidvalidity_change_falls_back_to_content);
