@@ -1,11 +1,11 @@
 #include "move/checkpoint.h"
 
 #include "base/failure.h"
+#include "base/file-io.h"
 #include "base/line-codec.h"
 #include "move/identity.h"
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <optional>
 #include <sys/file.h>
@@ -44,37 +44,6 @@ void add_keys(std::set<std::string> &keys, std::string_view text)
 			break;
 		text.remove_prefix(space + 1);
 	}
-}
-
-[[noreturn]] void throw_io(const std::string &what, const std::string &path)
-{
-	throw Failure(FailureKind::temporary,
-		      what + "(" + path + ") failed: " + std::strerror(errno));
-}
-
-void write_all(int fd, const std::string &data, const std::string &path)
-{
-	size_t done = 0;
-	while (done < data.size()) {
-		ssize_t ret = ::write(fd, data.data() + done, data.size() - done);
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			throw_io("write", path);
-		}
-		done += size_t(ret);
-	}
-}
-
-void fsync_dir(const std::string &dir)
-{
-	int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		throw_io("open", dir);
-	int ret = ::fsync(fd);
-	::close(fd);
-	if (ret < 0)
-		throw_io("fsync", dir);
 }
 
 std::string checked_line(const std::string &body)
@@ -169,9 +138,7 @@ void Checkpoint::record_batch(const std::string &legacy_folder, const UidRanges 
 		std::to_string(target_uidvalidity),
 		std::to_string(target_uidnext),
 	})));
-	r.done.add(added);
-	r.target_uidvalidity = target_uidvalidity;
-	r.target_uidnext = target_uidnext;
+	r.add_batch(added, target_uidvalidity, target_uidnext);
 }
 
 void Checkpoint::record_key_batch(const std::string &legacy_folder,
@@ -188,9 +155,7 @@ void Checkpoint::record_key_batch(const std::string &legacy_folder,
 		std::to_string(target_uidvalidity),
 		std::to_string(target_uidnext),
 	})));
-	r.done_keys.insert(keys.begin(), keys.end());
-	r.target_uidvalidity = target_uidvalidity;
-	r.target_uidnext = target_uidnext;
+	r.add_key_batch(added, target_uidvalidity, target_uidnext);
 }
 
 void Checkpoint::load()
@@ -296,7 +261,7 @@ void Checkpoint::compact()
 	::close(fd);
 	if (::rename(tmp_path.c_str(), path_.c_str()) < 0)
 		throw_io("rename", tmp_path);
-	fsync_dir(dir_);
+	fsync_directory(dir_);
 	lines_ = records_.size();
 }
 

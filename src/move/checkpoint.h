@@ -37,6 +37,22 @@ struct FolderRecord {
 	// The target's UIDNEXT right after our last recorded commit.
 	uint32_t target_uidnext = 0;
 
+	// What a recorded commit adds (see Checkpoint::record_batch()).
+	void add_batch(const UidRanges &added, uint32_t new_target_uidvalidity,
+		       uint32_t new_target_uidnext)
+	{
+		done.add(added);
+		target_uidvalidity = new_target_uidvalidity;
+		target_uidnext = new_target_uidnext;
+	}
+	void add_key_batch(const std::vector<std::string> &added, uint32_t new_target_uidvalidity,
+			   uint32_t new_target_uidnext)
+	{
+		done_keys.insert(added.begin(), added.end());
+		target_uidvalidity = new_target_uidvalidity;
+		target_uidnext = new_target_uidnext;
+	}
+
 	bool operator==(const FolderRecord &other) const = default;
 };
 

@@ -1,12 +1,12 @@
 #include "move/commit-intent.h"
 
 #include "base/failure.h"
+#include "base/file-io.h"
+#include "base/unique-fd.h"
 #include "base/line-codec.h"
 #include "move/identity.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <unistd.h>
@@ -34,12 +34,6 @@ bool same_content(const ContentIdentity &intended, const ContentIdentity &found)
 	       without_blanks(intended.message_id) == without_blanks(found.message_id);
 }
 
-[[noreturn]] void throw_io(const std::string &what, const std::string &path)
-{
-	throw Failure(FailureKind::temporary,
-		      what + "(" + path + ") failed: " + std::strerror(errno));
-}
-
 } // namespace
 
 CommitIntentFile::CommitIntentFile(const std::string &dir, const std::string &name)
@@ -60,17 +54,12 @@ void CommitIntentFile::write(const CommitIntent &intent)
 	}
 	std::string text = body + line_check(body) + "\n";
 
-	int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+	if (!fd)
 		throw_io("open", path_);
-	bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) &&
-		  ::fdatasync(fd) == 0;
-	int saved_errno = errno;
-	::close(fd);
-	if (!ok) {
-		errno = saved_errno;
-		throw_io("write", path_);
-	}
+	write_all(fd.get(), text, path_);
+	if (::fdatasync(fd.get()) < 0)
+		throw_io("fdatasync", path_);
 }
 
 std::optional<CommitIntent> CommitIntentFile::read() const

@@ -113,7 +113,9 @@ void FolderWriter::commit(TargetTransaction &saves, const std::vector<uint32_t> 
 		added.add(uid);
 	TargetMailboxState state = target_->state();
 	checkpoint_.record_batch(legacy_folder_, added, state.uidvalidity, state.uidnext);
-	record_ = checkpoint_.folder(legacy_folder_);
+	/* In place: a copy of the checkpoint's record would cost the whole
+	   record (all done keys) per commit. */
+	record_.add_batch(added, state.uidvalidity, state.uidnext);
 }
 
 void FolderWriter::commit_keys(TargetTransaction &saves,
@@ -123,7 +125,7 @@ void FolderWriter::commit_keys(TargetTransaction &saves,
 	TargetMailboxState state = target_->state();
 	checkpoint_.record_key_batch(legacy_folder_, batch_keys, state.uidvalidity,
 				     state.uidnext);
-	record_ = checkpoint_.folder(legacy_folder_);
+	record_.add_key_batch(batch_keys, state.uidvalidity, state.uidnext);
 }
 
 } // namespace mailmove::move

@@ -31,7 +31,6 @@ struct RunContext {
 	MoveReport &result;
 	ProgressCallback on_progress;
 	FolderCallback on_folder;
-	CancelCheck cancel;
 
 	void progress_changed() const
 	{

@@ -125,9 +125,9 @@ MoveReport ImapMover::run()
 	report.add("run", {{"source", source_.url.to_string()},
 			   {"order", options_.order == MoveOrder::uid ? "uid" : "newest-first"},
 			   {"filters", options_.filter.describe()}});
-	RunContext run{store_,	  checkpoint,  report,	     log_,
-		       options_,  source_key_, report_,	     on_progress_,
-		       on_folder_, cancel_};
+	RunContext run{store_,	 checkpoint,  report,  log_,
+		       options_, source_key_, report_, on_progress_,
+		       on_folder_};
 
 	std::vector<ImapFolder> folders =
 		prepare_folders(map_legacy_folders(*client, &checkpoint), report);

@@ -41,8 +41,7 @@ struct MoveOptions {
 
 struct MoveReport {
 	Progress progress;
-	uint64_t saved_now = 0;    // messages saved by this run
-	uint64_t vanished_now = 0; // listed, but gone when fetched
+	uint64_t saved_now = 0; // messages saved by this run
 };
 
 // A legacy folder as a move would handle it (what `doveadm mailmove test`

@@ -9,7 +9,6 @@
 
 #include "names/folder-tree.h"
 #include "names/legacy-levels.h"
-#include "names/level-escape.h"
 #include "names/normalize.h"
 #include "names/target-namer.h"
 

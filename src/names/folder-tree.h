@@ -22,7 +22,6 @@ struct FolderNode {
 	char separator = 0;
 	std::string raw_name;     // as listed; for unlisted parents the raw prefix
 	std::string display_name; // decoded, legacy separator, prefix kept
-	std::vector<std::string> raw_levels; // below the namespace prefix
 	std::vector<std::string> levels;     // decoded, NFC
 	bool leaf_altered = false; // decoding changed the last level
 	bool inbox = false;

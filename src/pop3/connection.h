@@ -49,7 +49,6 @@ public:
 
 	net::Stream &stream() { return *stream_; }
 	std::string peer() const { return stream_->peer(); }
-	Logger &log() { return log_; }
 
 private:
 	std::unique_ptr<net::Stream> stream_;

@@ -3,7 +3,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <vector>
 
 namespace mailmove::pop3 {
 
