@@ -81,6 +81,7 @@ public:
 			      uint32_t target_uidvalidity, uint32_t target_uidnext);
 
 	const std::string &path() const { return path_; }
+	const std::string &source_key() const { return source_key_; }
 
 private:
 	void load();

@@ -2,21 +2,24 @@
 
 #include "base/failure.h"
 
+#include <optional>
 #include <unordered_set>
 
 namespace mailmove::move {
 
 FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
-			   uint32_t uidvalidity, std::string target_name, Logger &log)
+			   uint32_t uidvalidity, std::string target_name,
+			   const std::string &intent_name, Logger &log)
 	: FolderWriter(store, checkpoint, std::move(legacy_folder), uidvalidity,
-		       std::move(target_name), log, Options())
+		       std::move(target_name), intent_name, log, Options())
 {
 }
 
 FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
-			   uint32_t uidvalidity, std::string target_name, Logger &log,
-			   const Options &options)
-	: checkpoint_(checkpoint), legacy_folder_(std::move(legacy_folder)), log_(log)
+			   uint32_t uidvalidity, std::string target_name,
+			   const std::string &intent_name, Logger &log, const Options &options)
+	: checkpoint_(checkpoint), intents_(store.state_dir(), intent_name),
+	  legacy_folder_(std::move(legacy_folder)), log_(log)
 {
 	record_ = checkpoint_.folder(legacy_folder_);
 	if (record_.uidvalidity != 0 && record_.uidvalidity != uidvalidity) {
@@ -105,9 +108,29 @@ void FolderWriter::recover_keys(const std::vector<std::string> &candidates,
 	recover_any<std::string>(candidates, guid_of);
 }
 
-void FolderWriter::commit(TargetTransaction &saves, const std::vector<uint32_t> &batch_uids)
+size_t FolderWriter::expunge_orphans(
+	const std::function<bool(const std::string &key)> &is_done,
+	const std::function<std::string(const std::string &key)> &guid_of)
 {
+	std::optional<CommitIntent> intent = intents_.read();
+	if (!intent || intent->source_key != checkpoint_.source_key())
+		return 0;
+	size_t expunged = expunge_commit_orphans(*target_, *intent, is_done, guid_of);
+	intents_.remove();
+	return expunged;
+}
+
+void FolderWriter::commit_with_intent(TargetTransaction &saves,
+				      const std::vector<IntendedMessage> &intended)
+{
+	intents_.write({checkpoint_.source_key(), target_->state().uidnext, intended});
 	saves.commit();
+}
+
+void FolderWriter::commit(TargetTransaction &saves, const std::vector<IntendedMessage> &intended,
+			  const std::vector<uint32_t> &batch_uids)
+{
+	commit_with_intent(saves, intended);
 	UidRanges added;
 	for (uint32_t uid : batch_uids)
 		added.add(uid);
@@ -116,16 +139,21 @@ void FolderWriter::commit(TargetTransaction &saves, const std::vector<uint32_t> 
 	/* In place: a copy of the checkpoint's record would cost the whole
 	   record (all done keys) per commit. */
 	record_.add_batch(added, state.uidvalidity, state.uidnext);
+	intents_.remove();
 }
 
 void FolderWriter::commit_keys(TargetTransaction &saves,
-			       const std::vector<std::string> &batch_keys)
+			       const std::vector<IntendedMessage> &intended)
 {
-	saves.commit();
+	commit_with_intent(saves, intended);
+	std::vector<std::string> batch_keys;
+	for (const IntendedMessage &m : intended)
+		batch_keys.push_back(m.key);
 	TargetMailboxState state = target_->state();
 	checkpoint_.record_key_batch(legacy_folder_, batch_keys, state.uidvalidity,
 				     state.uidnext);
 	record_.add_key_batch(batch_keys, state.uidvalidity, state.uidnext);
+	intents_.remove();
 }
 
 } // namespace mailmove::move

@@ -1,6 +1,7 @@
 // Writes one legacy folder into one target mailbox and keeps the
-// checkpoint in step: every commit is followed by a durable record of the
-// legacy UIDs it covered. Shared by the protocol-specific movers.
+// checkpoint in step: every commit is guarded by a commit intent
+// (commit-intent.h) and followed by a durable record of the legacy UIDs
+// it covered. Shared by the protocol-specific movers.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "base/byte-source.h"
 #include "base/logger.h"
 #include "move/checkpoint.h"
+#include "move/commit-intent.h"
 #include "move/store.h"
 
 namespace mailmove::move {
@@ -32,11 +34,14 @@ public:
 	// throws a permanent Failure if the legacy UIDVALIDITY changed since
 	// the checkpoint: the old UIDs no longer name the same messages, and
 	// moving again by UID could duplicate mail.
+	// intent_name names the folder's commit-intent file (see
+	// CommitIntentFile).
 	FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
-		     uint32_t uidvalidity, std::string target_name, Logger &log);
+		     uint32_t uidvalidity, std::string target_name, const std::string &intent_name,
+		     Logger &log);
 	FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
-		     uint32_t uidvalidity, std::string target_name, Logger &log,
-		     const Options &options);
+		     uint32_t uidvalidity, std::string target_name, const std::string &intent_name,
+		     Logger &log, const Options &options);
 
 	// The legacy UIDVALIDITY differs from the checkpoint's (only with
 	// allow_uidvalidity_change); restart() must come first.
@@ -52,6 +57,12 @@ public:
 	}
 	TargetMailbox &target() { return *target_; }
 
+	// Expunges what a commit interrupted by a crash left at the target
+	// without the identity it was saved with (see commit-intent.h), so
+	// it is moved again whole, and forgets the intent. is_done tells the
+	// keys recorded as done, guid_of a key's GUID. Returns how many.
+	size_t expunge_orphans(const std::function<bool(const std::string &key)> &is_done,
+			       const std::function<std::string(const std::string &key)> &guid_of);
 	// Finds messages that a crashed run committed but did not record:
 	// target messages saved after the last recorded commit whose GUID is
 	// one of candidates' (guid_of gives a legacy UID's GUID).
@@ -65,19 +76,26 @@ public:
 	bool is_done(const std::string &key) const { return record_.done_keys.count(key) > 0; }
 	// A transaction for a batch's saves (several may be open at once).
 	std::unique_ptr<TargetTransaction> begin_saves() { return target_->begin_saves(); }
-	// Commits what was saved in saves and records every UID of the batch
-	// as done (also those the server no longer had). Transactions are
-	// committed one after the other, so the checkpoint follows the
-	// mailbox commit by commit.
-	void commit(TargetTransaction &saves, const std::vector<uint32_t> &batch_uids);
-	// The same for string keys.
-	void commit_keys(TargetTransaction &saves, const std::vector<std::string> &batch_keys);
+	// Commits what was saved in saves (listed in intended, by key) and
+	// records every UID of the batch as done. The intent is written down
+	// before the commit and removed after it: a crash inside the commit
+	// cannot leave messages the next run would not recognise.
+	// Transactions are committed one after the other, so the checkpoint
+	// follows the mailbox commit by commit.
+	void commit(TargetTransaction &saves, const std::vector<IntendedMessage> &intended,
+		    const std::vector<uint32_t> &batch_uids);
+	// The same for sources that name messages by string keys: the
+	// intended messages' keys are recorded.
+	void commit_keys(TargetTransaction &saves, const std::vector<IntendedMessage> &intended);
 
 	const std::string &legacy_folder() const { return legacy_folder_; }
 
 	const FolderRecord &record() const { return record_; }
 
 private:
+	// Writes the intent down durably, then commits.
+	void commit_with_intent(TargetTransaction &saves,
+				const std::vector<IntendedMessage> &intended);
 	template <typename Key>
 	void recover_any(const std::vector<Key> &candidates,
 			 const std::function<std::string(const Key &)> &guid_of);
@@ -85,6 +103,7 @@ private:
 	void mark_done(const std::string &key) { record_.done_keys.insert(key); }
 
 	Checkpoint &checkpoint_;
+	CommitIntentFile intents_;
 	std::string legacy_folder_;
 	Logger &log_;
 	std::unique_ptr<TargetMailbox> target_;

@@ -47,10 +47,9 @@ class FolderFetchHandler final : public imap::FetchHandler {
 public:
 	FolderFetchHandler(FolderWriter &writer, RunContext &run, FolderProgress &folder,
 			   const std::unordered_map<uint32_t, imap::MessageSummary> &summaries,
-			   const std::function<std::string(uint32_t)> &guid_of,
-			   CommitIntentFile &intents)
+			   const std::function<std::string(uint32_t)> &guid_of)
 		: writer_(writer), run_(run), folder_(folder), summaries_(summaries),
-		  guid_of_(guid_of), intents_(intents)
+		  guid_of_(guid_of)
 	{
 	}
 
@@ -58,9 +57,7 @@ public:
 	{
 		/* Numbers start again with each fetch_bodies(), which
 		   returns only when every batch it sent completed. */
-		OpenBatch &open = batches_[batch];
-		open = OpenBatch();
-		open.intent.source_key = run_.source_key;
+		batches_[batch] = OpenBatch();
 	}
 
 	void on_body(uint64_t batch, uint32_t uid, ByteSource &body) override
@@ -92,9 +89,8 @@ public:
 		open.saved.push_back(uid);
 		/* With CRLF line ends, as the storage counts a message's size
 		   (a legacy server may send bare LFs). */
-		open.intent.messages.push_back(
-			{std::to_string(uid),
-			 {message_id, peeked.crlf_size(), message.received_time}});
+		open.intended.push_back({std::to_string(uid),
+					 {message_id, peeked.crlf_size(), message.received_time}});
 		open.bytes += summary.size;
 	}
 
@@ -125,7 +121,7 @@ private:
 	struct OpenBatch {
 		std::unique_ptr<TargetTransaction> saves; // begun at the first save
 		std::vector<uint32_t> saved;             // in saves, not committed
-		CommitIntent intent;                      // what saves holds
+		std::vector<IntendedMessage> intended;    // what saves holds
 		uint64_t bytes = 0;
 		std::map<uint32_t, std::string> failed;   // UID -> why
 		bool complete = false; // its UID FETCH completed
@@ -133,15 +129,8 @@ private:
 
 	void commit(OpenBatch &batch)
 	{
-		if (!batch.saved.empty()) {
-			/* Written down before the commit: a crash inside it
-			   cannot leave messages the next run would not
-			   recognise. */
-			batch.intent.target_uidnext = writer_.target().state().uidnext;
-			intents_.write(batch.intent);
-			writer_.commit(*batch.saves, batch.saved);
-			intents_.remove();
-		}
+		if (!batch.saved.empty())
+			writer_.commit(*batch.saves, batch.intended, batch.saved);
 		record_failures(batch);
 
 		Progress &p = run_.result.progress;
@@ -181,7 +170,7 @@ private:
 	{
 		retry_set_.insert(batch.saved.begin(), batch.saved.end());
 		batch.saved.clear();
-		batch.intent.messages.clear();
+		batch.intended.clear();
 		batch.bytes = 0;
 	}
 
@@ -208,7 +197,6 @@ private:
 	FolderProgress &folder_;
 	const std::unordered_map<uint32_t, imap::MessageSummary> &summaries_;
 	const std::function<std::string(uint32_t)> &guid_of_;
-	CommitIntentFile &intents_;
 	std::map<uint64_t, OpenBatch> batches_; // sent, not yet committed
 	std::set<uint32_t> retry_set_;
 };
@@ -233,8 +221,10 @@ FolderWriter ImapFolder::open_writer(RunContext &run) const
 	FolderWriter::Options options;
 	options.allow_uidvalidity_change = true;
 	options.keep_uids = run.options.order == MoveOrder::uid;
+	/* One intent file per legacy folder (its name may not be a file
+	   name). */
 	return FolderWriter(run.store, run.checkpoint, legacy_name_, info_.uidvalidity,
-			    target_name_, run.log, options);
+			    target_name_, "imap." + sha256_hex(legacy_name_, 16), run.log, options);
 }
 
 void ImapFolder::settle_uidvalidity_change(imap::Client &client, RunContext &run,
@@ -327,8 +317,7 @@ void ImapFolder::move(imap::Client &client, RunContext &run,
 	for (const PendingMessage &m : messages)
 		requests.push_back({m.uid, m.size});
 	std::function<std::string(uint32_t)> guid = [this](uint32_t uid) { return guid_of(uid); };
-	CommitIntentFile intents = intent_file(run);
-	FolderFetchHandler handler(writer, run, progress_, summaries_, guid, intents);
+	FolderFetchHandler handler(writer, run, progress_, summaries_, guid);
 	/* Each round fetches only what a late refusal rolled back; the
 	   refused message itself waits for the next run, so this ends. */
 	while (!requests.empty()) {
@@ -339,19 +328,9 @@ void ImapFolder::move(imap::Client &client, RunContext &run,
 	}
 }
 
-CommitIntentFile ImapFolder::intent_file(RunContext &run) const
-{
-	return CommitIntentFile(run.store.state_dir(), "imap." + sha256_hex(legacy_name_, 16));
-}
-
 void ImapFolder::expunge_orphans(RunContext &run, FolderWriter &writer)
 {
-	CommitIntentFile intents = intent_file(run);
-	std::optional<CommitIntent> intent = intents.read();
-	if (!intent || intent->source_key != run.source_key)
-		return;
-	size_t expunged = expunge_commit_orphans(
-		writer.target(), *intent,
+	size_t expunged = writer.expunge_orphans(
 		[&](const std::string &key) { return writer.is_done(uint32_t(std::stoul(key))); },
 		[&](const std::string &key) { return guid_of(uint32_t(std::stoul(key))); });
 	if (expunged > 0) {
@@ -359,7 +338,6 @@ void ImapFolder::expunge_orphans(RunContext &run, FolderWriter &writer)
 			     " message(s) that an interrupted commit left without their "
 			     "identity were removed and are moved again");
 	}
-	intents.remove();
 }
 
 } // namespace mailmove::move

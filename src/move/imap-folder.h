@@ -66,7 +66,6 @@ public:
 
 private:
 	std::string guid_of(uint32_t uid) const;
-	class CommitIntentFile intent_file(RunContext &run) const;
 	void expunge_orphans(RunContext &run, FolderWriter &writer);
 	FolderWriter open_writer(RunContext &run) const;
 	void settle_uidvalidity_change(imap::Client &client, RunContext &run,

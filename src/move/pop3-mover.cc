@@ -68,12 +68,11 @@ struct Pop3Mover::Message {
 // commits whenever a batch is full.
 class Pop3Mover::InboxWriter final : public pop3::RetrieveHandler {
 public:
-	InboxWriter(Pop3Mover &mover, FolderWriter &writer, CommitIntentFile &intents,
+	InboxWriter(Pop3Mover &mover, FolderWriter &writer,
 		    const std::unordered_map<uint32_t, const Message *> &by_number)
-		: mover_(mover), writer_(writer), intents_(intents), by_number_(by_number),
+		: mover_(mover), writer_(writer), by_number_(by_number),
 		  saves_(writer.begin_saves())
 	{
-		batch_.source_key = mover_.source_key_;
 	}
 
 	void on_message(uint32_t number, ByteSource &body) override
@@ -101,12 +100,11 @@ public:
 				lose_batch();
 			return;
 		}
-		batch_keys_.push_back(m.key);
-		number_of_[m.key] = m.number;
-		batch_.messages.push_back({m.key, {first_header_field(header, "Message-ID"),
-						   peeked.crlf_size(), message.received_time}});
+		batch_numbers_.push_back(m.number);
+		batch_.push_back({m.key, {first_header_field(header, "Message-ID"),
+					  peeked.crlf_size(), message.received_time}});
 		batch_bytes_ += m.size;
-		if (batch_keys_.size() >= mover_.source_.batch_max_messages ||
+		if (batch_.size() >= mover_.source_.batch_max_messages ||
 		    batch_bytes_ >= mover_.source_.batch_max_bytes)
 			commit();
 	}
@@ -130,18 +128,14 @@ public:
 	// Commits what was saved and records its keys as done.
 	void commit()
 	{
-		if (batch_keys_.empty())
+		if (batch_.empty())
 			return;
-		batch_.target_uidnext = writer_.record().target_uidnext;
-		intents_.write(batch_);
-		writer_.commit_keys(*saves_, batch_keys_);
+		writer_.commit_keys(*saves_, batch_);
 		MoveReport &report = mover_.report_;
-		report.saved_now += batch_keys_.size();
-		report.progress.messages_done += batch_keys_.size();
+		report.saved_now += batch_.size();
+		report.progress.messages_done += batch_.size();
 		report.progress.bytes_done += batch_bytes_;
-		batch_keys_.clear();
-		batch_.messages.clear();
-		batch_bytes_ = 0;
+		clear_batch();
 		if (mover_.on_progress_)
 			mover_.on_progress_(report.progress);
 		mover_.report_status("moving");
@@ -152,10 +146,14 @@ private:
 	// saved is gone and is retrieved again.
 	void lose_batch()
 	{
-		for (const IntendedMessage &lost : batch_.messages)
-			retries_.push_back(number_of_.at(lost.key));
-		batch_keys_.clear();
-		batch_.messages.clear();
+		retries_.insert(retries_.end(), batch_numbers_.begin(), batch_numbers_.end());
+		clear_batch();
+	}
+
+	void clear_batch()
+	{
+		batch_.clear();
+		batch_numbers_.clear();
 		batch_bytes_ = 0;
 	}
 
@@ -175,13 +173,12 @@ private:
 
 	Pop3Mover &mover_;
 	FolderWriter &writer_;
-	CommitIntentFile &intents_;
 	const std::unordered_map<uint32_t, const Message *> &by_number_;
 	std::unique_ptr<TargetTransaction> saves_;
-	std::vector<std::string> batch_keys_;
-	CommitIntent batch_;
+	// Saved since the last commit: what, and their message numbers.
+	std::vector<IntendedMessage> batch_;
+	std::vector<uint32_t> batch_numbers_;
 	uint64_t batch_bytes_ = 0;
-	std::unordered_map<std::string, uint32_t> number_of_; // key -> message number
 	std::vector<uint32_t> retries_;
 };
 
@@ -305,9 +302,8 @@ void Pop3Mover::move_inbox(pop3::Client &client, Checkpoint &checkpoint,
 	std::function<std::string(const std::string &)> guid_of = [this](const std::string &key) {
 		return pop3_message_guid(source_key_, key);
 	};
-	CommitIntentFile intents(store_.state_dir(), "pop3");
-	expunge_orphans(checkpoint, intents, guid_of);
-	FolderWriter writer(store_, checkpoint, inbox, code, inbox, log_);
+	FolderWriter writer(store_, checkpoint, inbox, code, inbox, "pop3", log_);
+	expunge_orphans(writer, guid_of);
 	std::vector<std::string> keys;
 	for (const Message &m : messages)
 		keys.push_back(m.key);
@@ -328,7 +324,7 @@ void Pop3Mover::move_inbox(pop3::Client &client, Checkpoint &checkpoint,
 	std::vector<pop3::RetrieveRequest> requests;
 	for (const Message *m : pending)
 		requests.push_back({m->number, m->size});
-	InboxWriter handler(*this, writer, intents, by_number);
+	InboxWriter handler(*this, writer, by_number);
 	/* Each round retrieves only what a late refusal rolled back; the
 	   refused message itself waits for the next run, so this ends. */
 	while (!requests.empty()) {
@@ -338,7 +334,6 @@ void Pop3Mover::move_inbox(pop3::Client &client, Checkpoint &checkpoint,
 		for (uint32_t number : handler.take_retries())
 			requests.push_back({number, by_number.at(number)->size});
 	}
-	intents.remove();
 }
 
 std::vector<const Pop3Mover::Message *> Pop3Mover::plan(pop3::Client &client,
@@ -394,18 +389,11 @@ std::string Pop3Mover::filter_reason(pop3::Client &client, const Message &m)
 	return filter.reject_reason(date, m.size, {});
 }
 
-void Pop3Mover::expunge_orphans(const Checkpoint &checkpoint, const CommitIntentFile &intents,
+void Pop3Mover::expunge_orphans(FolderWriter &writer,
 				const std::function<std::string(const std::string &)> &guid_of)
 {
-	std::optional<CommitIntent> intent = intents.read();
-	if (!intent || intent->source_key != source_key_)
-		return;
-	FolderRecord record = checkpoint.folder(inbox);
-	std::unique_ptr<TargetMailbox> mailbox = store_.open_mailbox(inbox);
-	size_t expunged = expunge_commit_orphans(
-		*mailbox, *intent,
-		[&record](const std::string &key) { return record.done_keys.count(key) > 0; },
-		guid_of);
+	size_t expunged = writer.expunge_orphans(
+		[&writer](const std::string &key) { return writer.is_done(key); }, guid_of);
 	if (expunged > 0) {
 		log_.info("INBOX: expunged " + std::to_string(expunged) +
 			  " message(s) that an interrupted commit left without their identity; "

@@ -30,7 +30,6 @@
 namespace mailmove::move {
 
 class Checkpoint;
-class CommitIntentFile;
 class FolderWriter;
 class ReportWriter;
 
@@ -98,7 +97,7 @@ private:
 					  const std::vector<Message> &messages);
 	// Why the move's filters leave m out; empty when they do not.
 	std::string filter_reason(pop3::Client &client, const Message &m);
-	void expunge_orphans(const Checkpoint &checkpoint, const CommitIntentFile &intents,
+	void expunge_orphans(FolderWriter &writer,
 			     const std::function<std::string(const std::string &)> &guid_of);
 	void report_status(const std::string &state);
 
