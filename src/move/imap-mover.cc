@@ -122,9 +122,7 @@ MoveReport ImapMover::run()
 	std::unique_ptr<imap::Client> client =
 		open_imap_session(source_, log_, cancel_, connect_);
 
-	report.add("run", {{"source", source_.url.to_string()},
-			   {"order", options_.order == MoveOrder::uid ? "uid" : "newest-first"},
-			   {"filters", options_.filter.describe()}});
+	report.add_run(source_.url.to_string(), options_);
 	RunContext run{store_,	 checkpoint,  report,  log_,
 		       options_, source_key_, report_, on_progress_,
 		       on_folder_};

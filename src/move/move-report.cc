@@ -1,9 +1,10 @@
 #include "move/move-report.h"
 
 #include "base/failure.h"
+#include "base/file-io.h"
+#include "move/mover.h"
 
-#include <cerrno>
-#include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <fstream>
 #include <unistd.h>
@@ -19,10 +20,8 @@ constexpr const char *report_name = "dovecot-mailmove.report";
 ReportWriter::ReportWriter(const std::string &dir) : path_(dir + "/" + report_name)
 {
 	fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-	if (fd_ < 0) {
-		throw Failure(FailureKind::temporary,
-			      "open(" + path_ + ") failed: " + std::strerror(errno));
-	}
+	if (fd_ < 0)
+		throw_io("open", path_);
 }
 
 ReportWriter::~ReportWriter()
@@ -39,10 +38,21 @@ void ReportWriter::add(const std::string &kind, const KeyValues &fields)
 	std::string text = join_fields(line) + "\n";
 	/* One write per entry (O_APPEND): a crash leaves whole lines. The
 	   report is advisory, so no fsync. */
-	if (::write(fd_, text.data(), text.size()) != ssize_t(text.size())) {
-		throw Failure(FailureKind::temporary,
-			      "write(" + path_ + ") failed: " + std::strerror(errno));
-	}
+	if (::write(fd_, text.data(), text.size()) != ssize_t(text.size()))
+		throw_io("write", path_);
+}
+
+void ReportWriter::add_run(const std::string &source, const MoveOptions &options)
+{
+	time_t now = time(nullptr);
+	struct tm tm;
+	char started[32];
+	gmtime_r(&now, &tm);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	add("run", {{"started", started},
+		    {"source", source},
+		    {"order", options.order == MoveOrder::uid ? "uid" : "newest-first"},
+		    {"filters", options.filter.describe()}});
 }
 
 bool read_report(const std::string &dir,

@@ -22,6 +22,8 @@
 
 namespace mailmove::move {
 
+struct MoveOptions;
+
 class ReportWriter {
 public:
 	// Starts the report in dir anew. Throws Failure on I/O errors.
@@ -31,6 +33,8 @@ public:
 	ReportWriter &operator=(const ReportWriter &) = delete;
 
 	void add(const std::string &kind, const KeyValues &fields);
+	// The "run" entry: now, the source's URL and the move's options.
+	void add_run(const std::string &source, const MoveOptions &options);
 
 private:
 	std::string path_;

@@ -11,10 +11,7 @@
 #include "move/received-date.h"
 
 #include <algorithm>
-#include <ctime>
-#include <iomanip>
 #include <map>
-#include <sstream>
 #include <unordered_map>
 
 namespace mailmove::move {
@@ -32,14 +29,6 @@ constexpr size_t max_header_bytes = 256 * 1024;
 uint32_t checkpoint_code(Pop3Identity identity)
 {
 	return identity == Pop3Identity::uidl ? 1 : 2;
-}
-
-std::string iso8601_utc_now()
-{
-	std::time_t now = std::time(nullptr);
-	std::ostringstream text;
-	text << std::put_time(std::gmtime(&now), "%Y-%m-%dT%H:%M:%SZ");
-	return text.str();
 }
 
 } // namespace
@@ -406,10 +395,7 @@ MoveReport Pop3Mover::run()
 	MoveLock lock(store_.state_dir(), options_.lock_wait_ms, cancel_);
 	Checkpoint checkpoint(store_.state_dir(), source_key_);
 	job_report_ = std::make_unique<ReportWriter>(store_.state_dir());
-	job_report_->add("run", {{"started", iso8601_utc_now()},
-				 {"source", source_.url.to_string()},
-				 {"order", options_.order == MoveOrder::uid ? "uid" : "newest-first"},
-				 {"filters", options_.filter.describe()}});
+	job_report_->add_run(source_.url.to_string(), options_);
 	std::unique_ptr<pop3::Client> client = open_session();
 
 	report_.progress.folders_total = 1;

@@ -87,10 +87,7 @@ struct Client::Impl {
 
 	void finish_auth(std::string_view response, std::string_view name)
 	{
-		connection.send(response, "<hidden>");
-		Reply reply = connection.read_reply(name);
-		if (!reply.ok)
-			throw_refusal(reply, FailureKind::auth, connection.peer(), name);
+		run_ok(response, "<hidden>", name, FailureKind::auth);
 	}
 
 	AuthMethod choose_method(const Credentials &credentials) const
@@ -130,32 +127,23 @@ struct Client::Impl {
 			throw Failure(FailureKind::permanent,
 				      connection.peer() + ": APOP cannot send a login name with blanks");
 		}
-		connection.send("APOP " + credentials.user + " " +
-					apop_digest(apop_timestamp, credentials.password),
-				"APOP <hidden> <hidden>");
-		Reply reply = connection.read_reply("APOP");
-		if (!reply.ok)
-			throw_refusal(reply, FailureKind::auth, connection.peer(), "APOP");
+		run_ok("APOP " + credentials.user + " " +
+			       apop_digest(apop_timestamp, credentials.password),
+		       "APOP <hidden> <hidden>", "APOP", FailureKind::auth);
 	}
 
 	void login_plain(const Credentials &credentials)
 	{
-		/* PLAIN separates its fields with NUL. */
-		for (const std::string *field :
-		     {&credentials.user, &credentials.master_user, &credentials.password}) {
-			if (field->find('\0') != std::string::npos) {
-				throw Failure(FailureKind::permanent,
-					      connection.peer() + ": the legacy credentials contain "
-								  "a NUL byte, which AUTH PLAIN cannot send");
-			}
-		}
+		/* Built first: credentials PLAIN cannot carry (a NUL byte)
+		   fail before anything is sent. */
+		bool as_master = !credentials.master_user.empty();
+		std::string response =
+			sasl_plain_response(as_master ? credentials.user : "",
+					    as_master ? credentials.master_user : credentials.user,
+					    credentials.password);
 		connection.send("AUTH PLAIN");
 		expect_continuation("AUTH PLAIN");
-		bool as_master = !credentials.master_user.empty();
-		finish_auth(sasl_plain_response(as_master ? credentials.user : "",
-					   as_master ? credentials.master_user : credentials.user,
-					   credentials.password),
-			    "AUTH PLAIN");
+		finish_auth(response, "AUTH PLAIN");
 	}
 
 	void login_login(const Credentials &credentials)
