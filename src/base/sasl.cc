@@ -1,10 +1,8 @@
 #include "base/sasl.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <utility>
-#include <vector>
 
 #include "base/failure.h"
 

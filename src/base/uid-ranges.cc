@@ -1,7 +1,8 @@
 #include "base/uid-ranges.h"
 
-#include <charconv>
 #include <utility>
+
+#include "base/line-codec.h"
 
 namespace mailmove {
 
@@ -63,11 +64,11 @@ std::string UidRanges::to_string() const
 
 static std::optional<uint32_t> parse_uid(std::string_view text)
 {
-	uint32_t value = 0;
-	auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-	if (ec != std::errc() || end != text.data() + text.size() || value == 0)
+	std::optional<uint32_t> uid = parse_decimal<uint32_t>(text);
+	/* UIDs start at 1. */
+	if (uid && *uid == 0)
 		return std::nullopt;
-	return value;
+	return uid;
 }
 
 std::optional<UidRanges> UidRanges::parse(std::string_view text)

@@ -63,10 +63,8 @@ void BodyFetch::complete(std::list<Batch>::iterator in_flight, const Response &t
 	Batch batch = std::move(*in_flight);
 	in_flight_.erase(in_flight);
 
-	// Dovecot and others answer NO [EXPUNGEISSUED] when some of the
-	// messages vanished, having sent the others.
-	bool partly_expunged = tagged.keyword == "NO" && tagged.code.name == "EXPUNGEISSUED";
-	if (!tagged.is_ok() && !partly_expunged)
+	// Bodies of messages expunged meanwhile are reported missing below.
+	if (!tagged.is_ok() && !is_partly_expunged(tagged))
 		throw_refusal(tagged, FailureKind::temporary, connection_.peer(), "UID FETCH");
 
 	if (!batch.refetch.empty()) {
@@ -117,13 +115,23 @@ void BodyFetch::deliver(uint32_t uid, ByteSource &body)
 	handler_.on_body(batch->number, uid, body);
 }
 
+// The UID item of a FETCH response, else the UID its sequence number is
+// known to stand for (0: neither tells); from_sequence_r says whether the
+// UID item was missing.
+uint32_t BodyFetch::response_uid(const Response &response, const std::vector<Value> *items,
+				 bool *from_sequence_r) const
+{
+	uint32_t uid = items == nullptr ? 0 : fetch_uid(*items);
+	if (from_sequence_r != nullptr)
+		*from_sequence_r = uid == 0;
+	if (uid == 0 && response.number)
+		uid = connection_.sequences().uid(*response.number);
+	return uid;
+}
+
 void BodyFetch::on_message_body(const Response &partial, LiteralSource &body)
 {
-	const std::vector<Value> *items = fetch_items(partial);
-	body_uid_ = items == nullptr ? 0 : fetch_uid(*items);
-	body_uid_from_sequence_ = body_uid_ == 0;
-	if (body_uid_ == 0 && partial.number)
-		body_uid_ = connection_.sequences().uid(*partial.number);
+	body_uid_ = response_uid(partial, fetch_items(partial), &body_uid_from_sequence_);
 	if (body_uid_ != 0)
 		deliver(body_uid_, body);
 }
@@ -140,9 +148,7 @@ void BodyFetch::on_untagged(const Response &response)
 	// Unsolicited FETCH responses (flag changes) carry no body.
 	if (body == nullptr)
 		return;
-	uint32_t uid = fetch_uid(*items);
-	if (uid == 0 && response.number)
-		uid = connection_.sequences().uid(*response.number);
+	uint32_t uid = response_uid(response, items);
 
 	switch (body->kind) {
 	case Value::Kind::streamed_literal:

@@ -41,6 +41,8 @@ private:
 	bool can_send() const;
 	void send_next();
 	void complete(std::list<Batch>::iterator batch, const Response &tagged);
+	uint32_t response_uid(const Response &response, const std::vector<Value> *items,
+			      bool *from_sequence_r = nullptr) const;
 	Batch *awaiting(uint32_t uid);
 	void deliver(uint32_t uid, ByteSource &body);
 

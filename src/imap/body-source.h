@@ -20,7 +20,6 @@ public:
 	bool size_is_exact() const override { return true; }
 	size_t read(char *buf, size_t len) override;
 
-	uint64_t remaining() const { return remaining_; }
 	// Reads and drops whatever the consumer left unread, so the parser
 	// finds the rest of the response behind it.
 	void drain();

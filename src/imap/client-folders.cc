@@ -46,7 +46,6 @@ public:
 		if (response.keyword == keyword_)
 			captured = response;
 	}
-	void on_message_body(const Response &, LiteralSource &) override {}
 
 	std::optional<Response> captured;
 

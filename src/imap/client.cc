@@ -25,7 +25,7 @@ std::vector<Record> fetch_all(Connection &connection, const char *items,
 	Response tagged =
 		connection.run(CommandBuilder("UID FETCH", {}).raw("1:*").raw(items).finish());
 	// Messages expunged meanwhile are simply not listed.
-	if (!tagged.is_ok() && !(tagged.keyword == "NO" && tagged.code.name == "EXPUNGEISSUED"))
+	if (!tagged.is_ok() && !is_partly_expunged(tagged))
 		throw_refusal(tagged, FailureKind::temporary, connection.peer(), "UID FETCH");
 	return collector.take();
 }

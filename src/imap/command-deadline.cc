@@ -11,12 +11,12 @@ void CommandDeadline::start(const std::string &command)
 	running_.emplace(Running{command, net::Deadline(timeout_ms_)});
 }
 
-void CommandDeadline::check(const std::string &peer) const
+void CommandDeadline::check(const net::Stream &stream) const
 {
 	if (!running_ || running_->deadline.remaining_ms() > 0)
 		return;
 	throw Failure(FailureKind::temporary,
-		      peer + ": " + running_->command + " did not complete within " +
+		      stream.peer() + ": " + running_->command + " did not complete within " +
 			      running_->deadline.describe_timeout());
 }
 

@@ -26,8 +26,10 @@ public:
 	void start(const std::string &command);
 	void stop() { running_.reset(); }
 	bool running() const { return running_.has_value(); }
-	// Throws a temporary Failure when the running command is over time.
-	void check(const std::string &peer) const;
+	// Throws a temporary Failure, naming stream's peer, when the running
+	// command is over time. This runs before every read: the peer's name
+	// is built only when there is a failure to tell.
+	void check(const net::Stream &stream) const;
 
 private:
 	struct Running {
@@ -51,7 +53,7 @@ public:
 
 	size_t read_some(char *buf, size_t len) override
 	{
-		deadline_.check(inner_.peer());
+		deadline_.check(inner_);
 		return inner_.read_some(buf, len);
 	}
 	void write_all(std::string_view data) override { inner_.write_all(data); }

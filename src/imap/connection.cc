@@ -245,12 +245,12 @@ void Connection::handle_untagged(const Response &response)
 		log_.warning(peer() + ": server says: " + keyword + " " +
 			     printable_excerpt(response.text));
 	} else if (keyword == "CAPABILITY") {
-		capabilities_.clear();
+		std::vector<std::string> names;
 		for (const Value &value : response.args) {
 			if (value.kind == Value::Kind::atom)
-				capabilities_.insert(to_upper(value.text));
+				names.push_back(value.text);
 		}
-		capabilities_known_ = true;
+		replace_capabilities(names);
 	} else if (keyword == "EXISTS" && response.number) {
 		mailbox_.exists = *response.number;
 		sequences_.on_exists(*response.number);
@@ -269,19 +269,25 @@ void Connection::handle_untagged(const Response &response)
 void Connection::handle_code(const ResponseCode &code)
 {
 	if (code.name == "CAPABILITY") {
-		capabilities_.clear();
-		for (const std::string &word : code.words())
-			capabilities_.insert(to_upper(word));
-		capabilities_known_ = true;
+		replace_capabilities(code.words());
 	} else if (code.name == "UIDVALIDITY" || code.name == "UIDNEXT") {
-		std::optional<uint64_t> number = code.number();
-		if (!number || *number > UINT32_MAX) {
+		std::optional<uint32_t> number = code.number<uint32_t>();
+		if (!number) {
 			log_.warning(peer() + ": ignoring malformed [" + code.name + "]");
 			return;
 		}
-		(code.name == "UIDVALIDITY" ? mailbox_.uidvalidity : mailbox_.uidnext) =
-			uint32_t(*number);
+		(code.name == "UIDVALIDITY" ? mailbox_.uidvalidity : mailbox_.uidnext) = *number;
 	}
+}
+
+// Either form of CAPABILITY lists all there is: what was known before
+// does not carry over.
+void Connection::replace_capabilities(const std::vector<std::string> &names)
+{
+	capabilities_.clear();
+	for (const std::string &name : names)
+		capabilities_.insert(to_upper(name));
+	capabilities_known_ = true;
 }
 
 void Connection::complete(Response &&tagged)

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/cancel.h"
 #include "base/logger.h"
@@ -38,8 +39,9 @@ public:
 	// An untagged response, after the connection took its own notes.
 	virtual void on_untagged(const Response &response) = 0;
 	// A message body literal starts; partial is its FETCH response so
-	// far. Whatever the observer leaves unread is drained afterwards.
-	virtual void on_message_body(const Response &partial, LiteralSource &body) = 0;
+	// far. Whatever the observer leaves unread is drained afterwards,
+	// so an observer that wants no bodies need not override this.
+	virtual void on_message_body(const Response &partial, LiteralSource &body) {}
 };
 
 class Connection {
@@ -102,6 +104,7 @@ private:
 	void handle(Response &&response);
 	void handle_untagged(const Response &response);
 	void handle_code(const ResponseCode &code);
+	void replace_capabilities(const std::vector<std::string> &names);
 	void complete(Response &&tagged);
 	void ensure_usable() const;
 	void write(std::string_view data);

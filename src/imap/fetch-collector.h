@@ -36,8 +36,6 @@ public:
 		fill_(records_[position->second], *items);
 	}
 
-	void on_message_body(const Response &, LiteralSource &) override {}
-
 	std::vector<Record> take() { return std::move(records_); }
 
 private:

@@ -66,10 +66,7 @@ int64_t days_from_civil(int year, int month, int day)
 
 std::optional<InternalDate> parse_internaldate(std::string_view text)
 {
-	while (!text.empty() && text.front() == ' ')
-		text.remove_prefix(1);
-	while (!text.empty() && text.back() == ' ')
-		text.remove_suffix(1);
+	text = trim_spaces(text);
 
 	size_t pos = 0;
 	int day = 0, year = 0, hour = 0, minute = 0, second = 0, zone_hours = 0, zone_minutes = 0;

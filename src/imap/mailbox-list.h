@@ -28,7 +28,6 @@ public:
 	explicit MailboxListCollector(ListCommand command) : command_(command) {}
 
 	void on_untagged(const Response &response) override;
-	void on_message_body(const Response &, LiteralSource &) override {}
 
 	// The listed mailboxes in the server's order, each name once (a
 	// name listed twice gets the attributes of both), subscribed when

@@ -46,6 +46,11 @@ FailureKind classify_refusal(const Response &tagged, FailureKind kind_for_no)
 	return tagged.keyword == "NO" ? kind_for_no : FailureKind::permanent;
 }
 
+bool is_partly_expunged(const Response &tagged)
+{
+	return tagged.keyword == "NO" && tagged.code.name == "EXPUNGEISSUED";
+}
+
 void throw_refusal(const Response &tagged, FailureKind kind_for_no, std::string_view peer,
 		   std::string_view command)
 {

@@ -14,6 +14,11 @@ namespace mailmove::imap {
 // response says otherwise; a BAD is permanent unless marked temporary.
 FailureKind classify_refusal(const Response &tagged, FailureKind kind_for_no);
 
+// A UID FETCH answered NO [EXPUNGEISSUED]: Dovecot and others say so
+// when some of the messages vanished, having sent the others, so it is
+// a success for what was sent.
+bool is_partly_expunged(const Response &tagged);
+
 // Throws the classified Failure: "<peer>: <command> refused: <text>".
 [[noreturn]] void throw_refusal(const Response &tagged, FailureKind kind_for_no,
 				std::string_view peer, std::string_view command);

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "base/failure.h"
+#include "base/line-codec.h"
 
 namespace mailmove::imap {
 
@@ -33,14 +34,6 @@ std::string_view skip_spaces(std::string_view text)
 {
 	while (!text.empty() && text.front() == ' ')
 		text.remove_prefix(1);
-	return text;
-}
-
-std::string_view trim_spaces(std::string_view text)
-{
-	text = skip_spaces(text);
-	while (!text.empty() && text.back() == ' ')
-		text.remove_suffix(1);
 	return text;
 }
 
@@ -79,7 +72,7 @@ std::optional<LiteralHeader> split_literal_header(std::string_view line)
 	std::string_view digits = line.substr(open + 1, line.size() - open - 2);
 	if (!digits.empty() && digits.back() == '+')
 		digits.remove_suffix(1);
-	std::optional<uint64_t> size = parse_number(digits);
+	std::optional<uint64_t> size = parse_decimal<uint64_t>(digits);
 	if (!size)
 		return std::nullopt;
 	return LiteralHeader{*size, line.substr(0, open)};
@@ -232,10 +225,9 @@ std::string_view ResponseParser::parse_head(std::string_view line)
 
 	std::string_view keyword = next_word(line, "[");
 	if (response_.kind == Response::Kind::untagged && is_all_digits(keyword)) {
-		std::optional<uint64_t> number = parse_number(keyword);
-		if (!number || *number > UINT32_MAX)
+		response_.number = parse_decimal<uint32_t>(keyword);
+		if (!response_.number)
 			malformed("message number out of range");
-		response_.number = uint32_t(*number);
 		keyword = next_word(line, "[");
 	}
 	if (keyword.empty())

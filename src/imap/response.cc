@@ -1,7 +1,6 @@
 #include "imap/response.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 
 namespace mailmove::imap {
@@ -11,15 +10,6 @@ namespace {
 char ascii_upper(char c)
 {
 	return c >= 'a' && c <= 'z' ? char(c - 'a' + 'A') : c;
-}
-
-std::string_view trim_spaces(std::string_view text)
-{
-	while (!text.empty() && text.front() == ' ')
-		text.remove_prefix(1);
-	while (!text.empty() && text.back() == ' ')
-		text.remove_suffix(1);
-	return text;
 }
 
 } // namespace
@@ -46,52 +36,18 @@ std::string_view trim_blanks(std::string_view text)
 	return text;
 }
 
-std::string to_upper(std::string_view text)
+std::string_view trim_spaces(std::string_view text)
 {
-	std::string upper(text);
-	std::transform(upper.begin(), upper.end(), upper.begin(), ascii_upper);
-	return upper;
-}
-
-std::optional<uint64_t> parse_number(std::string_view digits)
-{
-	uint64_t value = 0;
-	if (digits.empty() || digits.front() == '+' || digits.front() == '-')
-		return std::nullopt;
-	auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-	if (error != std::errc() || end != digits.data() + digits.size())
-		return std::nullopt;
-	return value;
-}
-
-std::string printable_excerpt(std::string_view text, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	std::string out;
-	for (unsigned char c : text.substr(0, max)) {
-		if (c >= 0x20 && c < 0x7f) {
-			out += char(c);
-		} else {
-			out += "\\x";
-			out += hex[c >> 4];
-			out += hex[c & 0xf];
-		}
-	}
-	if (text.size() > max)
-		out += "...";
-	return out;
+	while (!text.empty() && text.front() == ' ')
+		text.remove_prefix(1);
+	while (!text.empty() && text.back() == ' ')
+		text.remove_suffix(1);
+	return text;
 }
 
 bool Value::is_atom(std::string_view name) const
 {
 	return kind == Kind::atom && equals_ignore_case(text, name);
-}
-
-std::optional<uint64_t> Value::number() const
-{
-	if (kind != Kind::atom)
-		return std::nullopt;
-	return parse_number(text);
 }
 
 std::vector<std::string> ResponseCode::words() const
@@ -104,14 +60,6 @@ std::vector<std::string> ResponseCode::words() const
 		rest.remove_prefix(end);
 	}
 	return words;
-}
-
-std::optional<uint64_t> ResponseCode::number() const
-{
-	std::vector<std::string> all = words();
-	if (all.empty())
-		return std::nullopt;
-	return parse_number(all.front());
 }
 
 bool Response::is_status() const
@@ -136,8 +84,9 @@ const std::vector<Value> *fetch_items(const Response &response)
 uint32_t fetch_uid(const std::vector<Value> &items)
 {
 	const Value *uid = find_fetch_item(items, "UID");
-	std::optional<uint64_t> number = uid == nullptr ? std::nullopt : uid->number();
-	return number && *number <= UINT32_MAX ? uint32_t(*number) : 0;
+	// A UID beyond 32 bits is malformed: as good as none.
+	std::optional<uint32_t> number = uid == nullptr ? std::nullopt : uid->number<uint32_t>();
+	return number.value_or(0);
 }
 
 const Value *find_fetch_item(const std::vector<Value> &items, std::string_view name)

@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/line-codec.h"
+#include "base/text.h"
+
 namespace mailmove::imap {
 
 // One element of a tokenized response. Numbers are atoms (number() reads
@@ -30,7 +33,15 @@ struct Value {
 
 	// Case-insensitive comparison of an atom.
 	bool is_atom(std::string_view name) const;
-	std::optional<uint64_t> number() const;
+	// An atom that is a number fitting T (a UID is 32-bit, a size may
+	// not be), else nullopt.
+	template <typename T = uint64_t>
+	std::optional<T> number() const
+	{
+		if (kind != Kind::atom)
+			return std::nullopt;
+		return parse_decimal<T>(text);
+	}
 	bool is_string() const { return kind == Kind::string; }
 	bool is_list() const { return kind == Kind::list; }
 };
@@ -42,7 +53,16 @@ struct ResponseCode {
 	std::string args; // raw, trimmed
 
 	std::vector<std::string> words() const;
-	std::optional<uint64_t> number() const;
+	// The first word as a number; nullopt unless it is one that fits T
+	// (UIDVALIDITY and UIDNEXT are 32-bit, HIGHESTMODSEQ is not).
+	template <typename T = uint64_t>
+	std::optional<T> number() const
+	{
+		std::vector<std::string> all = words();
+		if (all.empty())
+			return std::nullopt;
+		return parse_decimal<T>(all.front());
+	}
 };
 
 struct Response {
@@ -85,12 +105,9 @@ const Value *find_message_body_item(const std::vector<Value> &items);
 
 bool equals_ignore_case(std::string_view a, std::string_view b);
 bool starts_with_ignore_case(std::string_view text, std::string_view prefix);
-std::string to_upper(std::string_view text);
+// Without leading and trailing spaces (IMAP's separator).
+std::string_view trim_spaces(std::string_view text);
 // Without leading and trailing spaces and tabs.
 std::string_view trim_blanks(std::string_view text);
-std::optional<uint64_t> parse_number(std::string_view digits);
-// Server text fit for a log line or an error message: control and 8-bit
-// bytes escaped, cut at max bytes.
-std::string printable_excerpt(std::string_view text, size_t max = 200);
 
 } // namespace mailmove::imap

@@ -1,6 +1,7 @@
 #include "move/pop3-mover.h"
 
 #include "base/failure.h"
+#include "base/text.h"
 #include "move/checkpoint.h"
 #include "move/commit-intent.h"
 #include "move/folder-writer.h"
@@ -102,8 +103,8 @@ public:
 	{
 		std::string why = "RETR refused: -ERR";
 		if (!reply.code.empty())
-			why += " [" + pop3::printable(reply.code) + "]";
-		record_failure(*by_number_.at(number), why + " " + pop3::printable(reply.text));
+			why += " [" + printable_excerpt(reply.code) + "]";
+		record_failure(*by_number_.at(number), why + " " + printable_excerpt(reply.text));
 	}
 
 	// Messages to retrieve again: a late refusal rolled them back.
@@ -151,7 +152,7 @@ private:
 		mover_.report_.progress.messages_failed++;
 		std::string name = "message " + std::to_string(m.number);
 		if (!m.uidl.empty())
-			name += " (UIDL " + pop3::printable(m.uidl, 80) + ")";
+			name += " (UIDL " + printable_excerpt(m.uidl, 80) + ")";
 		mover_.log_.warning("INBOX: " + name + " not moved, tried again next run: " + why);
 		mover_.job_report_->add("message-failed", {{"folder", inbox},
 							   {"number", std::to_string(m.number)},

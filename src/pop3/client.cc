@@ -82,7 +82,7 @@ struct Client::Impl {
 		}
 		throw Failure(FailureKind::permanent,
 			      connection.peer() + ": unexpected reply to " + std::string(name) + ": " +
-				      printable(line));
+				      printable_excerpt(line));
 	}
 
 	void finish_auth(std::string_view response, std::string_view name)
@@ -189,7 +189,8 @@ void Client::greeting()
 		std::optional<Reply> reply = parse_reply(line);
 		if (!reply) {
 			throw Failure(FailureKind::permanent,
-				      c.peer() + ": not a POP3 greeting: " + printable(line));
+				      c.peer() + ": not a POP3 greeting: " +
+					      printable_excerpt(line));
 		}
 		if (!reply->ok)
 			throw_refusal(*reply, FailureKind::temporary, c.peer(), "connection");
@@ -281,7 +282,7 @@ MaildropSize Client::stat()
 		if (!size) {
 			throw Failure(FailureKind::permanent,
 				      impl_->connection.peer() + ": unreadable STAT reply: " +
-					      printable(reply.text));
+					      printable_excerpt(reply.text));
 		}
 		return *size;
 	});
@@ -297,7 +298,8 @@ std::vector<ListEntry> Client::list()
 			std::optional<ListEntry> entry = parse_list_line(line);
 			if (!entry) {
 				throw Failure(FailureKind::permanent,
-					      c.peer() + ": unreadable LIST line: " + printable(line));
+					      c.peer() + ": unreadable LIST line: " +
+						      printable_excerpt(line));
 			}
 			entries.push_back(*entry);
 		});
@@ -317,7 +319,8 @@ std::optional<std::vector<UidlEntry>> Client::uidl()
 			std::optional<UidlEntry> entry = parse_uidl_line(line);
 			if (!entry) {
 				throw Failure(FailureKind::permanent,
-					      c.peer() + ": unreadable UIDL line: " + printable(line));
+					      c.peer() + ": unreadable UIDL line: " +
+						      printable_excerpt(line));
 			}
 			entries.push_back(std::move(*entry));
 		});

@@ -36,7 +36,7 @@ void Connection::check_cancel() const
 void Connection::send(std::string_view line, std::string_view trace)
 {
 	ensure_usable();
-	log_.debug("C: " + printable(trace, max_trace_bytes));
+	log_.debug("C: " + printable_excerpt(trace, max_trace_bytes));
 	std::string data(line);
 	data += "\r\n";
 	try {
@@ -60,7 +60,7 @@ std::string Connection::read_line()
 				if (!line.empty() && line.back() == '\r')
 					line.pop_back();
 				input_.consume(lf + 1);
-				log_.debug("S: " + printable(line, max_trace_bytes));
+				log_.debug("S: " + printable_excerpt(line, max_trace_bytes));
 				return line;
 			}
 			if (input_.fill() == 0) {
@@ -82,7 +82,7 @@ Reply Connection::read_reply(std::string_view command)
 		usable_ = false;
 		throw Failure(FailureKind::permanent,
 			      peer() + ": not a POP3 reply to " + std::string(command) + ": " +
-				      printable(line));
+				      printable_excerpt(line));
 	}
 	return *reply;
 }

@@ -77,27 +77,27 @@ void Capabilities::add_line(std::string_view line)
 	std::vector<std::string_view> w = words(line);
 	if (w.empty())
 		return;
-	std::vector<std::string> &arguments = entries_[ascii_upper(w[0])];
+	std::vector<std::string> &arguments = entries_[to_upper(w[0])];
 	arguments.assign(w.begin() + 1, w.end());
 }
 
 bool Capabilities::has(std::string_view name) const
 {
-	return entries_.count(ascii_upper(name)) > 0;
+	return entries_.count(to_upper(name)) > 0;
 }
 
 const std::vector<std::string> &Capabilities::arguments(std::string_view name) const
 {
 	static const std::vector<std::string> none;
-	auto it = entries_.find(ascii_upper(name));
+	auto it = entries_.find(to_upper(name));
 	return it == entries_.end() ? none : it->second;
 }
 
 bool Capabilities::has_sasl(std::string_view mechanism) const
 {
-	std::string wanted = ascii_upper(mechanism);
+	std::string wanted = to_upper(mechanism);
 	for (const std::string &offered : arguments("SASL")) {
-		if (ascii_upper(offered) == wanted)
+		if (to_upper(offered) == wanted)
 			return true;
 	}
 	return false;

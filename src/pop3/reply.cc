@@ -9,7 +9,7 @@ namespace {
 
 bool starts_with_keyword(std::string_view line, std::string_view keyword)
 {
-	if (line.size() < keyword.size() || ascii_upper(line.substr(0, keyword.size())) != keyword)
+	if (line.size() < keyword.size() || to_upper(line.substr(0, keyword.size())) != keyword)
 		return false;
 	return line.size() == keyword.size() || line[keyword.size()] == ' ';
 }
@@ -22,23 +22,13 @@ bool text_says_temporary(std::string_view text)
 		"IN USE", "LOCKED", "TRY AGAIN", "TRY LATER", "TEMPORAR",
 		"BUSY", "TOO MANY", "THROTTL", "RATE LIMIT", "UNAVAILABLE",
 	};
-	std::string upper = ascii_upper(text);
+	std::string upper = to_upper(text);
 	return std::any_of(phrases.begin(), phrases.end(), [&upper](std::string_view phrase) {
 		return upper.find(phrase) != std::string::npos;
 	});
 }
 
 } // namespace
-
-std::string ascii_upper(std::string_view text)
-{
-	std::string upper(text);
-	for (char &c : upper) {
-		if (c >= 'a' && c <= 'z')
-			c = char(c - 'a' + 'A');
-	}
-	return upper;
-}
 
 std::optional<Reply> parse_reply(std::string_view line)
 {
@@ -58,7 +48,7 @@ std::optional<Reply> parse_reply(std::string_view line)
 	if (!line.empty() && line.front() == '[') {
 		size_t close = line.find(']');
 		if (close != std::string_view::npos) {
-			reply.code = ascii_upper(line.substr(1, close - 1));
+			reply.code = to_upper(line.substr(1, close - 1));
 			line.remove_prefix(close + 1);
 			while (!line.empty() && line.front() == ' ')
 				line.remove_prefix(1);
@@ -97,28 +87,10 @@ void throw_refusal(const Reply &reply, FailureKind kind_for_err, std::string_vie
 {
 	std::string message = std::string(peer) + ": " + std::string(command) + " refused: -ERR";
 	if (!reply.code.empty())
-		message += " [" + printable(reply.code) + "]";
+		message += " [" + printable_excerpt(reply.code) + "]";
 	if (!reply.text.empty())
-		message += " " + printable(reply.text);
+		message += " " + printable_excerpt(reply.text);
 	throw Failure(classify_refusal(reply, kind_for_err), message);
-}
-
-std::string printable(std::string_view text, size_t max)
-{
-	static constexpr char hex[] = "0123456789abcdef";
-	std::string out;
-	for (unsigned char c : text.substr(0, max)) {
-		if (c < 0x20 || c >= 0x7f) {
-			out += "\\x";
-			out += hex[c >> 4];
-			out += hex[c & 0xf];
-		} else {
-			out += char(c);
-		}
-	}
-	if (text.size() > max)
-		out += "...";
-	return out;
 }
 
 } // namespace mailmove::pop3

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "base/failure.h"
+#include "base/text.h"
 
 namespace mailmove::pop3 {
 
@@ -34,11 +35,5 @@ FailureKind classify_refusal(const Reply &reply, FailureKind kind_for_err);
 // Throws "<peer>: <command> refused: -ERR [CODE] text", classified.
 [[noreturn]] void throw_refusal(const Reply &reply, FailureKind kind_for_err,
 				std::string_view peer, std::string_view command);
-
-// Server text fit for a log line or an error message: control and 8-bit
-// bytes escaped, cut at max bytes.
-std::string printable(std::string_view text, size_t max = 200);
-
-std::string ascii_upper(std::string_view text);
 
 } // namespace mailmove::pop3

@@ -5,7 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
+
+#include "base/line-codec.h"
 
 namespace mailmove::source {
 
@@ -77,14 +78,12 @@ bool parse_port(std::string_view text, uint16_t &port_r, std::string &error)
 		error = "empty port after ':'";
 		return false;
 	}
-	unsigned long value = 0;
-	auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-	if (ec != std::errc() || end != text.data() + text.size() ||
-	    value < 1 || value > 65535) {
+	std::optional<uint16_t> port = parse_decimal<uint16_t>(text);
+	if (!port || *port == 0) {
 		error = "invalid port '" + std::string(text) + "' (must be 1-65535)";
 		return false;
 	}
-	port_r = static_cast<uint16_t>(value);
+	port_r = *port;
 	return true;
 }
 

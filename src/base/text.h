@@ -1,0 +1,17 @@
+// Server text as the IMAP and POP3 clients handle it: keywords compared
+// upper-cased, and whatever a server sent made safe to log.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace mailmove {
+
+// ASCII only: protocol keywords, never a locale's idea of case.
+std::string to_upper(std::string_view text);
+// Server text fit for a log line or an error message: control and 8-bit
+// bytes escaped, cut at max bytes.
+std::string printable_excerpt(std::string_view text, size_t max = 200);
+
+} // namespace mailmove
