@@ -1,5 +1,7 @@
 #include "move/received-date.h"
 
+#include "base/text.h"
+
 #include <array>
 #include <charconv>
 #include <ctime>
@@ -24,16 +26,6 @@ constexpr std::array<ZoneName, 11> zone_names = {{
 	{"UT", 0}, {"UTC", 0}, {"GMT", 0}, {"EST", -300}, {"EDT", -240}, {"CST", -360},
 	{"CDT", -300}, {"MST", -420}, {"MDT", -360}, {"PST", -480}, {"PDT", -420},
 }};
-
-std::string upper(std::string_view text)
-{
-	std::string out(text);
-	for (char &c : out) {
-		if (c >= 'a' && c <= 'z')
-			c = char(c - 'a' + 'A');
-	}
-	return out;
-}
 
 bool all_digits(std::string_view text)
 {
@@ -79,7 +71,7 @@ std::vector<std::string_view> date_words(std::string_view text)
 
 int month_number(std::string_view word)
 {
-	std::string name = upper(word.substr(0, 3));
+	std::string name = to_upper(word.substr(0, 3));
 	for (size_t i = 0; i < month_names.size(); i++) {
 		if (word.size() >= 3 && name == month_names[i])
 			return int(i) + 1;
@@ -122,7 +114,7 @@ bool parse_zone(std::string_view word, int &offset_minutes)
 		offset_minutes = (word[0] == '-' ? -1 : 1) * (hours * 60 + minutes);
 		return true;
 	}
-	std::string name = upper(word);
+	std::string name = to_upper(word);
 	for (const ZoneName &zone : zone_names) {
 		if (name == zone.name) {
 			offset_minutes = zone.offset_minutes;
@@ -186,7 +178,7 @@ std::optional<ReceivedDate> parse_rfc5322_date(std::string_view text)
 
 std::string first_header_field(std::string_view header, std::string_view wanted)
 {
-	std::string name = upper(wanted) + ":";
+	std::string name = to_upper(wanted) + ":";
 	std::string value;
 	bool in_field = false;
 	while (!header.empty()) {
@@ -204,7 +196,7 @@ std::string first_header_field(std::string_view header, std::string_view wanted)
 			value += ' ';
 			value += line;
 		} else if (!continuation && line.size() >= name.size() &&
-			   upper(line.substr(0, name.size())) == name) {
+			   to_upper(line.substr(0, name.size())) == name) {
 			in_field = true;
 			value = line.substr(name.size());
 		}
