@@ -1,5 +1,7 @@
 #include "jobs/credential-store.h"
 
+#include <utility>
+
 namespace mailmove::jobs {
 
 const char *credential_origin_name(CredentialOrigin origin)
@@ -44,6 +46,16 @@ std::vector<std::string> credential_scopes_of(std::string_view user)
 		scopes.push_back("@" + std::string(domain));
 	scopes.emplace_back(every_user_scope);
 	return scopes;
+}
+
+std::optional<ScopedCredentialInfo> credentials_of(const CredentialStore &store,
+						   std::string_view user)
+{
+	for (std::string &scope : credential_scopes_of(user)) {
+		if (std::optional<CredentialInfo> info = store.info(scope))
+			return ScopedCredentialInfo{std::move(scope), std::move(*info)};
+	}
+	return std::nullopt;
 }
 
 } // namespace mailmove::jobs

@@ -84,4 +84,16 @@ public:
 						       const CredentialInfo &info)> &visit) const = 0;
 };
 
+// The record that applies to a user, and the scope it is stored under.
+struct ScopedCredentialInfo {
+	std::string scope;
+	CredentialInfo info;
+};
+// The first of credential_scopes_of(user) that store holds a record of;
+// nullopt when it holds none. Everything that shows or uses a user's
+// credentials goes through here, so the status names the record the
+// worker logs in with.
+std::optional<ScopedCredentialInfo> credentials_of(const CredentialStore &store,
+						   std::string_view user);
+
 } // namespace mailmove::jobs

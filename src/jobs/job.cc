@@ -61,12 +61,6 @@ std::optional<JobState> job_state_from_name(std::string_view name)
 	return std::nullopt;
 }
 
-bool job_state_is_held(JobState state)
-{
-	return state == JobState::failed || state == JobState::auth_failed ||
-	       state == JobState::paused || state == JobState::expired;
-}
-
 std::optional<FailureKind> failure_kind_from_name(std::string_view name)
 {
 	for (FailureKind kind : {FailureKind::temporary, FailureKind::permanent,

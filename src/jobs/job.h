@@ -78,10 +78,6 @@ struct Job {
 	bool synced = false;
 };
 
-// A job in one of these states stays as it is until an admin or the
-// user's credentials act on it.
-bool job_state_is_held(JobState state);
-
 KeyValues job_to_key_values(const Job &job);
 // nullopt when the user is missing or the state unknown. Other missing or
 // malformed fields keep their defaults.

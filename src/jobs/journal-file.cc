@@ -60,7 +60,8 @@ void write_all(int fd, std::string_view data, const std::string &path)
 	}
 }
 
-// A rename or a new file is durable only once its directory is.
+} // namespace
+
 void fsync_directory_of(const std::string &path)
 {
 	size_t slash = path.rfind('/');
@@ -72,8 +73,6 @@ void fsync_directory_of(const std::string &path)
 	if (fsync(fd.get()) < 0)
 		throw_errno("fsync(" + dir + ")");
 }
-
-} // namespace
 
 JournalFile::JournalFile(std::string path, JournalFormat format, unsigned lock_wait_msecs)
 	: path_(std::move(path)), format_(format),

@@ -14,13 +14,6 @@ void parse_into(const KeyValues &values, const char *key, T &field)
 		field = *parsed;
 }
 
-void copy_into(const KeyValues &values, const char *key, std::string &field)
-{
-	auto it = values.find(key);
-	if (it != values.end())
-		field = it->second;
-}
-
 } // namespace
 
 KeyValues progress_to_key_values(const Progress &progress)
@@ -59,18 +52,6 @@ KeyValues folder_progress_to_key_values(const FolderProgress &folder)
 		{"bytes_total", std::to_string(folder.bytes_total)},
 		{"messages_failed", std::to_string(folder.messages_failed)},
 	};
-}
-
-void apply_folder_progress(FolderProgress &folder, const KeyValues &values)
-{
-	copy_into(values, "name", folder.name);
-	copy_into(values, "legacy_name", folder.legacy_name);
-	copy_into(values, "state", folder.state);
-	parse_into(values, "messages_done", folder.messages_done);
-	parse_into(values, "messages_total", folder.messages_total);
-	parse_into(values, "bytes_done", folder.bytes_done);
-	parse_into(values, "bytes_total", folder.bytes_total);
-	parse_into(values, "messages_failed", folder.messages_failed);
 }
 
 } // namespace mailmove::jobs

@@ -105,7 +105,5 @@ KeyValues progress_to_key_values(const Progress &progress);
 void apply_progress(Progress &progress, const KeyValues &values);
 
 KeyValues folder_progress_to_key_values(const FolderProgress &folder);
-// Fields missing or malformed leave folder as it was.
-void apply_folder_progress(FolderProgress &folder, const KeyValues &values);
 
 } // namespace mailmove::jobs

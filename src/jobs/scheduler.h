@@ -59,8 +59,6 @@ public:
 	// When the earliest job not yet due at now becomes due; 0 when none.
 	std::time_t next_due_after(std::time_t now) const;
 
-	const SchedulerLimits &limits() const { return limits_; }
-
 private:
 	struct QueueEntry {
 		std::time_t due;

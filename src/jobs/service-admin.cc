@@ -7,23 +7,13 @@
 #include <algorithm>
 #include <exception>
 
+#include "base/ascii.h"
 #include "base/failure.h"
 #include "jobs/admin-replies.h"
 #include "jobs/protocol.h"
 #include "jobs/status-summary.h"
 
 namespace mailmove::jobs {
-
-namespace {
-
-std::string lowercase_ascii(std::string text)
-{
-	std::transform(text.begin(), text.end(), text.begin(),
-		       [](char c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; });
-	return text;
-}
-
-} // namespace
 
 std::vector<std::string> ServiceCore::admin_line(AdminClientId client, std::string_view line)
 {
@@ -76,7 +66,7 @@ ServiceCore::Lines ServiceCore::admin_command(AdminClientId client,
 		return summary(UserMask(argument));
 	if (command == "FOLDERS")
 		return folders(UserMask(argument));
-	if (std::optional<JobAction> action = job_action_from_name(lowercase_ascii(command)))
+	if (std::optional<JobAction> action = job_action_from_name(ascii_lowercase(command)))
 		return job_action(*action, UserMask(argument));
 	if (command == "RUN-BEGIN")
 		return run_begin(client, argument, values);
@@ -101,11 +91,11 @@ ServiceCore::Lines ServiceCore::admin_command(AdminClientId client,
 
 std::string ServiceCore::credentials_status(const std::string &user) const
 {
-	for (const std::string &scope : credential_scopes_of(user)) {
-		if (std::optional<CredentialInfo> info = vault_.info(scope))
-			return info->master ? "master" : credential_origin_name(info->origin);
-	}
-	return "none";
+	std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, user);
+	if (!credentials)
+		return "none";
+	return credentials->info.master ? "master" :
+		credential_origin_name(credentials->info.origin);
 }
 
 std::string ServiceCore::status_line(const Job &job) const
@@ -282,20 +272,10 @@ ServiceCore::Lines ServiceCore::run_end(AdminClientId client, const std::string 
 		return {error_reply("No run of " + user + " was begun on this connection")};
 
 	std::string result = value_of(values, "result");
-	if (result == "done") {
-		Outcome outcome{JobState::done, std::nullopt, ""};
-		outcome.saved_now = parse_decimal<uint64_t>(value_of(values, "saved_now")).value_or(0);
-		end_run(*run, values, outcome);
-	} else if (result == "failed") {
-		std::string error = value_of(values, "error");
-		end_run(*run, values,
-			{JobState::failed,
-			 failure_kind_from_name(value_of(values, "kind"))
-				 .value_or(FailureKind::temporary),
-			 error.empty() ? "doveadm mailmove run gave no reason" : error});
-	} else {
+	if (result != "done" && result != "failed")
 		return {error_reply("RUN-END needs result=done or result=failed")};
-	}
+	end_run(*run, values,
+		reported_outcome(result == "done", values, "doveadm mailmove run gave no reason"));
 	return {"OK"};
 }
 

@@ -1,11 +1,9 @@
 #include "jobs/service-core.h"
 
-#include <algorithm>
-#include <exception>
 #include <memory>
 #include <random>
-#include <set>
 
+#include "base/ascii.h"
 #include "base/failure.h"
 #include "jobs/admin-replies.h"
 #include "jobs/protocol.h"
@@ -18,15 +16,6 @@ namespace {
 constexpr const char *lost_worker_error = "worker exited unexpectedly";
 constexpr const char *lost_admin_run_error =
 	"doveadm mailmove run exited before it finished";
-
-std::string lowercase(std::string text)
-{
-	for (char &c : text) {
-		if (c >= 'A' && c <= 'Z')
-			c = static_cast<char>(c - 'A' + 'a');
-	}
-	return text;
-}
 
 KeyValues progress_event_fields(const Job &job)
 {
@@ -85,16 +74,12 @@ void ServiceCore::place_in_schedule(const Job &job)
 std::string ServiceCore::host_of(const Job &job) const
 {
 	std::string source = job.source;
-	for (const std::string &scope : credential_scopes_of(job.user)) {
-		if (std::optional<CredentialInfo> info = vault_.info(scope)) {
-			if (!info->source.empty())
-				source = info->source;
-			break;
-		}
-	}
+	std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, job.user);
+	if (credentials && !credentials->info.source.empty())
+		source = credentials->info.source;
 	std::string error;
 	std::optional<source::SourceUrl> url = source::parse_source_url(source, error);
-	return lowercase(url ? url->host : source);
+	return ascii_lowercase(url ? url->host : source);
 }
 
 void ServiceCore::emit(const Job &job, LogLevel level, std::string message,
@@ -375,6 +360,21 @@ void ServiceCore::end_run(RunId run, const KeyValues &values, const Outcome &out
 	     job_failed_event, std::move(fields));
 }
 
+ServiceCore::Outcome ServiceCore::reported_outcome(bool done, const KeyValues &values,
+						   const char *no_reason)
+{
+	if (done) {
+		Outcome outcome{JobState::done, std::nullopt, ""};
+		outcome.saved_now =
+			parse_decimal<uint64_t>(value_of(values, "saved_now")).value_or(0);
+		return outcome;
+	}
+	std::string error = value_of(values, "error");
+	return {JobState::failed,
+		failure_kind_from_name(value_of(values, "kind")).value_or(FailureKind::temporary),
+		error.empty() ? no_reason : error};
+}
+
 void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
 {
 	std::time_t now = clock_.now();
@@ -409,21 +409,18 @@ void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
 std::vector<std::string> ServiceCore::job_fields_of(const Job &job) const
 {
 	std::vector<std::string> fields;
-	for (const std::string &scope : credential_scopes_of(job.user)) {
-		std::optional<CredentialInfo> info = vault_.info(scope);
-		if (!info)
-			continue;
-		std::optional<Credentials> secret = vault_.reveal(scope);
-		if (!info->source.empty())
-			fields.push_back("source=" + info->source);
-		if (!secret->login.empty())
-			fields.push_back("login=" + secret->login);
-		if (!secret->password.empty())
-			fields.push_back("password=" + secret->password);
-		if (!secret->master_user.empty())
-			fields.push_back("master_user=" + secret->master_user);
-		break;
-	}
+	std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, job.user);
+	if (!credentials)
+		return fields;
+	std::optional<Credentials> secret = vault_.reveal(credentials->scope);
+	if (!credentials->info.source.empty())
+		fields.push_back("source=" + credentials->info.source);
+	if (!secret->login.empty())
+		fields.push_back("login=" + secret->login);
+	if (!secret->password.empty())
+		fields.push_back("password=" + secret->password);
+	if (!secret->master_user.empty())
+		fields.push_back("master_user=" + secret->master_user);
 	return fields;
 }
 
@@ -449,18 +446,9 @@ RunState ServiceCore::worker_line(RunId run, std::string_view line)
 		update_run(run, values);
 	} else if (event == "FOLDER") {
 		update_folder(worker_run->user, std::move(values));
-	} else if (event == "DONE") {
-		Outcome outcome{JobState::done, std::nullopt, ""};
-		outcome.saved_now = parse_decimal<uint64_t>(value_of(values, "saved_now")).value_or(0);
-		end_run(run, values, outcome);
-		return RunState::ended;
-	} else if (event == "FAILED") {
-		std::string error = value_of(values, "error");
+	} else if (event == "DONE" || event == "FAILED") {
 		end_run(run, values,
-			{JobState::failed,
-			 failure_kind_from_name(value_of(values, "kind"))
-				 .value_or(FailureKind::temporary),
-			 error.empty() ? "the worker gave no reason" : error});
+			reported_outcome(event == "DONE", values, "the worker gave no reason"));
 		return RunState::ended;
 	} else {
 		// A newer worker may report more; what we do not know we skip.

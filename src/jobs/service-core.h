@@ -5,7 +5,7 @@
 // lines to send, without their "\n".
 //
 // Runs: every move in progress is a run with an id, either on a
-// mailmove-worker connection (handed out by start_due_jobs()) or begun by
+// mailmove-worker connection (handed out by tick()) or begun by
 // `doveadm mailmove run` on an admin connection (RUN-BEGIN). A user has at
 // most one run at a time. Events of a run that has already ended (a late
 // disconnect, a stale worker, a run an admin paused) are ignored, so a new
@@ -105,8 +105,6 @@ public:
 	// may start now running and returns them. The glue connects to a
 	// worker for each and reports back with the run id.
 	std::vector<RunStart> tick();
-	// Kept for the glue and tests that only start jobs.
-	std::vector<RunStart> start_due_jobs() { return tick(); }
 	// Worker runs the core ended (paused, out of time): close their
 	// connections. Their later events are ignored.
 	std::vector<RunId> take_stopped_runs();
@@ -170,6 +168,11 @@ private:
 	// A FOLDER (or RUN-FOLDER) line: one folder's state and counts.
 	void update_folder(const std::string &user, KeyValues values);
 	Lines folders(const UserMask &mask) const;
+	// What a worker's DONE or FAILED line, or a RUN-END, reports: done or
+	// failed, with no_reason as the error of a failure that names none.
+	// One reading for both, so a worker run and a doveadm run that end
+	// alike settle alike.
+	static Outcome reported_outcome(bool done, const KeyValues &values, const char *no_reason);
 	void end_run(RunId run, const KeyValues &values, const Outcome &outcome);
 	void forget_run(RunId run);
 	void settle_outcome(Job &job, const Outcome &outcome);

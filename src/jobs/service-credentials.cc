@@ -79,19 +79,16 @@ ServiceCore::Lines ServiceCore::credentials_clear(const std::string &scope)
 ServiceCore::Lines ServiceCore::credentials_get(const std::string &user) const
 {
 	Lines lines;
-	for (const std::string &scope : credential_scopes_of(user)) {
-		std::optional<CredentialInfo> info = vault_.info(scope);
-		if (!info)
-			continue;
-		Credentials secret = *vault_.reveal(scope);
-		lines.push_back(key_value_line({{"scope", scope},
-						{"origin", credential_origin_name(info->origin)},
-						{"source", info->source},
-						{"login", secret.login},
-						{"password", secret.password},
-						{"master_user", secret.master_user}}));
+	if (std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, user)) {
+		Credentials secret = *vault_.reveal(credentials->scope);
+		lines.push_back(key_value_line(
+			{{"scope", credentials->scope},
+			 {"origin", credential_origin_name(credentials->info.origin)},
+			 {"source", credentials->info.source},
+			 {"login", secret.login},
+			 {"password", secret.password},
+			 {"master_user", secret.master_user}}));
 		wipe(secret.password);
-		break;
 	}
 	lines.emplace_back();
 	return lines;

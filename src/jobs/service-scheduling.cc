@@ -35,7 +35,17 @@ std::vector<RunStart> ServiceCore::tick()
 		try {
 			starts.push_back({run, users[i], job_fields_of(job)});
 		} catch (const Failure &failure) {
-			end_run(run, {}, {JobState::failed, failure.kind(), failure.what()});
+			// A store that cannot record this failure must not cost
+			// the runs begun before it their workers: they are
+			// running, and only the starts returned reach the glue.
+			// end_run() has already forgotten this run; a restart
+			// queues its job again.
+			try {
+				end_run(run, {}, {JobState::failed, failure.kind(), failure.what()});
+			} catch (const std::exception &e) {
+				logger_.error("Could not record the failed start of the move of " +
+					      users[i] + ": " + e.what());
+			}
 		}
 	}
 	return starts;

@@ -3,7 +3,6 @@
 #include "base/base64.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "base/failure.h"
 #include "jobs/job.h"

@@ -9,9 +9,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "base/failure.h"
 #include "base/unique-fd.h"
+#include "jobs/journal-file.h"
 
 namespace mailmove::vault {
 
@@ -62,12 +64,14 @@ void write_new_key(const std::string &path, UniqueFd &fd)
 		fail_errno(path, "write");
 	}
 	// The key must outlive a crash together with the records sealed
-	// with it: make the new directory entry durable too.
-	size_t slash = path.rfind('/');
-	std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-	UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	if (!dir_fd || fsync(dir_fd.get()) < 0)
-		fail_errno(dir, "fsync");
+	// with it: make the new directory entry durable too. Its error
+	// becomes the vault's (a permanent Failure) and keeps the call that
+	// failed, open() or fsync(), and the directory.
+	try {
+		jobs::fsync_directory_of(path);
+	} catch (const std::system_error &e) {
+		fail(path, e.what());
+	}
 }
 
 } // namespace

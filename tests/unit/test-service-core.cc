@@ -4,6 +4,10 @@
 // and vault in a temporary directory.
 #include <unistd.h>
 
+#include <cerrno>
+#include <functional>
+#include <system_error>
+
 #include "service-fixture.h"
 
 #include "check-main.h"
@@ -609,34 +613,108 @@ START_TEST(queued_jobs_resume_after_restart)
 }
 END_TEST
 
-START_TEST(unreadable_vault_fails_the_run_not_the_service)
-{
+// What a service core needs around it, with a vault that holds alice's
+// credentials but has lost its key: her record is listed, but it cannot
+// be decrypted.
+struct KeylessVault {
+	KeylessVault()
+	{
+		{
+			vault::CredentialVault vault(vault_path, key_path, logger);
+			vault.put({{"alice", {CredentialOrigin::admin, 1, "", false},
+				    {"", "pw", ""}}});
+		}
+		ck_assert_int_eq(::unlink(key_path.c_str()), 0);
+	}
+
 	TempDir dir;
 	FakeClock clock{fixture_start_time};
 	CapturingLogger logger;
 	RecordingJobEvents events;
 	UidCaptureGate gate;
 	std::string vault_path = dir.path() + "/v", key_path = dir.path() + "/k";
-	{
-		vault::CredentialVault vault(vault_path, key_path, logger);
-		vault.put({{"alice", {CredentialOrigin::admin, 1, "", false}, {"", "pw", ""}}});
-	}
-	ck_assert_int_eq(::unlink(key_path.c_str()), 0);
-	FileJobStore store(dir.path() + "/jobs.journal", logger);
-	vault::CredentialVault vault(vault_path, key_path, logger);
-	ServiceCore core(store, vault, clock, logger, events, gate, fixture_settings());
+};
+
+START_TEST(unreadable_vault_fails_the_run_not_the_service)
+{
+	KeylessVault files;
+	FileJobStore store(files.dir.path() + "/jobs.journal", files.logger);
+	vault::CredentialVault vault(files.vault_path, files.key_path, files.logger);
+	ServiceCore core(store, vault, files.clock, files.logger, files.events, files.gate,
+			 fixture_settings());
 	core.notify_line("LOGIN\talice");
 	ck_assert(core.tick().empty());
 	// A login that brings a password still queues its move.
 	core.notify_line("LOGIN\tbob\tpassword=new-one", 0);
-	ck_assert(logger.logged("bob: Could not store the login's password"));
-	ck_assert(!logger.logged("new-one"));
+	ck_assert(files.logger.logged("bob: Could not store the login's password"));
+	ck_assert(!files.logger.logged("new-one"));
 	ck_assert(store.find("bob")->state == JobState::queued);
 	std::optional<Job> job = store.find("alice");
 	ck_assert(job->state == JobState::failed);
 	ck_assert(contains(job->last_error, "k: missing"));
 	// And no new key was made that would orphan the stored records.
-	ck_assert_int_ne(::access(key_path.c_str(), F_OK), 0);
+	ck_assert_int_ne(::access(files.key_path.c_str(), F_OK), 0);
+}
+END_TEST
+
+// A job table that refuses the saves refuse() picks, as a full or broken
+// disk would, and passes everything else to the real one.
+class RefusingJobStore final : public JobStore {
+public:
+	RefusingJobStore(JobStore &store, std::function<bool(const Job &)> refuse)
+		: store_(store), refuse_(std::move(refuse))
+	{
+	}
+	std::optional<Job> find(std::string_view user) const override { return store_.find(user); }
+	std::vector<Job> matching(const UserMask &mask) const override
+	{
+		return store_.matching(mask);
+	}
+	void for_each(const std::function<void(const Job &)> &visit) const override
+	{
+		store_.for_each(visit);
+	}
+	size_t size() const override { return store_.size(); }
+	void save(const Job &job, Durability durability) override
+	{
+		if (refuse_(job))
+			throw std::system_error(EIO, std::generic_category(), "write(jobs.journal)");
+		store_.save(job, durability);
+	}
+	std::vector<MigrationWindow> windows() const override { return store_.windows(); }
+	void save_window(const MigrationWindow &window) override { store_.save_window(window); }
+
+private:
+	JobStore &store_;
+	std::function<bool(const Job &)> refuse_;
+};
+
+START_TEST(failed_start_the_store_cannot_record_keeps_the_other_starts)
+{
+	// alice's start fails after bob's has begun, and the store cannot
+	// record that failure.
+	KeylessVault files;
+	FileJobStore file_store(files.dir.path() + "/jobs.journal", files.logger);
+	RefusingJobStore store(file_store, [](const Job &job) {
+		return job.user == "alice" && job.state != JobState::queued &&
+		       job.state != JobState::running;
+	});
+	vault::CredentialVault vault(files.vault_path, files.key_path, files.logger);
+	ServiceCore core(store, vault, files.clock, files.logger, files.events, files.gate,
+			 fixture_settings());
+	core.notify_line("LOGIN\tbob");
+	files.clock.advance(1);
+	core.notify_line("LOGIN\talice");
+
+	std::vector<RunStart> starts = core.tick();
+	ck_assert_uint_eq(starts.size(), 1);
+	ck_assert_string_eq(starts[0].user, "bob");
+	ck_assert(files.logger.logged("Could not record the failed start of the move of alice"));
+	ck_assert_uint_eq(core.running_count(), 1);
+	// Still running in the store: a restart queues it again.
+	ck_assert(store.find("alice")->state == JobState::running);
+	ck_assert(core.worker_line(starts[0].run, "DONE\tsaved_now=0") == RunState::ended);
+	ck_assert(store.find("bob")->state == JobState::done);
 }
 END_TEST
 
@@ -663,6 +741,7 @@ static Suite *service_core_suite()
 	tcase_add_test(tc, doveadm_runs);
 	tcase_add_test(tc, queued_jobs_resume_after_restart);
 	tcase_add_test(tc, unreadable_vault_fails_the_run_not_the_service);
+	tcase_add_test(tc, failed_start_the_store_cannot_record_keeps_the_other_starts);
 	suite_add_tcase(s, tc);
 	return s;
 }
