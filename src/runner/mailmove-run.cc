@@ -88,33 +88,47 @@ CancelCheck cancel_check(const struct mailmove_run_callbacks *callbacks)
 	};
 }
 
+// The movers' progress for the caller, after every committed batch; last
+// keeps the latest for the run's result. The same for IMAP and POP3.
+static move::ProgressCallback
+progress_reporter(const struct mailmove_run_callbacks *callbacks, Progress &last)
+{
+	return [&last, callbacks](const Progress &progress) {
+		last = progress;
+		if (callbacks->progress != nullptr)
+			callbacks->progress(progress_fields(progress).c_str(), callbacks->context);
+	};
+}
+
+// One folder's FOLDER fields for the caller, if it wants them.
+static void report_folder(const struct mailmove_run_callbacks *callbacks, const KeyValues &fields)
+{
+	if (callbacks->folder != nullptr) {
+		callbacks->folder(join_fields(to_key_value_fields(fields)).c_str(),
+				  callbacks->context);
+	}
+}
+
 // The POP3 branch: the legacy INBOX only, with FOLDER lines that also say
 // how its messages are identified (an admin must see when POP3 clients
 // will not recognise their mail after the switch).
 static move::MoveReport run_pop3_move(struct mail_user *user,
 				      const struct mailmove_run_credentials *credentials,
+				      source::SourceUrl url,
 				      const struct mailmove_run_callbacks *callbacks,
 				      storage::EventLogger &log, Progress &last)
 {
-	move::Pop3Source source = runner::read_pop3_source(user, credentials, log);
+	move::Pop3Source source = runner::read_pop3_source(user, credentials, std::move(url), log);
 	log.info("Moving mail from " + source.url.to_string() + " as " + source.credentials.user);
 	storage::DovecotStore store(user);
 	move::StreamFactory connect = runner::capped_connect(user, source, cancel_check(callbacks));
 	move::Pop3Mover mover(
 		std::move(source), runner::read_move_options(user), store, log,
-		cancel_check(callbacks),
-		[&last, callbacks](const Progress &progress) {
-			last = progress;
-			if (callbacks->progress != nullptr)
-				callbacks->progress(progress_fields(progress).c_str(), callbacks->context);
-		},
+		cancel_check(callbacks), progress_reporter(callbacks, last),
 		[callbacks](const move::Pop3InboxStatus &status) {
-			if (callbacks->folder == nullptr)
-				return;
 			KeyValues fields = jobs::folder_progress_to_key_values(status.folder);
 			fields["identity"] = move::pop3_identity_name(status.identity);
-			callbacks->folder(join_fields(to_key_value_fields(fields)).c_str(),
-					  callbacks->context);
+			report_folder(callbacks, fields);
 		},
 		connect);
 	return mover.run();
@@ -132,34 +146,25 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 	auto start = std::chrono::steady_clock::now();
 
 	Outcome outcome = guarded([&]() {
-		if (runner::source_protocol(user, credentials) == source::Protocol::pop3) {
-			move::MoveReport report = run_pop3_move(user, credentials, callbacks, log, last);
+		source::SourceUrl url = runner::read_source_url(user, credentials);
+		if (url.protocol == source::Protocol::pop3) {
+			move::MoveReport report =
+				run_pop3_move(user, credentials, std::move(url), callbacks, log, last);
 			last = report.progress;
 			saved_now = report.saved_now;
 			return;
 		}
-		move::ImapSource source = runner::read_imap_source(user, credentials, log);
+		move::ImapSource source =
+			runner::read_imap_source(user, credentials, std::move(url), log);
 		log.info("Moving mail from " + source.url.to_string() + " as " + source.login);
 		storage::DovecotStore store(user);
 		move::StreamFactory connect =
 			runner::capped_connect(user, source, cancel_check(callbacks));
-		move::ImapMover mover(
-			std::move(source), runner::read_move_options(user), store, log,
-			cancel_check(callbacks),
-			[&last, callbacks](const Progress &progress) {
-				last = progress;
-				if (callbacks->progress != nullptr) {
-					callbacks->progress(progress_fields(progress).c_str(),
-							    callbacks->context);
-				}
-			},
-			connect);
+		move::ImapMover mover(std::move(source), runner::read_move_options(user), store,
+				      log, cancel_check(callbacks),
+				      progress_reporter(callbacks, last), connect);
 		mover.set_folder_callback([callbacks](const FolderProgress &folder) {
-			if (callbacks->folder == nullptr)
-				return;
-			KeyValues fields = jobs::folder_progress_to_key_values(folder);
-			callbacks->folder(join_fields(to_key_value_fields(fields)).c_str(),
-					  callbacks->context);
+			report_folder(callbacks, jobs::folder_progress_to_key_values(folder));
 		});
 		move::MoveReport report = mover.run();
 		last = report.progress;
@@ -179,7 +184,6 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 	else
 		log.error("Move failed: " + outcome.error + " (" + summary + ")");
 
-	result_r->done = outcome.ok();
 	result_r->failure_kind = outcome.ok() ? nullptr : t_strdup(outcome.failure_kind.c_str());
 	result_r->error = outcome.ok() ? nullptr : t_strdup(outcome.error.c_str());
 	result_r->fields = t_strdup(progress_fields(last).c_str());
@@ -206,11 +210,13 @@ extern "C" int mailmove_run_test(struct mail_user *user,
 	storage::EventLogger log(event.get());
 
 	Outcome outcome = guarded([&]() {
-		if (runner::source_protocol(user, credentials) == source::Protocol::pop3) {
+		source::SourceUrl url = runner::read_source_url(user, credentials);
+		if (url.protocol == source::Protocol::pop3) {
 			storage::DovecotStore store(user);
-			move::Pop3Mover mover(runner::read_pop3_source(user, credentials, log),
-					      runner::read_move_options(user), store, log,
-					      CancelCheck(), move::ProgressCallback());
+			move::Pop3Mover mover(
+				runner::read_pop3_source(user, credentials, std::move(url), log),
+				runner::read_move_options(user), store, log, CancelCheck(),
+				move::ProgressCallback());
 			/* POP3 has one folder, INBOX, never skipped. */
 			move::PlannedFolder inbox = mover.survey().front();
 			struct mailmove_test_folder f = {};
@@ -220,7 +226,8 @@ extern "C" int mailmove_run_test(struct mail_user *user,
 			folder(&f, context);
 			return;
 		}
-		move::ImapSource source = runner::read_imap_source(user, credentials, log);
+		move::ImapSource source =
+			runner::read_imap_source(user, credentials, std::move(url), log);
 		storage::DovecotStore store(user);
 		move::ImapMover mover(std::move(source), runner::read_move_options(user), store,
 				      log, CancelCheck(), move::ProgressCallback());

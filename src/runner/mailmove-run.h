@@ -40,8 +40,8 @@ struct mailmove_run_callbacks {
 };
 
 struct mailmove_run_result {
-	bool done;
-	/* Set when !done: "temporary", "permanent" or "auth", and why. */
+	/* Set when the move failed (-1): "temporary", "permanent" or "auth",
+	   and why. */
 	const char *failure_kind;
 	const char *error;
 	/* Final progress fields, as for progress(). */

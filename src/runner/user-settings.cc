@@ -52,19 +52,6 @@ credentials_or_none(const struct mailmove_run_credentials *credentials)
 	return credentials != nullptr ? *credentials : none;
 }
 
-source::SourceUrl read_source_url(struct mail_user *user,
-				  const struct mailmove_run_credentials &c)
-{
-	std::string text = credential(c.source, user, "mailmove_source", "");
-	if (text.empty())
-		throw Failure(FailureKind::permanent, "mailmove_source is not set");
-	std::string error;
-	auto url = source::parse_source_url(text, error);
-	if (!url)
-		throw Failure(FailureKind::permanent, "invalid mailmove_source: " + error);
-	return *url;
-}
-
 // The legacy login, the same for IMAP and POP3.
 struct LegacyLogin {
 	std::string login;
@@ -108,17 +95,27 @@ net::TlsOptions read_tls_options(struct mail_user *user, const source::SourceUrl
 
 } // namespace
 
+source::SourceUrl read_source_url(struct mail_user *user,
+				  const struct mailmove_run_credentials *credentials)
+{
+	std::string text = credential(credentials_or_none(credentials).source, user,
+				      "mailmove_source", "");
+	if (text.empty())
+		throw Failure(FailureKind::permanent, "mailmove_source is not set");
+	std::string error;
+	auto url = source::parse_source_url(text, error);
+	if (!url)
+		throw Failure(FailureKind::permanent, "invalid mailmove_source: " + error);
+	return *url;
+}
+
 move::ImapSource read_imap_source(struct mail_user *user,
 				  const struct mailmove_run_credentials *credentials,
-				  Logger &log)
+				  source::SourceUrl url, Logger &log)
 {
 	const struct mailmove_run_credentials &c = credentials_or_none(credentials);
 	move::ImapSource source;
-	source.url = read_source_url(user, c);
-	if (source.url.protocol != source::Protocol::imap) {
-		throw Failure(FailureKind::permanent,
-			      "mailmove_source " + source.url.to_string() + " is not an IMAP URL");
-	}
+	source.url = std::move(url);
 	LegacyLogin login = read_legacy_login(user, c);
 	source.login = std::move(login.login);
 	source.password = std::move(login.password);
@@ -131,23 +128,13 @@ move::ImapSource read_imap_source(struct mail_user *user,
 	return source;
 }
 
-source::Protocol source_protocol(struct mail_user *user,
-				 const struct mailmove_run_credentials *credentials)
-{
-	return read_source_url(user, credentials_or_none(credentials)).protocol;
-}
-
 move::Pop3Source read_pop3_source(struct mail_user *user,
 				  const struct mailmove_run_credentials *credentials,
-				  Logger &log)
+				  source::SourceUrl url, Logger &log)
 {
 	const struct mailmove_run_credentials &c = credentials_or_none(credentials);
 	move::Pop3Source source;
-	source.url = read_source_url(user, c);
-	if (source.url.protocol != source::Protocol::pop3) {
-		throw Failure(FailureKind::permanent,
-			      "mailmove_source " + source.url.to_string() + " is not a POP3 URL");
-	}
+	source.url = std::move(url);
 	LegacyLogin legacy = read_legacy_login(user, c);
 	pop3::Credentials &login = source.credentials;
 	login.user = std::move(legacy.login);
