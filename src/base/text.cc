@@ -12,6 +12,16 @@ std::string to_upper(std::string_view text)
 	return upper;
 }
 
+std::string to_lower(std::string_view text)
+{
+	std::string lower(text);
+	for (char &c : lower) {
+		if (c >= 'A' && c <= 'Z')
+			c = char(c - 'A' + 'a');
+	}
+	return lower;
+}
+
 std::string printable_excerpt(std::string_view text, size_t max)
 {
 	static constexpr char hex[] = "0123456789abcdef";

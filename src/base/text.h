@@ -8,8 +8,10 @@
 
 namespace mailmove {
 
-// ASCII only: protocol keywords, never a locale's idea of case.
+// ASCII only: protocol keywords and host names, never a locale's idea
+// of case.
 std::string to_upper(std::string_view text);
+std::string to_lower(std::string_view text);
 // Server text fit for a log line or an error message: control and 8-bit
 // bytes escaped, cut at max bytes.
 std::string printable_excerpt(std::string_view text, size_t max = 200);

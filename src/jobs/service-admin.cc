@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <exception>
 
-#include "base/ascii.h"
+#include "base/text.h"
 #include "base/failure.h"
 #include "jobs/admin-replies.h"
 #include "jobs/protocol.h"
@@ -66,7 +66,7 @@ ServiceCore::Lines ServiceCore::admin_command(AdminClientId client,
 		return summary(UserMask(argument));
 	if (command == "FOLDERS")
 		return folders(UserMask(argument));
-	if (std::optional<JobAction> action = job_action_from_name(ascii_lowercase(command)))
+	if (std::optional<JobAction> action = job_action_from_name(to_lower(command)))
 		return job_action(*action, UserMask(argument));
 	if (command == "RUN-BEGIN")
 		return run_begin(client, argument, values);

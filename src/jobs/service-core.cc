@@ -3,7 +3,7 @@
 #include <memory>
 #include <random>
 
-#include "base/ascii.h"
+#include "base/text.h"
 #include "base/failure.h"
 #include "jobs/admin-replies.h"
 #include "jobs/protocol.h"
@@ -79,7 +79,7 @@ std::string ServiceCore::host_of(const Job &job) const
 		source = credentials->info.source;
 	std::string error;
 	std::optional<source::SourceUrl> url = source::parse_source_url(source, error);
-	return ascii_lowercase(url ? url->host : source);
+	return to_lower(url ? url->host : source);
 }
 
 void ServiceCore::emit(const Job &job, LogLevel level, std::string message,

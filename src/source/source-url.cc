@@ -7,6 +7,7 @@
 #include <array>
 
 #include "base/line-codec.h"
+#include "base/text.h"
 
 namespace mailmove::source {
 
@@ -26,22 +27,9 @@ constexpr std::array<Scheme, 4> schemes{{
 	{"pop3s", Protocol::pop3, true, 995},
 }};
 
-char ascii_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string ascii_lowercase(std::string_view text)
-{
-	std::string lower(text);
-	for (char &c : lower)
-		c = ascii_lower(c);
-	return lower;
-}
-
 const Scheme *find_scheme(std::string_view name)
 {
-	std::string lower = ascii_lowercase(name);
+	std::string lower = to_lower(name);
 	for (const Scheme &scheme : schemes) {
 		if (scheme.name == lower)
 			return &scheme;
@@ -193,7 +181,7 @@ std::optional<SourceUrl> parse_source_url(std::string_view text, std::string &er
 	url.implicit_tls = scheme->implicit_tls;
 	/* Host names are case-insensitive; one spelling keeps the legacy
 	   host part of message identities stable. */
-	url.host = ascii_lowercase(host);
+	url.host = to_lower(host);
 	url.port = scheme->default_port;
 	if (port_text && !parse_port(*port_text, url.port, error))
 		return std::nullopt;
