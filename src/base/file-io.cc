@@ -29,13 +29,33 @@ void write_all(int fd, std::string_view data, const std::string &path)
 	}
 }
 
-void fsync_directory(const std::string &dir)
+bool fsync_directory_of(const std::string &path, std::string &failed_call)
 {
+	size_t slash = path.rfind('/');
+	std::string dir = slash == std::string::npos ? "." :
+			  slash == 0 ? "/" : path.substr(0, slash);
 	UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	if (!fd)
-		throw_io("open", dir);
-	if (::fsync(fd.get()) < 0)
-		throw_io("fsync", dir);
+	if (!fd) {
+		failed_call = "open(" + dir + ")";
+		return false;
+	}
+	if (::fsync(fd.get()) < 0) {
+		int error = errno;
+		failed_call = "fsync(" + dir + ")";
+		fd.reset();
+		errno = error;
+		return false;
+	}
+	return true;
+}
+
+void fsync_directory_of(const std::string &path)
+{
+	std::string failed_call;
+	if (!fsync_directory_of(path, failed_call)) {
+		throw Failure(FailureKind::temporary,
+			      failed_call + " failed: " + std::strerror(errno));
+	}
 }
 
 } // namespace mailmove

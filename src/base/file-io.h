@@ -12,7 +12,11 @@ namespace mailmove {
 [[noreturn]] void throw_io(const std::string &call, const std::string &path);
 // Writes all of data, retrying short writes and EINTR.
 void write_all(int fd, std::string_view data, const std::string &path);
-// Makes a rename or a new file in dir durable.
-void fsync_directory(const std::string &dir);
+// A rename or a new file is durable only once its directory is: fsyncs
+// the directory path is in.
+void fsync_directory_of(const std::string &path);
+// The same without throwing, for callers with other error types: false
+// with errno set and failed_call naming it ("open(<dir>)").
+bool fsync_directory_of(const std::string &path, std::string &failed_call);
 
 } // namespace mailmove

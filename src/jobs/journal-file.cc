@@ -10,6 +10,7 @@
 #include <system_error>
 #include <vector>
 
+#include "base/file-io.h"
 #include "base/line-codec.h"
 
 namespace mailmove::jobs {
@@ -60,19 +61,16 @@ void write_all(int fd, std::string_view data, const std::string &path)
 	}
 }
 
-} // namespace
-
+// A rename or a new file is durable only once its directory is (the
+// store's errors are std::system_errors, see journal-file.h).
 void fsync_directory_of(const std::string &path)
 {
-	size_t slash = path.rfind('/');
-	std::string dir = slash == std::string::npos ? "." :
-			  slash == 0 ? "/" : path.substr(0, slash);
-	UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	if (!fd)
-		throw_errno("open(" + dir + ")");
-	if (fsync(fd.get()) < 0)
-		throw_errno("fsync(" + dir + ")");
+	std::string failed_call;
+	if (!mailmove::fsync_directory_of(path, failed_call))
+		throw_errno(failed_call);
 }
+
+} // namespace
 
 JournalFile::JournalFile(std::string path, JournalFormat format, unsigned lock_wait_msecs)
 	: path_(std::move(path)), format_(format),

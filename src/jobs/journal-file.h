@@ -48,11 +48,6 @@ struct CompactionPolicy {
 	uint64_t min_bytes = 1024 * 1024;
 };
 
-// A rename or a new file is durable only once its directory is: fsyncs
-// the directory path is in. Throws std::system_error whose what() names
-// the call that failed and the directory ("open(<dir>): ...").
-void fsync_directory_of(const std::string &path);
-
 class JournalFile {
 public:
 	// Opens the journal (creating it, mode 0600; its directory must exist)

@@ -261,7 +261,7 @@ void Checkpoint::compact()
 	::close(fd);
 	if (::rename(tmp_path.c_str(), path_.c_str()) < 0)
 		throw_io("rename", tmp_path);
-	fsync_directory(dir_);
+	fsync_directory_of(path_);
 	lines_ = records_.size();
 }
 

@@ -9,11 +9,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 
 #include "base/failure.h"
 #include "base/unique-fd.h"
-#include "jobs/journal-file.h"
+#include "base/file-io.h"
 
 namespace mailmove::vault {
 
@@ -57,19 +56,27 @@ void write_new_key(const std::string &path, UniqueFd &fd)
 	wipe_key(key);
 	ssize_t ret = write(fd.get(), text, sizeof(text));
 	OPENSSL_cleanse(text, sizeof(text));
-	if (ret != static_cast<ssize_t>(sizeof(text)) || fsync(fd.get()) < 0) {
-		int error = ret < 0 ? errno : ENOSPC;
+	const char *failed = nullptr;
+	if (ret != static_cast<ssize_t>(sizeof(text))) {
+		failed = "write";
+		if (ret >= 0)
+			errno = ENOSPC; /* a short write */
+	} else if (fsync(fd.get()) < 0) {
+		failed = "fsync";
+	}
+	if (failed != nullptr) {
+		int error = errno;
 		(void)unlink(path.c_str());
 		errno = error;
-		fail_errno(path, "write");
+		fail_errno(path, failed);
 	}
 	// The key must outlive a crash together with the records sealed
 	// with it: make the new directory entry durable too. Its error
 	// becomes the vault's (a permanent Failure) and keeps the call that
 	// failed, open() or fsync(), and the directory.
 	try {
-		jobs::fsync_directory_of(path);
-	} catch (const std::system_error &e) {
+		fsync_directory_of(path);
+	} catch (const Failure &e) {
 		fail(path, e.what());
 	}
 }
