@@ -20,13 +20,18 @@ struct Progress {
 	// Messages that could not be moved (the target refused them, the
 	// legacy server could not deliver them); each is in the user's report.
 	uint64_t messages_failed = 0;
+	// Folders that could not be opened or moved (EXAMINE refused, the
+	// target cannot create them, the listing was unreadable): a run with
+	// any is failed, never done.
+	uint32_t folders_failed = 0;
 };
 
 // One folder's share of a move, for per-folder status.
 struct FolderProgress {
 	std::string name;        // at the target (UTF-8 virtual name)
 	std::string legacy_name; // as the legacy server spells it
-	// pending, moving, done, skipped (excluded by a rule or filter)
+	// pending, moving, done, skipped (excluded by a rule or filter),
+	// failed (could not be opened or moved; the run is failed)
 	std::string state = "pending";
 	uint64_t messages_done = 0;
 	uint64_t messages_total = 0;

@@ -1,10 +1,9 @@
 #include "base/sasl.h"
 
-#include <openssl/crypto.h>
-
 #include <utility>
 
 #include "base/failure.h"
+#include "base/secret.h"
 
 namespace mailmove {
 
@@ -23,10 +22,12 @@ std::string sasl_plain_response(std::string_view authzid, std::string_view authc
 		}
 	}
 	std::string message;
+	/* One buffer, no reallocation: no copy of the password is left in
+	   a freed block, and this one is wiped. */
+	message.reserve(authzid.size() + authcid.size() + password.size() + 2);
 	message.append(authzid).append(1, '\0').append(authcid).append(1, '\0').append(password);
 	std::string encoded = base64_encode(message);
-	/* It holds the password: not left behind in freed memory. */
-	OPENSSL_cleanse(message.data(), message.size());
+	wipe(message);
 	return encoded;
 }
 

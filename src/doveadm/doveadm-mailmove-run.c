@@ -2,7 +2,9 @@
    with the same engine and settings as the mailmove-worker. The run is
    reported to the mailmove service (RUN-BEGIN/PROGRESS/END), so `status`
    shows it, and the service refuses it while a worker moves the same user.
-   If the service is down the move still runs, with a warning. */
+   If the service is down the move still runs, with a warning. The legacy
+   I/O runs in a child that dropped to the user's uid for good
+   (doveadm-mailmove-child.h); this process only forwards and prints. */
 
 #include "lib.h"
 #include "str.h"
@@ -13,6 +15,7 @@
 #include "mail-user.h"
 #include "admin-client.h"
 #include "doveadm-mailmove.h"
+#include "doveadm-mailmove-child.h"
 #include "runner/mailmove-run.h"
 
 struct mailmove_run_cmd_context {
@@ -20,6 +23,11 @@ struct mailmove_run_cmd_context {
 	/* NULL when the service could not be reached */
 	struct mailmove_admin_client *admin;
 	const char *username;
+	/* of the current user; the password is wiped after the run */
+	struct mailmove_run_credentials credentials;
+	/* what the move's process reported */
+	bool have_result, done;
+	struct mailmove_run_result result;
 };
 
 static void mailmove_run_notify(struct mailmove_run_cmd_context *ctx,
@@ -52,24 +60,6 @@ static void mailmove_run_notify(struct mailmove_run_cmd_context *ctx,
 		if (ret < 0)
 			mailmove_admin_client_deinit(&ctx->admin);
 	}
-}
-
-static void mailmove_run_progress(const char *fields, void *context)
-{
-	struct mailmove_run_cmd_context *ctx = context;
-
-	T_BEGIN {
-		mailmove_run_notify(ctx, "RUN-PROGRESS", fields, FALSE);
-	} T_END;
-}
-
-static void mailmove_run_folder(const char *fields, void *context)
-{
-	struct mailmove_run_cmd_context *ctx = context;
-
-	T_BEGIN {
-		mailmove_run_notify(ctx, "RUN-FOLDER", fields, FALSE);
-	} T_END;
 }
 
 static bool mailmove_run_should_stop(void *context ATTR_UNUSED)
@@ -122,49 +112,150 @@ static void mailmove_run_print(const char *username, const char *result,
 	doveadm_print(run->error == NULL ? "" : run->error);
 }
 
+/* The child's side (doveadm-mailmove-child.h): the engine's callbacks
+   become lines to the parent. */
+static void mailmove_run_child_progress(const char *fields, void *context)
+{
+	const int *out_fd = context;
+	const char *const line[] = { "progress", fields, NULL };
+
+	T_BEGIN {
+		doveadm_mailmove_child_send(*out_fd, line);
+	} T_END;
+}
+
+static void mailmove_run_child_folder(const char *fields, void *context)
+{
+	const int *out_fd = context;
+	const char *const line[] = { "folder", fields, NULL };
+
+	T_BEGIN {
+		doveadm_mailmove_child_send(*out_fd, line);
+	} T_END;
+}
+
+static void mailmove_run_child_work(struct mail_user *user, int out_fd,
+				    void *context)
+{
+	struct mailmove_run_cmd_context *ctx = context;
+	struct mailmove_run_callbacks callbacks = {
+		.progress = mailmove_run_child_progress,
+		.folder = mailmove_run_child_folder,
+		.should_stop = mailmove_run_should_stop,
+		.context = &out_fd,
+	};
+	struct mailmove_run_result result;
+	int ret;
+
+	/* The admin socket answers root's questions (everyone's
+	   credentials): the child has no business with it. */
+	if (ctx->admin != NULL)
+		mailmove_admin_client_deinit(&ctx->admin);
+	ret = mailmove_run_user(user, &ctx->credentials, &callbacks, &result);
+	const char *const line[] = {
+		"result", ret == 0 ? "done" : "failed",
+		result.failure_kind == NULL ? "" : result.failure_kind,
+		result.error == NULL ? "" : result.error,
+		result.fields, dec2str(result.saved_now), result.outcome_fields,
+		NULL
+	};
+	doveadm_mailmove_child_send(out_fd, line);
+}
+
+/* The parent's side: forwards progress to the service, keeps the result. */
+static void mailmove_run_child_line(const char *const *fields, void *context)
+{
+	struct mailmove_run_cmd_context *ctx = context;
+	pool_t pool = ctx->ctx.pool;
+	unsigned int count = str_array_length(fields);
+
+	if (count == 2 && strcmp(fields[0], "progress") == 0)
+		mailmove_run_notify(ctx, "RUN-PROGRESS", fields[1], FALSE);
+	else if (count == 2 && strcmp(fields[0], "folder") == 0)
+		mailmove_run_notify(ctx, "RUN-FOLDER", fields[1], FALSE);
+	else if (count == 7 && strcmp(fields[0], "result") == 0 && !ctx->have_result) {
+		ctx->have_result = TRUE;
+		ctx->done = strcmp(fields[1], "done") == 0;
+		ctx->result.failure_kind = ctx->done ? NULL : p_strdup(pool, fields[2]);
+		ctx->result.error = ctx->done ? NULL : p_strdup(pool, fields[3]);
+		ctx->result.fields = p_strdup(pool, fields[4]);
+		if (str_to_ullong(fields[5], &ctx->result.saved_now) < 0)
+			ctx->result.saved_now = 0;
+		ctx->result.outcome_fields = p_strdup(pool, fields[6]);
+	} else {
+		i_warning("mailmove run %s: ignoring an unexpected line from the "
+			  "move's process", ctx->username);
+	}
+}
+
+/* Runs the move in the child and fills ctx->result; a child that ended
+   without a result failed (temporarily: the next run tries again). */
+static void mailmove_run_in_child(struct mailmove_run_cmd_context *ctx,
+				  struct mail_user *user)
+{
+	const char *error = NULL;
+
+	ctx->have_result = FALSE;
+	i_zero(&ctx->result);
+	if (doveadm_mailmove_child_run(user, mailmove_run_child_work,
+				       mailmove_run_child_line, ctx, &error) < 0 ||
+	    !ctx->have_result) {
+		if (ctx->have_result)
+			i_warning("mailmove run %s: %s", user->username, error);
+		else {
+			if (error == NULL)
+				error = "the move's process ended without a result";
+			ctx->done = FALSE;
+			ctx->result.failure_kind = "temporary";
+			ctx->result.error = p_strdup(ctx->ctx.pool, error);
+			ctx->result.fields = "";
+			ctx->result.outcome_fields = p_strconcat(ctx->ctx.pool,
+				"kind=temporary\terror=", str_tabescape(error), NULL);
+		}
+	}
+}
+
 static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 				struct mail_user *user)
 {
 	struct mailmove_run_cmd_context *ctx =
 		container_of(_ctx, struct mailmove_run_cmd_context, ctx);
-	struct mailmove_run_callbacks callbacks = {
-		.progress = mailmove_run_progress,
-		.folder = mailmove_run_folder,
-		.should_stop = mailmove_run_should_stop,
-		.context = ctx,
-	};
-	struct mailmove_run_result result;
-	struct mailmove_run_credentials credentials;
 	const char *source;
-	int ret;
 
 	ctx->username = user->username;
 	/* The legacy credentials the service keeps for the user (vault),
 	   as a worker would get them; the user's settings otherwise. */
-	i_zero(&credentials);
+	i_zero(&ctx->credentials);
 	if (ctx->admin != NULL)
-		(void)doveadm_mailmove_get_credentials(ctx->admin, user->username, &credentials);
-	source = credentials.source != NULL ? credentials.source : mailmove_run_source(user);
+		(void)doveadm_mailmove_get_credentials(ctx->admin, user->username, &ctx->credentials);
+	source = ctx->credentials.source != NULL ? ctx->credentials.source :
+		mailmove_run_source(user);
 	if (source == NULL) {
 		i_error("mailmove run %s: mailmove_source is not set for this user",
 			user->username);
+		doveadm_mailmove_wipe_credentials(&ctx->credentials);
 		_ctx->exit_code = EX_CONFIG;
 		return -1;
 	}
 	if (mailmove_run_begin(ctx, source) < 0) {
+		doveadm_mailmove_wipe_credentials(&ctx->credentials);
 		_ctx->exit_code = EX_TEMPFAIL;
 		return -1;
 	}
 
-	ret = mailmove_run_user(user, &credentials, &callbacks, &result);
+	mailmove_run_in_child(ctx, user);
+	/* The child had its copy; this one is not needed any more. */
+	doveadm_mailmove_wipe_credentials(&ctx->credentials);
 
 	mailmove_run_notify(ctx, "RUN-END", t_strdup_printf("result=%s\t%s",
-		ret == 0 ? "done" : "failed", result.outcome_fields), TRUE);
-	mailmove_run_print(user->username, ret == 0 ? "done" : "failed", &result);
+		ctx->done ? "done" : "failed", ctx->result.outcome_fields), TRUE);
+	mailmove_run_print(user->username, ctx->done ? "done" : "failed", &ctx->result);
 
-	if (ret < 0)
-		_ctx->exit_code = doveadm_mailmove_failure_exit_code(result.failure_kind);
-	return ret;
+	if (!ctx->done) {
+		_ctx->exit_code = doveadm_mailmove_failure_exit_code(ctx->result.failure_kind);
+		return -1;
+	}
+	return 0;
 }
 
 static void cmd_mailmove_run_init(struct doveadm_mail_cmd_context *_ctx,

@@ -5,6 +5,7 @@
    other commands share. */
 
 #include "lib.h"
+#include "safe-memset.h"
 #include "doveadm.h"
 #include "doveadm-print.h"
 #include "admin-client.h"
@@ -32,6 +33,7 @@ static const struct mailmove_column mailmove_status_columns[] = {
 	{ "attempts", TRUE },
 	{ "credentials", FALSE },
 	{ "synced", FALSE },
+	{ "folders_failed", TRUE },
 };
 
 /* status -F: one row per folder of each user's latest run. */
@@ -212,6 +214,20 @@ static void mailmove_credentials_row(const char *const *fields, void *context)
 	MAILMOVE_CREDENTIAL(password, "password");
 	MAILMOVE_CREDENTIAL(master_user, "master_user");
 #undef MAILMOVE_CREDENTIAL
+	/* The reply's own copy of the password (credentials has another). */
+	value = doveadm_mailmove_field(fields, "password");
+	if (value != NULL)
+		safe_memset((char *)value, 0, strlen(value));
+}
+
+void doveadm_mailmove_wipe_credentials(struct mailmove_run_credentials *credentials)
+{
+	if (credentials->password != NULL) {
+		/* a t_strdup() of ours: writable */
+		safe_memset((char *)credentials->password, 0,
+			    strlen(credentials->password));
+	}
+	i_zero(credentials);
 }
 
 int doveadm_mailmove_get_credentials(struct mailmove_admin_client *client,

@@ -80,6 +80,9 @@ int doveadm_mailmove_command(struct mailmove_admin_client *client,
 int doveadm_mailmove_get_credentials(struct mailmove_admin_client *client,
 				     const char *user,
 				     struct mailmove_run_credentials *credentials_r);
+/* Overwrites the password of credentials from
+   doveadm_mailmove_get_credentials() and forgets them all. */
+void doveadm_mailmove_wipe_credentials(struct mailmove_run_credentials *credentials);
 
 /* doveadm's exit code for a failed move or test of this failure kind. */
 int doveadm_mailmove_failure_exit_code(const char *failure_kind);

@@ -87,11 +87,23 @@ std::vector<ListedMailbox> Client::list_mailboxes()
 		run_dispensable(connection, CommandBuilder("LSUB", {}).raw("\"\" \"*\"").finish(),
 				"LSUB", "subscriptions are not carried over");
 	}
+	impl_->unreadable_list_entries.clear();
 	for (const std::string &trace : collector.malformed()) {
 		connection.log().warning(connection.peer() + ": ignoring a malformed list entry: " +
 					 printable_excerpt(trace));
+		impl_->unreadable_list_entries.push_back(printable_excerpt(trace));
 	}
 	return collector.take();
+}
+
+bool Client::usable() const
+{
+	return impl_->connection.usable();
+}
+
+const std::vector<std::string> &Client::unreadable_list_entries() const
+{
+	return impl_->unreadable_list_entries;
 }
 
 std::optional<std::vector<Namespace>> Client::personal_namespaces()

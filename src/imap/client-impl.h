@@ -54,6 +54,7 @@ struct Client::Impl {
 	Connection connection;
 	ClientOptions options;
 	bool preauthenticated = false;
+	std::vector<std::string> unreadable_list_entries;
 };
 
 } // namespace mailmove::imap

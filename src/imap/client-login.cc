@@ -5,6 +5,7 @@
 
 #include "imap/client-impl.h"
 #include "base/sasl.h"
+#include "base/secret.h"
 
 namespace mailmove::imap {
 
@@ -19,6 +20,23 @@ void require_mechanism(const Connection &connection, std::string_view mechanism)
 				      std::string(mechanism) + " capability)");
 	}
 }
+
+// A login command's parts hold the password: wiped however the login
+// ends.
+class WipeOnExit {
+public:
+	explicit WipeOnExit(CommandText &command) : command_(command) {}
+	~WipeOnExit()
+	{
+		for (std::string &part : command_.parts)
+			wipe(part);
+	}
+	WipeOnExit(const WipeOnExit &) = delete;
+	WipeOnExit &operator=(const WipeOnExit &) = delete;
+
+private:
+	CommandText &command_;
+};
 
 } // namespace
 
@@ -62,6 +80,7 @@ void Client::login(const std::string &user, const std::string &password)
 				      .secret(user)
 				      .secret(password)
 				      .finish();
+	WipeOnExit wiped(command);
 	impl_->run_login(command, "LOGIN");
 }
 
@@ -79,6 +98,8 @@ void Client::authenticate_plain(const std::string &authcid, const std::string &p
 		command.parts = {"AUTHENTICATE PLAIN " + response + "\r\n"};
 	else
 		command.parts = {"AUTHENTICATE PLAIN\r\n", response + "\r\n"};
+	wipe(response);
+	WipeOnExit wiped(command);
 	impl_->run_login(command, "AUTHENTICATE PLAIN");
 }
 
@@ -94,6 +115,7 @@ void Client::authenticate_login(const std::string &user, const std::string &pass
 	command.trace = "AUTHENTICATE LOGIN <hidden> <hidden>";
 	command.parts = {"AUTHENTICATE LOGIN\r\n", base64_encode(user) + "\r\n",
 			 base64_encode(password) + "\r\n"};
+	WipeOnExit wiped(command);
 	impl_->run_login(command, "AUTHENTICATE LOGIN");
 }
 

@@ -187,6 +187,12 @@ public:
 	// part of deeper names come with \Noselect or, from LIST-EXTENDED
 	// servers such as Dovecot, \NonExistent: neither can be examined.
 	std::vector<ListedMailbox> list_mailboxes();
+	// False after an error that broke the session (a timeout, BYE, a
+	// malformed response); a refused command leaves it usable.
+	bool usable() const;
+	// The entries of the latest list_mailboxes() that could not be read,
+	// as the server sent them (printable): folders a move cannot see.
+	const std::vector<std::string> &unreadable_list_entries() const;
 	// The personal namespaces (NAMESPACE, RFC 2342); nullopt when the
 	// server has no NAMESPACE or does not answer it. Other users' and
 	// shared namespaces are not moved, so not returned.

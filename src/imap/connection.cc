@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "base/secret.h"
 #include "base/failure.h"
 
 namespace mailmove::imap {
@@ -102,7 +103,8 @@ std::string Connection::send(const CommandText &command, Completion done)
 
 	std::string tag = "a" + std::to_string(++next_tag_);
 	log_.debug("C: " + tag + " " + printable_excerpt(command.trace, max_trace_line));
-	write(tag + " " + command.parts.front());
+	/* The line may hold a password (LOGIN): its copy is wiped. */
+	write(SecretString(tag + " " + command.parts.front()));
 	in_flight_.push_back(InFlightCommand{tag, command_name(command.trace), std::move(done)});
 	if (!deadline_.running())
 		deadline_.start(in_flight_.front().name);

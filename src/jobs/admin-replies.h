@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/line-codec.h"
+#include "base/secret.h" // wipe(), for replies that held passwords
 
 namespace mailmove::jobs {
 
@@ -25,13 +26,6 @@ inline std::string value_of(const KeyValues &values, const char *key)
 inline std::string key_value_line(const KeyValues &values)
 {
 	return join_fields(to_key_value_fields(values));
-}
-
-// Empties a buffer that held passwords before it is freed.
-inline void wipe(std::string &text)
-{
-	std::fill(text.begin(), text.end(), '\0');
-	text.clear();
 }
 
 } // namespace mailmove::jobs

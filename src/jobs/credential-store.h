@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/secret.h"
+
 namespace mailmove::jobs {
 
 enum class CredentialOrigin {
@@ -53,7 +55,7 @@ struct CredentialInfo {
 // worker (mailmove_source_user, ...).
 struct Credentials {
 	std::string login;
-	std::string password;
+	SecretString password;
 	std::string master_user;
 
 	bool operator==(const Credentials &other) const = default;

@@ -26,6 +26,7 @@ KeyValues progress_to_key_values(const Progress &progress)
 		{"bytes_done", std::to_string(progress.bytes_done)},
 		{"bytes_total", std::to_string(progress.bytes_total)},
 		{"messages_failed", std::to_string(progress.messages_failed)},
+		{"folders_failed", std::to_string(progress.folders_failed)},
 	};
 }
 
@@ -38,6 +39,7 @@ void apply_progress(Progress &progress, const KeyValues &values)
 	parse_into(values, "bytes_done", progress.bytes_done);
 	parse_into(values, "bytes_total", progress.bytes_total);
 	parse_into(values, "messages_failed", progress.messages_failed);
+	parse_into(values, "folders_failed", progress.folders_failed);
 }
 
 KeyValues folder_progress_to_key_values(const FolderProgress &folder)

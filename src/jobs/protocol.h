@@ -74,10 +74,10 @@
 //    was killed: the job is failed temporarily and retried.
 //
 // Progress fields: folders_done, folders_total, messages_done,
-// messages_total, bytes_done, bytes_total, messages_failed (decimal
-// integers).
+// messages_total, bytes_done, bytes_total, messages_failed,
+// folders_failed (decimal integers).
 // Folder fields: name (target), legacy_name, state (pending, moving, done,
-// skipped), messages_done, messages_total, bytes_done, bytes_total,
+// skipped, failed), messages_done, messages_total, bytes_done, bytes_total,
 // messages_failed. A FOLDER line replaces what was known of that folder.
 // Credential fields (all optional; what is missing comes from the user's
 // settings): source=<url>, login=<legacy login>, password=<...>,

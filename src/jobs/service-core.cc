@@ -382,6 +382,7 @@ void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
 	if (outcome.state == JobState::done) {
 		job.failures = 0;
 		bool nothing_new = outcome.saved_now == 0 && job.progress.messages_failed == 0 &&
+				   job.progress.folders_failed == 0 &&
 				   job.progress.messages_done >= job.progress.messages_total;
 		job.state = JobState::done;
 		job.synced = nothing_new;

@@ -1,6 +1,7 @@
 #include "move/imap-mover.h"
 
 #include "base/failure.h"
+#include "base/text.h"
 #include "move/checkpoint.h"
 #include "move/identity.h"
 #include "move/imap-folder.h"
@@ -129,6 +130,12 @@ MoveReport ImapMover::run()
 
 	std::vector<ImapFolder> folders =
 		prepare_folders(map_legacy_folders(*client, &checkpoint), report);
+	/* A folder the listing hid is a folder not moved. */
+	for (const std::string &entry : client->unreadable_list_entries()) {
+		record_folder_failure(entry, "",
+				      "the legacy server listed it in a form that cannot be read",
+				      FailureKind::permanent, report);
+	}
 	report_.progress.folders_total = folders.size();
 
 	/* Everything is surveyed first, so the totals are known before the
@@ -139,10 +146,14 @@ MoveReport ImapMover::run()
 		check_cancel();
 		try {
 			folders[i].survey(*client, run);
+		} catch (const Cancelled &) {
+			throw;
 		} catch (const Failure &failure) {
-			/* One folder the target cannot hold (a name its layout
-			   refuses...) must not keep the others from moving. */
-			if (failure.kind() != FailureKind::permanent)
+			/* One folder the server will not open (EXAMINE refused)
+			   or the target cannot hold (a name its layout
+			   refuses...) must not keep the others from moving; a
+			   broken session ends the run. */
+			if (!client->usable())
 				throw;
 			folder_failed(folders[i], failure, report);
 		}
@@ -166,21 +177,40 @@ MoveReport ImapMover::run()
 
 	for (const WorkItem &item : work) {
 		check_cancel();
-		folders[item.folder].move(*client, run, item.messages);
+		ImapFolder &folder = folders[item.folder];
+		try {
+			folder.move(*client, run, item.messages);
+		} catch (const Cancelled &) {
+			throw;
+		} catch (const Failure &failure) {
+			/* The session may be unusable now: the run ends, and
+			   says which folder it was in. */
+			throw Failure(failure.kind(), "folder " + printable_excerpt(folder.legacy_name()) +
+							      ": " + failure.what());
+		}
 		if (--remaining[item.folder] == 0)
-			folder_finished(folders[item.folder]);
+			folder_finished(folder);
 	}
 	client->logout();
 	return report_;
 }
 
+void ImapMover::record_folder_failure(const std::string &legacy_name,
+				      const std::string &target_name, const std::string &reason,
+				      FailureKind kind, ReportWriter &report)
+{
+	log_.error("Folder " + printable_excerpt(legacy_name) + " is not moved: " + reason);
+	report.add("folder-failed",
+		   {{"legacy", legacy_name}, {"target", target_name}, {"reason", reason}});
+	report_.progress.folders_failed++;
+	report_.failed_folders.push_back({legacy_name, reason, kind});
+}
+
 void ImapMover::folder_failed(ImapFolder &folder, const Failure &failure, ReportWriter &report)
 {
+	record_folder_failure(folder.legacy_name(), folder.target_name(), failure.what(),
+			      failure.kind(), report);
 	FolderProgress &progress = folder.progress();
-	log_.error("Folder " + folder.legacy_name() + " is not moved: " + failure.what());
-	report.add("folder-failed", {{"legacy", folder.legacy_name()},
-				     {"target", folder.target_name()},
-				     {"reason", failure.what()}});
 	progress.state = "failed";
 	progress.messages_failed = folder.legacy_count();
 	report_.progress.messages_failed += progress.messages_failed;
@@ -189,8 +219,9 @@ void ImapMover::folder_failed(ImapFolder &folder, const Failure &failure, Report
 
 void ImapMover::folder_finished(ImapFolder &folder)
 {
-	if (folder.progress().state != "failed")
-		folder.progress().state = "done";
+	if (folder.progress().state == "failed")
+		return; /* told already, counted in folders_failed */
+	folder.progress().state = "done";
 	report_.progress.folders_done++;
 	if (on_folder_)
 		on_folder_(folder.progress());

@@ -14,6 +14,7 @@
 #include "base/cancel.h"
 #include "base/logger.h"
 #include "base/progress.h"
+#include "base/secret.h"
 #include "imap/client.h"
 #include "move/mover.h"
 #include "move/store.h"
@@ -32,7 +33,7 @@ enum class ImapAuth {
 struct ImapSource {
 	source::SourceUrl url;
 	std::string login;
-	std::string password; // never logged
+	SecretString password; // never logged
 	// When set: log in as this SASL authentication identity with
 	// password, for login (AUTHENTICATE PLAIN's authorization identity).
 	std::string master_user;
@@ -60,7 +61,10 @@ public:
 	// whatever was committed before stays checkpointed, so the next run
 	// continues from there. Messages the target refuses or the server
 	// cannot deliver are in the job report (move-report.h) and counted in
-	// messages_failed; the next run tries them again.
+	// messages_failed; the next run tries them again. A folder that cannot
+	// be opened (EXAMINE refused...) or created does not stop the others;
+	// it is in failed_folders, which makes the run failed
+	// (throw_if_incomplete()).
 	MoveReport run();
 
 	// Logs in and lists what a move would handle; changes nothing.
@@ -71,6 +75,9 @@ private:
 							    const Checkpoint *checkpoint);
 	std::vector<ImapFolder> prepare_folders(const std::vector<names::MappedFolder> &mapped,
 						ReportWriter &report);
+	// A folder that is not moved: logged, in the job report, counted.
+	void record_folder_failure(const std::string &legacy_name, const std::string &target_name,
+				   const std::string &reason, FailureKind kind, ReportWriter &report);
 	void folder_failed(ImapFolder &folder, const Failure &failure, ReportWriter &report);
 	void folder_finished(ImapFolder &folder);
 	void check_cancel();

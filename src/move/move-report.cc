@@ -2,8 +2,10 @@
 
 #include "base/failure.h"
 #include "base/file-io.h"
+#include "base/text.h"
 #include "move/mover.h"
 
+#include <algorithm>
 #include <ctime>
 #include <fcntl.h>
 #include <fstream>
@@ -53,6 +55,21 @@ void ReportWriter::add_run(const std::string &source, const MoveOptions &options
 		    {"source", source},
 		    {"order", options.order == MoveOrder::uid ? "uid" : "newest-first"},
 		    {"filters", options.filter.describe()}});
+}
+
+void throw_if_incomplete(const MoveReport &report)
+{
+	const std::vector<FolderFailure> &failed = report.failed_folders;
+	if (failed.empty())
+		return;
+	std::string message = "folder " + printable_excerpt(failed.front().legacy_name) +
+			      " could not be moved: " + printable_excerpt(failed.front().reason, 400);
+	if (failed.size() > 1)
+		message += " (and " + std::to_string(failed.size() - 1) + " other folder(s), see the report)";
+	bool temporary = std::all_of(failed.begin(), failed.end(), [](const FolderFailure &f) {
+		return f.kind == FailureKind::temporary;
+	});
+	throw Failure(temporary ? FailureKind::temporary : FailureKind::permanent, message);
 }
 
 bool read_report(const std::string &dir,

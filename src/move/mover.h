@@ -6,7 +6,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "base/failure.h"
 #include "base/progress.h"
 #include "move/message-filter.h"
 #include "move/move-order.h"
@@ -39,10 +41,29 @@ struct MoveOptions {
 	names::MappingOptions mapping;
 };
 
+// A legacy folder that could not be opened or moved, and why (the
+// server's words, made printable).
+struct FolderFailure {
+	std::string legacy_name;
+	std::string reason;
+	// temporary when the server said so ([UNAVAILABLE], [SERVERBUG]...)
+	FailureKind kind = FailureKind::permanent;
+};
+
 struct MoveReport {
 	Progress progress;
 	uint64_t saved_now = 0; // messages saved by this run
+	// Each counted in progress.folders_failed and in the job report. The
+	// other folders moved; the run is still failed (throw_if_incomplete).
+	std::vector<FolderFailure> failed_folders;
 };
+
+// Throws the Failure that makes a run with failed folders not done: it
+// names the first folder with the server's words and counts the others.
+// Temporary (retried with backoff) when every folder failed for a reason
+// the server called temporary, else permanent (failed: an admin fixes the
+// cause). Either way the next run tries those folders again.
+void throw_if_incomplete(const MoveReport &report);
 
 // A legacy folder as a move would handle it (what `doveadm mailmove test`
 // shows).

@@ -149,16 +149,7 @@ private:
 
 	void record_failure(const Message &m, const std::string &why)
 	{
-		mover_.report_.progress.messages_failed++;
-		std::string name = "message " + std::to_string(m.number);
-		if (!m.uidl.empty())
-			name += " (UIDL " + printable_excerpt(m.uidl, 80) + ")";
-		mover_.log_.warning("INBOX: " + name + " not moved, tried again next run: " + why);
-		mover_.job_report_->add("message-failed", {{"folder", inbox},
-							   {"number", std::to_string(m.number)},
-							   {"uidl", m.uidl},
-							   {"size", std::to_string(m.size)},
-							   {"reason", why}});
+		mover_.record_message_failure(m, why);
 	}
 
 	Pop3Mover &mover_;
@@ -214,6 +205,15 @@ std::vector<Pop3Mover::Message> Pop3Mover::list_messages(pop3::Client &client)
 {
 	std::vector<pop3::ListEntry> listing = client.list();
 	std::optional<std::vector<pop3::UidlEntry>> uidls = client.uidl();
+	if (!uidls && client.capabilities().has("UIDL")) {
+		/* Not a server without UIDL: one that refuses this session
+		   (Coremail's "Unsafe Login"). Identifying by content now
+		   would make every later run refuse to continue. */
+		throw Failure(FailureKind::permanent,
+			      std::string("folder ") + inbox +
+				      " could not be listed: the legacy server offers UIDL "
+				      "but refused it");
+	}
 	identity_ = uidls ? Pop3Identity::uidl : Pop3Identity::content_digest;
 	std::unordered_map<uint32_t, std::string> uidl_of;
 	if (uidls) {
@@ -234,8 +234,10 @@ std::vector<Pop3Mover::Message> Pop3Mover::list_messages(pop3::Client &client)
 		if (uidls) {
 			auto it = uidl_of.find(entry.number);
 			if (it == uidl_of.end()) {
-				log_.warning("INBOX: message " + std::to_string(entry.number) +
-					     " is missing from the UIDL listing; left for the next run");
+				/* Not moved: counted, so the run is not synced. */
+				report_.progress.messages_total++;
+				report_.progress.bytes_total += m.size;
+				record_message_failure(m, "missing from the UIDL listing");
 				continue;
 			}
 			m.uidl = it->second;
@@ -257,6 +259,20 @@ std::vector<Pop3Mover::Message> Pop3Mover::list_messages(pop3::Client &client)
 	for (size_t i = 0; i < messages.size(); i++)
 		messages[i].key = std::move(keys[i]);
 	return messages;
+}
+
+void Pop3Mover::record_message_failure(const Message &m, const std::string &why)
+{
+	report_.progress.messages_failed++;
+	std::string name = "message " + std::to_string(m.number);
+	if (!m.uidl.empty())
+		name += " (UIDL " + printable_excerpt(m.uidl, 80) + ")";
+	log_.warning("INBOX: " + name + " not moved, tried again next run: " + why);
+	job_report_->add("message-failed", {{"folder", inbox},
+					    {"number", std::to_string(m.number)},
+					    {"uidl", m.uidl},
+					    {"size", std::to_string(m.size)},
+					    {"reason", why}});
 }
 
 void Pop3Mover::report_status(const std::string &state)

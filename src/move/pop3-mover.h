@@ -100,6 +100,9 @@ private:
 	void expunge_orphans(FolderWriter &writer,
 			     const std::function<std::string(const std::string &)> &guid_of);
 	void report_status(const std::string &state);
+	// A message not moved by this run: logged, in the job report,
+	// counted in messages_failed; the next run tries it again.
+	void record_message_failure(const Message &m, const std::string &why);
 
 	Pop3Source source_;
 	MoveOptions options_;

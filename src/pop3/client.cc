@@ -114,7 +114,8 @@ struct Client::Impl {
 							  "a line break, which USER/PASS cannot send");
 		}
 		run_ok("USER " + credentials.user, "USER <hidden>", "USER", FailureKind::auth);
-		finish_auth("PASS " + credentials.password, "PASS");
+		/* SecretString: the line's copy of the password is wiped */
+		finish_auth(SecretString("PASS " + credentials.password), "PASS");
 	}
 
 	void login_apop(const Credentials &credentials)
@@ -137,7 +138,7 @@ struct Client::Impl {
 		/* Built first: credentials PLAIN cannot carry (a NUL byte)
 		   fail before anything is sent. */
 		bool as_master = !credentials.master_user.empty();
-		std::string response =
+		SecretString response =
 			sasl_plain_response(as_master ? credentials.user : "",
 					    as_master ? credentials.master_user : credentials.user,
 					    credentials.password);
@@ -152,7 +153,7 @@ struct Client::Impl {
 		expect_continuation("AUTH LOGIN");
 		connection.send(base64_encode(credentials.user), "<hidden>");
 		expect_continuation("AUTH LOGIN");
-		finish_auth(base64_encode(credentials.password), "AUTH LOGIN");
+		finish_auth(SecretString(base64_encode(credentials.password)), "AUTH LOGIN");
 	}
 
 	// Sends RETR for the next requests while fewer than depth are

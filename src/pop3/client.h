@@ -19,6 +19,7 @@
 #include "base/byte-source.h"
 #include "base/cancel.h"
 #include "base/logger.h"
+#include "base/secret.h"
 #include "net/stream.h"
 #include "pop3/listing.h"
 #include "pop3/reply.h"
@@ -35,7 +36,7 @@ enum class AuthMethod {
 
 struct Credentials {
 	std::string user;
-	std::string password; // never logged
+	SecretString password; // never logged
 	// When set: authenticate as this user with password and act as user
 	// (AUTH PLAIN's authorization identity), for master-user logins.
 	std::string master_user;

@@ -1,5 +1,6 @@
 #include "pop3/connection.h"
 
+#include "base/secret.h"
 #include "base/failure.h"
 
 namespace mailmove::pop3 {
@@ -37,8 +38,10 @@ void Connection::send(std::string_view line, std::string_view trace)
 {
 	ensure_usable();
 	log_.debug("C: " + printable_excerpt(trace, max_trace_bytes));
-	std::string data(line);
-	data += "\r\n";
+	/* The line may hold a password (PASS, AUTH): its copy is wiped. */
+	SecretString data;
+	data.reserve(line.size() + 2);
+	data.append(line).append("\r\n");
 	try {
 		stream_->write_all(data);
 	} catch (...) {

@@ -152,6 +152,7 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 				run_pop3_move(user, credentials, std::move(url), callbacks, log, last);
 			last = report.progress;
 			saved_now = report.saved_now;
+			move::throw_if_incomplete(report);
 			return;
 		}
 		move::ImapSource source =
@@ -169,6 +170,8 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 		move::MoveReport report = mover.run();
 		last = report.progress;
 		saved_now = report.saved_now;
+		/* The other folders moved, but the run is not done. */
+		move::throw_if_incomplete(report);
 	});
 
 	double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -55,7 +55,7 @@ credentials_or_none(const struct mailmove_run_credentials *credentials)
 // The legacy login, the same for IMAP and POP3.
 struct LegacyLogin {
 	std::string login;
-	std::string password;
+	SecretString password;
 	std::string master_user;
 };
 

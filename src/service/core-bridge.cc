@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "jobs/file-job-store.h"
+#include "base/secret.h"
 #include "jobs/service-core.h"
 #include "storage/event-logger.h"
 #include "vault/credential-vault.h"
@@ -185,10 +186,12 @@ void mailmove_core_tick(struct mailmove_core *core, mailmove_core_start_callback
 		stops = core->core.take_stopped_runs();
 	});
 	// Called outside the core, so a callback may call back into it.
-	for (const jobs::RunStart &run_start : starts) {
-		std::string fields = join_fields(run_start.job_fields);
+	for (jobs::RunStart &run_start : starts) {
+		SecretString fields = join_fields(run_start.job_fields);
 		start(run_start.run, run_start.user.c_str(), fields.c_str(), context);
-		std::fill(fields.begin(), fields.end(), '\0');
+		/* The job fields carry the user's legacy password. */
+		for (std::string &field : run_start.job_fields)
+			wipe(field);
 	}
 	for (jobs::RunId run : stops)
 		stop(run, context);

@@ -5,6 +5,7 @@
    watched between batches so the move stops when the service goes away. */
 
 #include "lib.h"
+#include "safe-memset.h"
 #include "connection.h"
 #include "time-util.h"
 #include "ostream.h"
@@ -206,6 +207,9 @@ static int worker_input_args(struct connection *conn, const char *const *args)
 	}
 	i_gettimeofday(&wconn->last_check);
 	worker_run_job(wconn, args[1], &credentials);
+	/* The engine wiped its copies; this one is the parsed JOB line's. */
+	if (credentials.password != NULL)
+		safe_memset((char *)credentials.password, 0, strlen(credentials.password));
 	/* One job per connection: closing tells the service we are done
 	   even if it missed the last line. */
 	return -1;

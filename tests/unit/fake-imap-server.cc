@@ -144,6 +144,12 @@ void FakeImapServer::handle_line(const std::string &line)
 	} else if (command == "LIST" || command == "LSUB") {
 		list(tag, command == "LSUB");
 	} else if (command == "EXAMINE" && t.size() == 3) {
+		if (auto refusal = options_.refuse_examine.find(t[2]);
+		    refusal != options_.refuse_examine.end()) {
+			selected_ = nullptr;
+			output_ += tag + " " + refusal->second + "\r\n";
+			return;
+		}
 		auto it = server_.mailboxes.find(t[2]);
 		if (it == server_.mailboxes.end()) {
 			output_ += tag + " NO [NONEXISTENT] Mailbox doesn't exist\r\n";
@@ -172,6 +178,10 @@ void FakeImapServer::list(const std::string &tag, bool lsub)
 			continue;
 		output_ += std::string(lsub ? "* LSUB (" : "* LIST (") + join(box.attributes) +
 			   ") " + separator + " \"" + name + "\"\r\n";
+	}
+	if (!lsub) {
+		for (const std::string &line : options_.extra_list_lines)
+			output_ += line + "\r\n";
 	}
 	output_ += tag + " OK done\r\n";
 }

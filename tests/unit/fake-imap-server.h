@@ -52,6 +52,11 @@ struct ImapServerOptions {
 	// Hold it back until two bodies of the next UID FETCH went out, as
 	// Dovecot does when it runs pipelined FETCHes at once.
 	bool interleave_fetch_ok = false;
+	// EXAMINE of these mailboxes (raw names) is answered with the tagged
+	// line's rest, e.g. "NO SELECT Unsafe Login..." as Coremail says it.
+	std::map<std::string, std::string> refuse_examine;
+	// Untagged lines sent with every LIST reply, e.g. malformed entries.
+	std::vector<std::string> extra_list_lines;
 	// When set, every command line the client sent is appended here
 	// (the server itself dies with the client that owns it).
 	std::vector<std::string> *command_log = nullptr;

@@ -101,7 +101,9 @@ void FakePop3Server::handle_line(const std::string &line)
 void FakePop3Server::handle_transaction(const std::string &command, const std::string &argument)
 {
 	size_t added = options_.added_header.size();
-	if (command == "STAT") {
+	if (options_.refuse_commands.count(command) > 0) {
+		output_ += "-ERR " + options_.refusal + "\r\n";
+	} else if (command == "STAT") {
 		uint64_t total = 0;
 		for (const Pop3Message &m : maildrop_)
 			total += m.body.size() + added;
@@ -116,7 +118,7 @@ void FakePop3Server::handle_transaction(const std::string &command, const std::s
 		output_ += ".\r\n";
 	} else if (command == "UIDL" && argument.empty() && options_.uidl) {
 		output_ += "+OK unique-id listing\r\n";
-		for (size_t i = 0; i < maildrop_.size(); i++)
+		for (size_t i = 0; i < maildrop_.size() && i < options_.uidl_lists; i++)
 			output_ += std::to_string(i + 1) + " " + maildrop_[i].uidl + "\r\n";
 		output_ += ".\r\n";
 	} else if (command == "TOP" && options_.top) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ struct Pop3ServerOptions {
 	// Cut the connection in the middle of this many-th RETR body
 	// (1-based); 0 = never.
 	size_t cut_in_body = 0;
+	// Commands refused after the login with "-ERR " + refusal, as
+	// Coremail refuses a session it calls unsafe.
+	std::set<std::string> refuse_commands;
+	std::string refusal = "Unsafe Login. Please contact kefu@188.com for help";
+	// UIDL lists only the first this many messages (a short listing).
+	size_t uidl_lists = SIZE_MAX;
 	// Message numbers whose RETR is answered with -ERR.
 	std::set<uint32_t> refuse_retr;
 	// Written into every message's header when it is sent, like an mbox

@@ -3,7 +3,10 @@
 // per-message failures, keywords the target rejects, the uid order mode.
 #include "mover-harness.h"
 
+#include "base/failure.h"
+
 #include <algorithm>
+#include <optional>
 
 #include "check-main.h"
 
@@ -42,6 +45,31 @@ void build_tree(Harness &h)
 	h.data.special_use["\\Sent"] = "Sent";
 	h.options.now = 1796000000; /* 2026-11-30 */
 }
+
+// What throw_if_incomplete() throws; nullopt when it does not.
+std::optional<Failure> incomplete_failure(const move::MoveReport &report)
+{
+	try {
+		move::throw_if_incomplete(report);
+	} catch (const Failure &failure) {
+		return failure;
+	}
+	return std::nullopt;
+}
+
+// throw_if_incomplete() fails the run permanently, naming the folder and
+// saying why ("" : anything).
+#define ck_assert_run_failed_on(report, folder, why)                                      \
+	do {                                                                               \
+		std::optional<Failure> failure = incomplete_failure(report);               \
+		ck_assert(failure && failure->kind() == FailureKind::permanent);           \
+		std::string message = failure->what();                                     \
+		ck_assert_msg(message.rfind("folder ", 0) == 0 &&                          \
+				      message.find(folder) < message.find(" could not be"),  \
+			      "not failed on %s: \"%s\"", folder, message.c_str());       \
+		ck_assert_msg(message.find(why) != std::string::npos, "\"%s\"",           \
+			      message.c_str());                                            \
+	} while (0)
 
 } // namespace
 
@@ -93,6 +121,81 @@ START_TEST(a_folder_the_target_refuses_does_not_stop_the_others)
 	ck_assert_uint_eq(failed.size(), 1);
 	ck_assert(failed[0]["legacy"] == "Work");
 	ck_assert(h.folders["Work"].state == "failed");
+	ck_assert_uint_eq(report.progress.folders_failed, 1);
+	ck_assert_uint_eq(report.progress.folders_done, 3);
+	ck_assert_run_failed_on(report, "Work", "");
+}
+END_TEST
+
+// NetEase's Coremail refuses EXAMINE unless ID came after the login: the
+// issue's "0 of 0 messages, done". The other folders move; the run fails,
+// naming the folder and the server's words; fixed, a rerun moves the
+// folder and everything is there exactly once.
+START_TEST(a_folder_the_server_refuses_to_open_fails_the_run)
+{
+	const std::string coremail = "NO SELECT Unsafe Login. Please contact kefu@188.com for help";
+	Harness h;
+	build_tree(h);
+	h.server_options.refuse_examine["INBOX"] = coremail;
+	h.server_options.refuse_examine["Work"] = coremail;
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.progress.folders_failed, 2);
+	ck_assert_uint_eq(report.failed_folders.size(), 2);
+	ck_assert(h.folders["INBOX"].state == "failed");
+	ck_assert(h.folders["Work"].state == "failed");
+	ck_assert(h.inbox().empty());
+	ck_assert_exactly_once(h, "Sent Messages", "Sent");
+	ck_assert_exactly_once(h, "Work/Projects/2026", "Work/Projects/2026");
+	auto failed = h.report("folder-failed");
+	ck_assert_uint_eq(failed.size(), 2);
+	ck_assert(failed[0]["reason"].find("Unsafe Login") != std::string::npos);
+	ck_assert_run_failed_on(report, "INBOX", "EXAMINE refused: NO SELECT Unsafe Login. "
+						 "Please contact kefu@188.com for help");
+
+	h.server_options.refuse_examine.clear();
+	report = h.run();
+	ck_assert_uint_eq(report.progress.folders_failed, 0);
+	ck_assert(report.failed_folders.empty());
+	ck_assert(!incomplete_failure(report)); /* done */
+	ck_assert_exactly_once(h);
+	ck_assert_exactly_once(h, "Work", "Work");
+	ck_assert_exactly_once(h, "Sent Messages", "Sent");
+	ck_assert_exactly_once(h, "Work/Projects/2026", "Work/Projects/2026");
+	ck_assert(h.folders["INBOX"].state == "done");
+}
+END_TEST
+
+// A refusal the server calls temporary fails only that folder too, and
+// the run temporarily (retried), not the whole session at the first one.
+START_TEST(a_folder_refused_for_now_fails_the_run_temporarily)
+{
+	Harness h;
+	build_tree(h);
+	h.server_options.refuse_examine["Work"] = "NO [UNAVAILABLE] Try again later";
+	move::MoveReport report = h.run();
+	ck_assert_exactly_once(h);
+	ck_assert_exactly_once(h, "Sent Messages", "Sent");
+	ck_assert_uint_eq(report.progress.folders_failed, 1);
+	std::optional<Failure> failure = incomplete_failure(report);
+	ck_assert(failure && failure->kind() == FailureKind::temporary);
+	ck_assert(std::string(failure->what()).find("folder Work could not be moved") == 0);
+}
+END_TEST
+
+// A LIST entry that cannot be read hides a folder: the run is not done.
+START_TEST(an_unreadable_list_entry_fails_the_run)
+{
+	Harness h;
+	build_tree(h);
+	h.server_options.extra_list_lines = {"* LIST (\\HasNoChildren) \"//\" \"Hidden\""};
+	move::MoveReport report = h.run();
+	ck_assert_exactly_once(h);
+	ck_assert_exactly_once(h, "Work", "Work");
+	ck_assert_uint_eq(report.progress.folders_failed, 1);
+	auto failed = h.report("folder-failed");
+	ck_assert_uint_eq(failed.size(), 1);
+	ck_assert(failed[0]["legacy"].find("Hidden") != std::string::npos);
+	ck_assert_run_failed_on(report, "Hidden", "cannot be read");
 }
 END_TEST
 
@@ -237,6 +340,9 @@ static Suite *mover_folders_suite()
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, whole_tree_with_roles_and_subscriptions);
 	tcase_add_test(tc, a_folder_the_target_refuses_does_not_stop_the_others);
+	tcase_add_test(tc, a_folder_the_server_refuses_to_open_fails_the_run);
+	tcase_add_test(tc, an_unreadable_list_entry_fails_the_run);
+	tcase_add_test(tc, a_folder_refused_for_now_fails_the_run_temporarily);
 	tcase_add_test(tc, recent_mail_of_every_folder_comes_first);
 	tcase_add_test(tc, deleted_messages_and_filters);
 	tcase_add_test(tc, refused_message_is_reported_and_retried);

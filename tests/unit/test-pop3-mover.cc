@@ -401,6 +401,56 @@ START_TEST(refused_messages_are_counted_and_retried)
 }
 END_TEST
 
+// A session the server refuses after the login (Coremail's "Unsafe
+// Login") moves nothing and is not done: LIST refused with the server's
+// words; UIDL refused although CAPA offers it (not a server without
+// UIDL: identifying by content now would block every later run).
+START_TEST(refusals_after_login_fail_the_run)
+{
+	for (const char *command : {"LIST", "UIDL"}) {
+		Harness h;
+		h.legacy = make_maildrop(5);
+		h.server_options.refuse_commands = {command};
+		Failure f = expect_failure([&] { h.run(); });
+		ck_assert_msg(f.kind() != FailureKind::auth, "%s", command);
+		ck_assert_msg(contains(f.what(), std::string(command) == "LIST" ? "Unsafe Login"
+									   : "INBOX"),
+			      "%s: %s", command, f.what());
+		ck_assert_uint_eq(h.inbox().size(), 0);
+
+		h.server_options.refuse_commands.clear();
+		move::MoveReport report = h.run();
+		ck_assert_uint_eq(report.saved_now, 5);
+		ck_assert(h.identity == move::Pop3Identity::uidl);
+		h.assert_exactly_once();
+	}
+}
+END_TEST
+
+// A message the UIDL listing leaves out is not moved: it is counted
+// failed (so the move is not synced) and moved by a later run.
+START_TEST(message_missing_from_uidl_is_counted_failed)
+{
+	Harness h;
+	h.legacy = make_maildrop(5);
+	h.server_options.uidl_lists = 3;
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.saved_now, 3);
+	ck_assert_uint_eq(report.progress.messages_failed, 2);
+	ck_assert_uint_eq(report.progress.messages_total, 5);
+	ck_assert_uint_eq(report.progress.messages_done, 3);
+	std::map<std::string, KeyValues> failed = report_entries(h, "message-failed", "number");
+	ck_assert_uint_eq(failed.size(), 2);
+	ck_assert(contains(failed["5"].at("reason"), "missing from the UIDL listing"));
+
+	h.server_options.uidl_lists = SIZE_MAX;
+	report = h.run();
+	ck_assert_uint_eq(report.saved_now, 2);
+	ck_assert_uint_eq(report.progress.messages_failed, 0);
+	h.assert_exactly_once();
+}
+END_TEST
+
 START_TEST(late_refusal_retrieves_the_lost_batch_again)
 {
 	/* Dovecot's quota plugin refuses after the write, which costs the
@@ -681,6 +731,8 @@ static Suite *mover_suite()
 	tcase_add_test(mover, crash_inside_the_commit_loses_no_identity);
 	tcase_add_test(mover, cut_connection_then_resume);
 	tcase_add_test(mover, refused_messages_are_counted_and_retried);
+	tcase_add_test(mover, refusals_after_login_fail_the_run);
+	tcase_add_test(mover, message_missing_from_uidl_is_counted_failed);
 	tcase_add_test(mover, late_refusal_retrieves_the_lost_batch_again);
 	tcase_add_test(mover, without_uidl_content_digests);
 	tcase_add_test(mover, identical_copies_and_repeated_uidls);

@@ -498,6 +498,41 @@ START_TEST(worker_progress_done)
 }
 END_TEST
 
+// A run that could not open a folder is failed with the count, never
+// synced; a DONE that carries failed folders (an older worker) is never
+// synced either.
+START_TEST(failed_folders_are_counted_and_never_synced)
+{
+	Service service;
+	service.login("alice");
+	RunId run = service.start_one("alice");
+	ck_assert(service.core.worker_line(
+			  run, join_fields({"FAILED", "kind=permanent",
+					    "error=folder INBOX could not be moved: EXAMINE refused",
+					    "messages_done=0", "messages_total=0", "folders_failed=1",
+					    "saved_now=0"})) == RunState::ended);
+	std::string line = service.status_of("alice");
+	ck_assert_string_eq(reply_field(line, "state"), "failed");
+	ck_assert_string_eq(reply_field(line, "folders_failed"), "1");
+	ck_assert_string_eq(reply_field(line, "synced"), "no");
+	ck_assert_string_eq(reply_field(line, "last_error"),
+			    "folder INBOX could not be moved: EXAMINE refused");
+
+	ck_assert_string_eq(reply_field(service.admin({"RETRY", "alice"})[0], "result"), "changed");
+	run = service.start_one("alice");
+	ck_assert(service.core.worker_line(
+			  run, join_fields({"DONE", "messages_done=5", "messages_total=5",
+					    "folders_failed=1", "saved_now=0"})) == RunState::ended);
+	ck_assert_string_eq(service.state_of("alice"), "done");
+	ck_assert_string_eq(service.field_of("alice", "synced"), "no");
+
+	service.login("bob");
+	service.finish_run(service.start_one("bob"), 5, 0);
+	ck_assert_string_eq(service.field_of("bob", "folders_failed"), "0");
+	ck_assert_string_eq(service.field_of("bob", "synced"), "yes");
+}
+END_TEST
+
 START_TEST(worker_failed_lost_unreachable)
 {
 	Service service;
@@ -731,6 +766,7 @@ static Suite *service_core_suite()
 	tcase_add_test(tc, login_with_new_password_requeues_auth_failed);
 	tcase_add_test(tc, login_does_not_override_admin_credentials);
 	tcase_add_test(tc, passes_repeat_until_synced);
+	tcase_add_test(tc, failed_folders_are_counted_and_never_synced);
 	tcase_add_test(tc, window_expires_and_reopens);
 	tcase_add_test(tc, window_survives_restart);
 	tcase_add_test(tc, worker_limit_and_fifo);

@@ -1,0 +1,209 @@
+"""Honest end states and the privileges of foreground runs (issue 8).
+
+- A legacy folder the server cannot open (its maildir made unreadable, so
+  the legacy Dovecot answers EXAMINE with NO) makes the run failed: the
+  other folders move, `doveadm mailmove run` exits non-zero, status shows
+  state failed, folders_failed, a last_error naming the folder with the
+  server's words, synced no. Once the folder is readable again a rerun
+  ends done with every message exactly once.
+- `doveadm mailmove run -A` runs each user's legacy I/O in a child that
+  dropped to the user's uid and gid for good: while a move runs, the
+  process with the connection to the legacy server has real, effective
+  and saved uid (and gid) of the mail user, and the per-user results and
+  the exit code are still those of the runs.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+from lib import compare, corpus, mailmove
+from lib.admin import by_user, mailmove as doveadm_mailmove
+from lib.dovecot import (DOVEADM, MAIL_GID, MAIL_UID, LegacyInstance, TargetInstance, User,
+                         failure_logs, require_installed_plugin, stop_all)
+from lib.scenario import check, check_equal, note, scenario
+
+DOMAIN = "example.com"
+TIMEOUT = float(os.environ.get("MAILMOVE_IT_TIMEOUT", "300"))
+# user part -> {folder: corpus spec}
+MAILBOXES = {
+    "closed": {"INBOX": dict(seed=81, count=30), "Work": dict(seed=82, count=12)},
+    "large": {"INBOX": dict(seed=83, count=1500, max_attachment=20_000)},
+}
+CLOSED_FOLDER = "Work"
+# A permanent refusal fails the move (EX_CONFIG); one the server calls
+# temporary ([SERVERBUG], as Dovecot says for an unreadable maildir) queues
+# it for a retry (EX_TEMPFAIL). Neither is done.
+NOT_DONE = {"failed": 78, "queued": 75}
+
+
+def address(name):
+    return "%s@%s" % (name, DOMAIN)
+
+
+def legacy_password(name):
+    return "legacy-%s-Pw.8" % name
+
+
+class World:
+    def __init__(self, workdir):
+        self.legacy = LegacyInstance(workdir, users=[
+            User(address(name), legacy_password(name)) for name in MAILBOXES])
+        self.target = TargetInstance(
+            workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path,
+            users=[User(address(name), "target-%s-pw" % name,
+                        userdb_mailmove_source_password=legacy_password(name))
+                   for name in MAILBOXES])
+        self.inspector = self.target.inspector(workdir)
+
+    def start(self):
+        require_installed_plugin()
+        for name, folders in MAILBOXES.items():
+            maildir = self.legacy.maildir(address(name))
+            for folder, spec in folders.items():
+                messages = corpus.inbox_from_spec(spec, address(name), DOMAIN)
+                corpus.write_maildir(corpus.folder_path(maildir, folder), messages)
+        self.legacy.start()
+        self.target.start()
+        self.inspector.start()
+
+    def stop(self):
+        stop_all([self.target, self.legacy, self.inspector])
+
+    def logs(self):
+        return failure_logs(self.target, self.legacy)
+
+    def closed_dir(self):
+        return corpus.folder_path(self.legacy.maildir(address("closed")), CLOSED_FOLDER)
+
+
+def run_user(world, name):
+    result = doveadm_mailmove(world.target, "run", "-u", address(name), timeout=TIMEOUT)
+    check(len(result.rows) == 1, "run -u %s printed %r (exit %d): %s", name, result.stdout[:300],
+          result.code, result.stderr[-1500:])
+    note("run -u %s: exit %d, %r", name, result.code, result.rows[0])
+    return result
+
+
+def check_exactly_once(world, name, folder):
+    legacy = compare.mailbox_records(world.legacy, address(name), folder)
+    target = compare.mailbox_records(world.inspector, address(name), folder)
+    problems = compare.diff(legacy, target)
+    check(not problems, "%s %s differs from the legacy folder:\n%s", name, folder,
+          compare.summarize(problems))
+    return len(target)
+
+
+@scenario("a) a folder the legacy server refuses to open fails the run; fixed, a rerun is done")
+def refused_folder(world):
+    os.chmod(world.closed_dir(), 0)
+    try:
+        result = run_user(world, "closed")
+    finally:
+        os.chmod(world.closed_dir(), 0o700)
+    row = result.rows[0]
+    check_equal(row["result"], "failed", "the run's result")
+    check(CLOSED_FOLDER in row["error"], "the error names no folder: %r", row["error"])
+    status = mailmove.status(world.target, address("closed"))
+    note("status: %s", mailmove.describe(status))
+    check(status["state"] in NOT_DONE, "state %s", status["state"])
+    check_equal(result.code, NOT_DONE[status["state"]], "the exit code of doveadm mailmove run")
+    check(int(status["folders_failed"] or 0) >= 1, "folders_failed is %r",
+          status["folders_failed"])
+    check_equal(status["synced"], "no", "synced")
+    error = status["last_error"]
+    check(CLOSED_FOLDER in error and "EXAMINE refused: NO" in error,
+          "last_error names neither the folder nor the server's refusal: %r", error)
+    check(all(" " <= c <= "~" for c in error), "last_error is not printable: %r", error)
+    # The folder that could be opened moved all the same.
+    check_exactly_once(world, "closed", "INBOX")
+
+    result = run_user(world, "closed")
+    check_equal((result.code, result.rows[0]["result"]), (0, "done"), "the rerun")
+    status = mailmove.status(world.target, address("closed"))
+    check_equal((status["state"], int(status["folders_failed"] or 0)), ("done", 0),
+                "state and folders_failed after the fix")
+    moved = sum(check_exactly_once(world, "closed", folder)
+                for folder in MAILBOXES["closed"])
+    check_equal(moved, sum(spec["count"] for spec in MAILBOXES["closed"].values()),
+                "messages at the target")
+
+
+def _uid_lines(pid):
+    """(Uid, Gid) fields of /proc/PID/status: real, effective, saved, fs."""
+    fields = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("Uid", "Gid"):
+                fields[key] = [int(v) for v in value.split()]
+    return fields["Uid"], fields["Gid"]
+
+
+def _legacy_socket_inodes(port):
+    """Inodes of loopback TCP sockets connected to the legacy port."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            remote_port = int(parts[2].split(":")[1], 16)
+            if remote_port == port and parts[3] == "01":  # ESTABLISHED
+                inodes.add(parts[9])
+    return inodes
+
+
+def _socket_holders(inodes):
+    holders = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir("/proc/%s/fd" % pid):
+                link = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    holders.add(int(pid))
+        except OSError:
+            continue
+    return holders
+
+
+@scenario("b) run -A: the legacy connection is held by a process that dropped to the user's uid for good")
+def run_all_drops_privileges(world):
+    port = world.legacy.ports["imaps"]
+    os.chmod(world.closed_dir(), 0)  # one user fails: its result must show
+    seen = {}
+    try:
+        proc = subprocess.Popen([DOVEADM, "-c", world.target.config_path, "-f", "json",
+                                 "mailmove", "run", "-A"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + TIMEOUT
+        while proc.poll() is None and time.monotonic() < deadline:
+            for pid in _socket_holders(_legacy_socket_inodes(port)):
+                try:
+                    seen[pid] = _uid_lines(pid)
+                except (OSError, KeyError):
+                    pass
+            time.sleep(0.005)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        os.chmod(world.closed_dir(), 0o700)
+    # The legacy server's own processes hold the other end of no socket
+    # to its own port; everything found is ours.
+    note("processes seen on the legacy connection: %s", seen)
+    check(seen, "no process was seen holding a connection to the legacy server")
+    check(proc.pid not in seen, "doveadm itself (pid %d) talked to the legacy server", proc.pid)
+    for pid, (uids, gids) in seen.items():
+        check(uids[:3] == [MAIL_UID] * 3, "pid %d had uids %s, not %d for good", pid, uids,
+              MAIL_UID)
+        check(gids[:3] == [MAIL_GID] * 3, "pid %d had gids %s, not %d for good", pid, gids,
+              MAIL_GID)
+    rows = by_user(json.loads(stdout.decode("utf-8", "replace") or "[]"))
+    note("results: %s", {user: (row["result"], row["error"]) for user, row in rows.items()})
+    check_equal(sorted(rows), sorted(address(name) for name in MAILBOXES), "users run")
+    check_equal(rows[address("closed")]["result"], "failed", "the closed user's result")
+    check_equal(rows[address("large")]["result"], "done", "the large user's result")
+    check(proc.returncode != 0, "run -A exited 0 although a run failed: %s",
+          stderr.decode("utf-8", "replace")[-1000:])
+    check_exactly_once(world, "large", "INBOX")
+    check_equal(mailmove.status(world.target, address("large"))["state"], "done",
+                "the large user's state")
