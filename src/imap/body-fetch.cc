@@ -111,8 +111,28 @@ void BodyFetch::deliver(uint32_t uid, ByteSource &body)
 					std::to_string(uid) + " that was not requested");
 		return;
 	}
+	std::string too_large = oversize_reason(uid, body.size());
+	if (!too_large.empty()) {
+		/* Left awaited: on_batch_done reports it missing as well. The
+		   connection drains the bytes, so nothing of it is kept. */
+		connection_.log().debug(connection_.peer() + ": UID " + std::to_string(uid) +
+					": " + too_large);
+		handler_.on_body_refused(batch->number, uid, too_large);
+		return;
+	}
 	batch->awaited.erase(uid);
 	handler_.on_body(batch->number, uid, body);
+}
+
+std::string BodyFetch::oversize_reason(uint32_t uid, uint64_t size) const
+{
+	auto limit = max_body_bytes_.find(uid);
+	if (limit == max_body_bytes_.end() || size <= limit->second)
+		return {};
+	return "the legacy server sent a body of " + std::to_string(size) +
+	       " bytes, more than the " + std::to_string(limit->second) +
+	       " accepted for it (twice its announced RFC822.SIZE plus 64 KiB, at most "
+	       "mailmove_max_message_size); not stored";
 }
 
 // The UID item of a FETCH response, else the UID its sequence number is

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -22,6 +24,9 @@ class BodyFetch final : public ResponseObserver {
 public:
 	BodyFetch(Connection &connection, FetchHandler &handler, unsigned pipeline_depth,
 		  BatchPlan plan);
+	// A body for uid larger than max_bytes is drained unread and refused
+	// (FetchHandler::on_body_refused) instead of handed over.
+	void limit_body(uint32_t uid, uint64_t max_bytes) { max_body_bytes_[uid] = max_bytes; }
 	void run();
 
 	void on_untagged(const Response &response) override;
@@ -45,6 +50,8 @@ private:
 			      bool *from_sequence_r = nullptr) const;
 	Batch *awaiting(uint32_t uid);
 	void deliver(uint32_t uid, ByteSource &body);
+	// Why body is too large for uid, or "" when it is not.
+	std::string oversize_reason(uint32_t uid, uint64_t size) const;
 
 	Connection &connection_;
 	FetchHandler &handler_;
@@ -57,6 +64,7 @@ private:
 	// the sequence map when the UID item had not come yet (0: unknown).
 	uint32_t body_uid_ = 0;
 	bool body_uid_from_sequence_ = false;
+	std::unordered_map<uint32_t, uint64_t> max_body_bytes_;
 };
 
 } // namespace mailmove::imap

@@ -88,10 +88,21 @@ std::vector<ListedMailbox> Client::list_mailboxes()
 				"LSUB", "subscriptions are not carried over");
 	}
 	impl_->unreadable_list_entries.clear();
+	if (!collector.over_limit().empty()) {
+		throw Failure(FailureKind::permanent,
+			      connection.peer() + ": the legacy server lists " +
+				      collector.over_limit() +
+				      ", more than a move takes (see the README's limits)");
+	}
 	for (const std::string &trace : collector.malformed()) {
 		connection.log().warning(connection.peer() + ": ignoring a malformed list entry: " +
 					 printable_excerpt(trace));
 		impl_->unreadable_list_entries.push_back(printable_excerpt(trace));
+	}
+	size_t unlogged = collector.malformed_count() - collector.malformed().size();
+	if (unlogged > 0) {
+		connection.log().warning(connection.peer() + ": ignoring " +
+					 std::to_string(unlogged) + " more malformed list entries");
 	}
 	return collector.take();
 }

@@ -2,6 +2,9 @@
 // in is in client-login.cc, folders in client-folders.cc.
 #include "imap/client.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "imap/batching.h"
 #include "imap/body-fetch.h"
 #include "imap/client-impl.h"
@@ -31,6 +34,15 @@ std::vector<Record> fetch_all(Connection &connection, const char *items,
 }
 
 } // namespace
+
+uint64_t max_body_size(uint64_t announced, uint64_t max_message_size)
+{
+	constexpr uint64_t slack = 64 * 1024;
+	uint64_t by_announced = UINT64_MAX;
+	if (announced > 0 && announced < (UINT64_MAX - slack) / 2)
+		by_announced = 2 * announced + slack;
+	return max_message_size == 0 ? by_announced : std::min(by_announced, max_message_size);
+}
 
 Client::Client(std::unique_ptr<net::Stream> stream, Logger &log, ClientOptions options,
 	       CancelCheck cancel)
@@ -118,7 +130,10 @@ void Client::fetch_bodies(const std::vector<BodyRequest> &requests, FetchHandler
 		       {options.batch_max_messages, options.batch_max_bytes});
 	if (plan.done())
 		return;
-	BodyFetch(impl_->connection, handler, options.pipeline_depth, std::move(plan)).run();
+	BodyFetch fetch(impl_->connection, handler, options.pipeline_depth, std::move(plan));
+	for (const BodyRequest &request : requests)
+		fetch.limit_body(request.uid, max_body_size(request.size, options.max_message_size));
+	fetch.run();
 }
 
 void Client::logout() noexcept

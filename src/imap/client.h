@@ -55,7 +55,17 @@ struct ClientOptions {
 	// maximums for fixed-size batches.
 	unsigned batch_start_messages = 10;
 	uint64_t batch_start_bytes = 1024 * 1024;
+	// No message body larger than this is taken (0: no limit of our
+	// own); see max_body_size().
+	uint64_t max_message_size = 0;
 };
+
+// The most bytes a message body literal may have when the server
+// announced `announced` bytes (RFC822.SIZE; 0: not announced): twice the
+// announced size plus 64 KiB (a server that counts bare LFs but sends
+// CRLFs sends at most twice as much), and never over max_message_size
+// when that is set. A larger body is drained unread and reported.
+uint64_t max_body_size(uint64_t announced, uint64_t max_message_size);
 
 // One LIST (or XLIST) entry.
 struct ListedMailbox {
@@ -126,6 +136,11 @@ public:
 	// of body as needed; whatever is left unread is drained by the client
 	// afterwards.
 	virtual void on_body(uint64_t batch, uint32_t uid, ByteSource &body) = 0;
+	// The body for uid was not handed over: reason says why (larger than
+	// max_body_size()). The UID is also reported missing by
+	// on_batch_done(), so a handler that does not override this still
+	// sees that the message did not come.
+	virtual void on_body_refused(uint64_t batch, uint32_t uid, const std::string &reason) {}
 	// Batch's UID FETCH completed; uids are those it settled (UIDs whose
 	// body must be fetched again go to a later batch). missing lists the
 	// UIDs the server returned no body for (expunged meanwhile).

@@ -1,23 +1,38 @@
 #include "imap/command-deadline.h"
 
+#include <algorithm>
+
 #include "base/failure.h"
+#include "net/deadline.h"
 
 namespace mailmove::imap {
 
-void CommandDeadline::start(const std::string &command)
+CommandDeadline::CommandDeadline(int timeout_ms, const net::Stream &stream, Now now)
+	: timeout_(std::max(timeout_ms, 0)), stream_(stream),
+	  now_(now ? std::move(now) : Now([] { return Clock::now(); }))
 {
-	if (timeout_ms_ <= 0)
-		return;
-	running_.emplace(Running{command, net::Deadline(timeout_ms_)});
 }
 
-void CommandDeadline::check(const net::Stream &stream) const
+void CommandDeadline::start(const std::string &command)
 {
-	if (!running_ || running_->deadline.remaining_ms() > 0)
+	if (timeout_.count() == 0)
 		return;
+	running_.emplace(Running{command, now_(), stream_.throttle_wait()});
+}
+
+void CommandDeadline::check() const
+{
+	if (!running_)
+		return;
+	auto throttled = stream_.throttle_wait() - running_->throttle_wait_at_start;
+	if (now_() - running_->started - throttled < timeout_)
+		return;
+	std::string not_counted = throttled.count() > 0
+					  ? " (not counting the waits for the bytes-per-second cap)"
+					  : "";
 	throw Failure(FailureKind::temporary,
-		      stream.peer() + ": " + running_->command + " did not complete within " +
-			      running_->deadline.describe_timeout());
+		      stream_.peer() + ": " + running_->command + " did not complete within " +
+			      net::describe_timeout(int(timeout_.count())) + not_counted);
 }
 
 } // namespace mailmove::imap

@@ -7,37 +7,50 @@
 // when the command before it completed. Commands queued behind it in the
 // pipeline do not age while they wait, so a deep pipeline of slow but
 // steady batches never times out.
+//
+// Time our own bytes-per-second cap made the reads wait
+// (Stream::throttle_wait()) does not count: the cap is the admin's
+// choice, not the server's slowness, and a message larger than the cap
+// allows in the limit must still move.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
-#include "net/deadline.h"
 #include "net/stream.h"
 
 namespace mailmove::imap {
 
 class CommandDeadline {
 public:
-	// timeout_ms <= 0: no limit.
-	explicit CommandDeadline(int timeout_ms) : timeout_ms_(timeout_ms) {}
+	using Clock = std::chrono::steady_clock;
+	using Now = std::function<Clock::time_point()>;
+
+	// timeout_ms <= 0: no limit. stream is what the commands' responses
+	// are read from (for its peer name and throttle waits); now defaults
+	// to the steady clock (tests pass a fake one).
+	CommandDeadline(int timeout_ms, const net::Stream &stream, Now now = {});
 
 	// The server is now working on `command` (its verb, for messages).
 	void start(const std::string &command);
 	void stop() { running_.reset(); }
 	bool running() const { return running_.has_value(); }
-	// Throws a temporary Failure, naming stream's peer, when the running
-	// command is over time. This runs before every read: the peer's name
-	// is built only when there is a failure to tell.
-	void check(const net::Stream &stream) const;
+	// Throws a temporary Failure, naming the stream's peer, when the
+	// running command is over time. This runs before every read.
+	void check() const;
 
 private:
 	struct Running {
 		std::string command;
-		net::Deadline deadline;
+		Clock::time_point started;
+		std::chrono::nanoseconds throttle_wait_at_start;
 	};
 
-	int timeout_ms_;
+	std::chrono::milliseconds timeout_;
+	const net::Stream &stream_;
+	Now now_;
 	std::optional<Running> running_;
 };
 
@@ -53,13 +66,14 @@ public:
 
 	size_t read_some(char *buf, size_t len) override
 	{
-		deadline_.check(inner_);
+		deadline_.check();
 		return inner_.read_some(buf, len);
 	}
 	void write_all(std::string_view data) override { inner_.write_all(data); }
 	void start_tls(const net::TlsOptions &tls) override { inner_.start_tls(tls); }
 	bool is_tls() const override { return inner_.is_tls(); }
 	std::string peer() const override { return inner_.peer(); }
+	std::chrono::nanoseconds throttle_wait() const override { return inner_.throttle_wait(); }
 
 private:
 	net::Stream &inner_;

@@ -29,7 +29,7 @@ std::string command_name(std::string_view trace)
 Connection::Connection(std::unique_ptr<net::Stream> stream, Logger &log, CancelCheck cancel,
 		       int command_timeout_ms)
 	: stream_(std::move(stream)),
-	  deadline_(command_timeout_ms),
+	  deadline_(command_timeout_ms, *stream_),
 	  timed_stream_(*stream_, deadline_),
 	  input_(timed_stream_, max_response_bytes),
 	  parser_(ParserLimits{max_response_bytes, true}),

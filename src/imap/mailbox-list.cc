@@ -93,11 +93,16 @@ void MailboxListCollector::on_untagged(const Response &response)
 	std::string_view listing = command_ == ListCommand::xlist ? "XLIST" : "LIST";
 	if (!is_lsub && response.keyword != listing)
 		return;
+	if (!over_limit_.empty())
+		return;
 	std::optional<ListedMailbox> mailbox = parse_list_response(response);
 	if (!mailbox) {
-		malformed_.push_back(response.trace);
+		if (malformed_count_++ < limits_.max_malformed_kept)
+			malformed_.push_back(response.trace);
 		return;
 	}
+	if (!within_limits(*mailbox, is_lsub))
+		return;
 	if (is_lsub) {
 		subscribed_.insert(mailbox->name);
 		return;
@@ -105,6 +110,25 @@ void MailboxListCollector::on_untagged(const Response &response)
 	if (command_ == ListCommand::xlist)
 		translate_xlist_attributes(*mailbox);
 	add_listed(std::move(*mailbox));
+}
+
+bool MailboxListCollector::within_limits(const ListedMailbox &mailbox, bool is_lsub)
+{
+	bytes_ += mailbox.name.size();
+	for (const std::string &attribute : mailbox.attributes)
+		bytes_ += attribute.size();
+	bool known = is_lsub ? subscribed_.count(mailbox.name) > 0
+			     : index_.count(mailbox.name) > 0;
+	if (bytes_ > limits_.max_bytes) {
+		over_limit_ = "the folder list is longer than " + std::to_string(limits_.max_bytes) +
+			      " bytes";
+	} else if (!known && is_lsub && subscribed_.size() >= limits_.max_subscriptions) {
+		over_limit_ = "more than " + std::to_string(limits_.max_subscriptions) +
+			      " subscriptions";
+	} else if (!known && !is_lsub && mailboxes_.size() >= limits_.max_mailboxes) {
+		over_limit_ = "more than " + std::to_string(limits_.max_mailboxes) + " folders";
+	}
+	return over_limit_.empty();
 }
 
 void MailboxListCollector::add_listed(ListedMailbox mailbox)

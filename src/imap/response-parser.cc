@@ -275,6 +275,11 @@ void ResponseParser::tokenize(std::string_view text)
 		if (c == ' ' || c == '\t') {
 			i++;
 		} else if (c == '(') {
+			// open_lists_ holds the response's args as well.
+			if (open_lists_.size() > limits_.max_list_depth) {
+				malformed("lists nested deeper than " +
+					  std::to_string(limits_.max_list_depth) + " levels");
+			}
 			std::vector<Value> &list = *open_lists_.back();
 			list.push_back(make_value(Value::Kind::list));
 			open_lists_.push_back(&list.back().items);

@@ -26,6 +26,10 @@ struct ParserLimits {
 	size_t max_response_bytes = 1024 * 1024;
 	// Pause at message body literals instead of buffering them.
 	bool stream_message_bodies = true;
+	// Parenthesised lists nest at most this deep. IMAP's deepest real
+	// structure, BODYSTRUCTURE, stays far below; a hostile server could
+	// otherwise nest a million levels in one line.
+	size_t max_list_depth = 64;
 };
 
 class ResponseParser {

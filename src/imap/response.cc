@@ -45,6 +45,22 @@ std::string_view trim_spaces(std::string_view text)
 	return text;
 }
 
+Value::~Value()
+{
+	if (items.empty())
+		return;
+	// Each child's subtree is moved onto the stack before the child is
+	// destroyed, so every destructor below this one finds no items.
+	std::vector<Value> pending = std::move(items);
+	while (!pending.empty()) {
+		Value last = std::move(pending.back());
+		pending.pop_back();
+		for (Value &child : last.items)
+			pending.push_back(std::move(child));
+		last.items.clear();
+	}
+}
+
 bool Value::is_atom(std::string_view name) const
 {
 	return kind == Kind::atom && equals_ignore_case(text, name);

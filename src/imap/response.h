@@ -15,6 +15,10 @@ namespace mailmove::imap {
 
 // One element of a tokenized response. Numbers are atoms (number() reads
 // them); quoted strings and buffered literals are both strings.
+//
+// Lists nest: the parser caps the depth (ParserLimits::max_list_depth),
+// and destruction walks the tree with a stack of its own rather than the
+// call stack, so no value a server can make overflows the stack.
 struct Value {
 	enum class Kind {
 		atom,
@@ -30,6 +34,13 @@ struct Value {
 	std::string text;         // atom or string
 	std::vector<Value> items; // list
 	uint64_t literal_size = 0; // streamed_literal
+
+	Value() = default;
+	~Value();
+	Value(const Value &) = default;
+	Value(Value &&) noexcept = default;
+	Value &operator=(const Value &) = default;
+	Value &operator=(Value &&) noexcept = default;
 
 	// Case-insensitive comparison of an atom.
 	bool is_atom(std::string_view name) const;

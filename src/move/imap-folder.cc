@@ -1,6 +1,7 @@
 #include "move/imap-folder.h"
 
 #include "base/failure.h"
+#include "base/text.h"
 #include "move/commit-intent.h"
 #include "move/content-match.h"
 #include "move/header-peek.h"
@@ -92,6 +93,11 @@ public:
 		open.intended.push_back({std::to_string(uid),
 					 {message_id, peeked.crlf_size(), message.received_time}});
 		open.bytes += summary.size;
+	}
+
+	void on_body_refused(uint64_t batch, uint32_t uid, const std::string &reason) override
+	{
+		batches_.at(batch).failed.emplace(uid, reason);
 	}
 
 	void on_batch_done(uint64_t batch, const std::vector<uint32_t> &,
@@ -208,7 +214,9 @@ ImapFolder::ImapFolder(std::string source_key, std::string legacy_name, std::str
 	  target_name_(std::move(target_name))
 {
 	progress_.name = target_name_;
-	progress_.legacy_name = legacy_name_;
+	/* What status and the report show: the raw bytes may hold
+	   terminal escapes (the raw name stays for EXAMINE). */
+	progress_.legacy_name = printable_text(legacy_name_);
 }
 
 std::string ImapFolder::guid_of(uint32_t uid) const

@@ -56,6 +56,7 @@ std::vector<names::MappedFolder> ImapMover::map_legacy_folders(imap::Client &cli
 	names::MappingOptions mapping = options_.mapping;
 	mapping.target_separator = store_.hierarchy_separator();
 	mapping.target_prefix = store_.namespace_prefix();
+	mapping.foreign_prefixes = store_.foreign_namespace_prefixes();
 	if (size_t limit = store_.max_name_bytes(); limit != 0)
 		mapping.max_name_bytes = std::min(mapping.max_name_bytes, limit);
 	mapping.target_forbidden_chars += store_.forbidden_chars();

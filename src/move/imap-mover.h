@@ -37,7 +37,7 @@ struct ImapSource {
 	// When set: log in as this SASL authentication identity with
 	// password, for login (AUTHENTICATE PLAIN's authorization identity).
 	std::string master_user;
-	TlsUpgrade starttls = TlsUpgrade::automatic;
+	TlsUpgrade starttls = TlsUpgrade::required;
 	ImapAuth auth = ImapAuth::automatic;
 	net::TlsOptions tls;
 	imap::ClientOptions client;

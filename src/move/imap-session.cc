@@ -11,19 +11,10 @@ constexpr const char *product_name = "dovecot-mailmove";
 
 void start_tls_if_wanted(imap::Client &client, const ImapSource &source, Logger &log)
 {
-	if (source.url.implicit_tls || source.starttls == TlsUpgrade::never)
-		return;
-	if (client.has_capability("STARTTLS")) {
+	if (source::start_tls_before_login(source.url, source.starttls,
+					   client.has_capability("STARTTLS"),
+					   "mailmove_source_starttls", "STARTTLS", log))
 		client.starttls(source.tls);
-		return;
-	}
-	if (source.starttls == TlsUpgrade::required) {
-		throw Failure(FailureKind::permanent,
-			      source.url.to_string() +
-				      " does not offer STARTTLS (mailmove_source_starttls = yes)");
-	}
-	log.warning(source.url.to_string() +
-		    " offers no STARTTLS: the password goes over an unencrypted connection");
 }
 
 void log_in(imap::Client &client, const ImapSource &source)

@@ -14,15 +14,12 @@
 #include "move/move-order.h"
 #include "names/folder-mapper.h"
 #include "net/stream.h"
+#include "source/tls-upgrade.h"
 
 namespace mailmove::move {
 
 // TLS on a plain legacy URL (imap://, pop3://): STARTTLS or STLS.
-enum class TlsUpgrade {
-	automatic, // when the server offers it
-	required,  // fail (permanently) unless TLS can be started
-	never,
-};
+using TlsUpgrade = source::TlsUpgrade;
 
 // How a move behaves, independent of where the mail comes from.
 struct MoveOptions {

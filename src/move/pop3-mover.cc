@@ -189,10 +189,10 @@ std::unique_ptr<pop3::Client> Pop3Mover::open_session()
 	auto client = std::make_unique<pop3::Client>(connect_(), log_, source_.client, cancel_);
 	client->greeting();
 	client->capa();
-	if (!source_.url.implicit_tls && source_.stls != TlsUpgrade::never) {
-		if (client->capabilities().has("STLS") || source_.stls == TlsUpgrade::required)
-			client->stls(source_.tls);
-	}
+	if (source::start_tls_before_login(source_.url, source_.stls,
+					   client->capabilities().has("STLS"), "mailmove_pop3_stls",
+					   "STLS", log_))
+		client->stls(source_.tls);
 	pop3::AuthMethod method = client->login(source_.credentials);
 	log_.debug(std::string("Logged in with ") + pop3::auth_method_name(method) +
 		   (client->is_tls() ? " over TLS" : " without TLS"));

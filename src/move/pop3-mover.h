@@ -36,7 +36,7 @@ class ReportWriter;
 struct Pop3Source {
 	source::SourceUrl url;
 	pop3::Credentials credentials; // the password is never logged
-	TlsUpgrade stls = TlsUpgrade::automatic;
+	TlsUpgrade stls = TlsUpgrade::required;
 	net::TlsOptions tls;
 	pop3::ClientOptions client;
 	// POP3 has no flags: messages land unseen unless this says \Seen.

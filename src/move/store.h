@@ -136,6 +136,9 @@ public:
 	// The target INBOX namespace's hierarchy separator and prefix.
 	virtual char hierarchy_separator() = 0;
 	virtual std::string namespace_prefix() = 0;
+	// The prefixes of the target's other namespaces (shared, public):
+	// legacy folders never go there (see MappingOptions::foreign_prefixes).
+	virtual std::vector<std::string> foreign_namespace_prefixes() { return {}; }
 	// What the target's mailbox layout cannot hold: the longest name in
 	// bytes (0 = no limit beyond the usual), and characters a level
 	// cannot contain besides the separator.

@@ -291,6 +291,14 @@ void FolderMapper::name_fixed(size_t index, const std::string &name, const char 
 			      bool resolve)
 {
 	FolderPlan &plan = plans_[index];
+	if (const std::string *prefix = namer_.foreign_namespace(name)) {
+		if (resolve) {
+			plan.notes.push_back(std::string(why != nullptr ? why : "the name") + " " +
+					     quoted(name) + " is in the target's namespace " +
+					     quoted(*prefix) + ", not the user's own");
+		}
+		return;
+	}
 	if (resolve) {
 		if (const std::string *holder = namer_.hard_holder(name)) {
 			plan.notes.push_back(std::string(why != nullptr ? why : "the name") + " " +
@@ -318,11 +326,15 @@ void FolderMapper::name_composed(size_t index, bool resolve)
 	if (resolve) {
 		plan.notes.insert(plan.notes.end(), composed.notes.begin(), composed.notes.end());
 		const std::string *holder = soft(index) ? nullptr : namer_.hard_holder(name);
-		if (holder != nullptr) {
+		const std::string *prefix = namer_.foreign_namespace(name);
+		if (holder != nullptr || prefix != nullptr) {
 			std::string wanted = name;
 			name = namer_.disambiguate(composed);
-			plan.notes.push_back("renamed to " + quoted(name) + ": " + quoted(wanted) +
-					     " is taken by " + quoted(*holder));
+			plan.notes.push_back(
+				"renamed to " + quoted(name) + ": " + quoted(wanted) +
+				(holder != nullptr ? " is taken by " + quoted(*holder)
+						   : " would be in the target's namespace " +
+							     quoted(*prefix)));
 		}
 		namer_.claim(name, soft(index), folder.display_name);
 	}

@@ -83,6 +83,11 @@ struct MappingOptions {
 	// The target INBOX namespace's prefix, as Dovecot's namespace { prefix }
 	// (ending with the separator), usually "".
 	std::string target_prefix;
+	// The prefixes of the target's other namespaces (shared, public), e.g.
+	// "Public/" or "shared/": Dovecot would save a folder named into one
+	// of them there, so a legacy folder whose name would is renamed
+	// ("Public (2)") and stays in the user's own namespace.
+	std::vector<std::string> foreign_prefixes;
 	std::vector<Rule> map_rules;
 	std::vector<Rule> exclude_rules;
 	bool skip_gmail_virtual = true;

@@ -43,6 +43,24 @@ TargetNamer::TargetNamer(const MappingOptions &options)
 		top_ += options.target_separator;
 }
 
+const std::string *TargetNamer::foreign_namespace(const std::string &name) const
+{
+	for (const std::string &prefix : options_.foreign_prefixes) {
+		std::string_view bare = prefix;
+		if (!bare.empty() && bare.back() == options_.target_separator)
+			bare.remove_suffix(1);
+		if (bare.empty())
+			continue;
+		/* Dovecot takes both "Public" and "Public/..." for the
+		   namespace "Public/". */
+		if (name == bare || (name.size() > bare.size() &&
+				     name.compare(0, bare.size(), bare) == 0 &&
+				     name[bare.size()] == options_.target_separator))
+			return &prefix;
+	}
+	return nullptr;
+}
+
 std::string TargetNamer::fit_leaf(const std::string &base, std::string_view level,
 				  std::string_view suffix) const
 {

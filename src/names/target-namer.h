@@ -49,6 +49,9 @@ public:
 
 	// The target prefix, ending with the separator (or empty).
 	const std::string &top() const { return top_; }
+	// The other namespace's prefix (MappingOptions::foreign_prefixes)
+	// name would fall into, or nullptr when it stays in the user's own.
+	const std::string *foreign_namespace(const std::string &name) const;
 
 private:
 	std::string fit_leaf(const std::string &base, std::string_view level,

@@ -8,6 +8,14 @@
 
 namespace mailmove::net {
 
+// "120 s" or "300 ms": how long a wait was allowed, for messages.
+inline std::string describe_timeout(int timeout_ms)
+{
+	if (timeout_ms % 1000 == 0)
+		return std::to_string(timeout_ms / 1000) + " s";
+	return std::to_string(timeout_ms) + " ms";
+}
+
 class Deadline {
 public:
 	explicit Deadline(int timeout_ms)
@@ -24,12 +32,7 @@ public:
 		return static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0));
 	}
 	// "120 s" or "300 ms": how long the wait was allowed, for messages.
-	std::string describe_timeout() const
-	{
-		if (timeout_ms_ % 1000 == 0)
-			return std::to_string(timeout_ms_ / 1000) + " s";
-		return std::to_string(timeout_ms_) + " ms";
-	}
+	std::string describe_timeout() const { return net::describe_timeout(timeout_ms_); }
 
 private:
 	int timeout_ms_;

@@ -6,6 +6,7 @@
 // connections, resets and timeouts are temporary).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -47,6 +48,10 @@ public:
 	virtual bool is_tls() const = 0;
 	// "host:port", for error messages.
 	virtual std::string peer() const = 0;
+	// How long reads have waited, in all, for a bytes-per-second cap of
+	// our own (see throttled-stream.h). Time limits on the server leave
+	// it out: the server did not make us wait.
+	virtual std::chrono::nanoseconds throttle_wait() const { return {}; }
 };
 
 std::unique_ptr<Stream> connect(const Endpoint &endpoint, const TlsOptions &tls,

@@ -37,6 +37,7 @@ void RateLimiter::refill()
 size_t RateLimiter::acquire(size_t wanted, const CancelCheck &cancel)
 {
 	refill();
+	TimePoint wait_start = last_;
 	while (tokens_ < 1.0) {
 		if (cancel && cancel())
 			throw Cancelled();
@@ -44,6 +45,9 @@ size_t RateLimiter::acquire(size_t wanted, const CancelCheck &cancel)
 			static_cast<int64_t>(std::ceil((1.0 - tokens_) * 1000.0 / rate_)));
 		sleep_(std::clamp(wait, std::chrono::milliseconds(1), max_sleep_slice));
 		refill();
+		waited_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+			waited_ + (last_ - wait_start));
+		wait_start = last_;
 	}
 	return std::max<size_t>(1, std::min(wanted, static_cast<size_t>(tokens_)));
 }
@@ -54,8 +58,9 @@ void RateLimiter::consumed(size_t bytes)
 }
 
 ThrottledStream::ThrottledStream(std::unique_ptr<Stream> inner, uint64_t bytes_per_second,
-				 CancelCheck cancel)
-	: inner_(std::move(inner)), limiter_(bytes_per_second), cancel_(std::move(cancel))
+				 CancelCheck cancel, RateLimiter::Now now, RateLimiter::Sleep sleep)
+	: inner_(std::move(inner)), limiter_(bytes_per_second, std::move(now), std::move(sleep)),
+	  cancel_(std::move(cancel))
 {
 }
 

@@ -32,6 +32,8 @@ public:
 	size_t acquire(size_t wanted, const CancelCheck &cancel);
 	// Bytes actually read after acquire().
 	void consumed(size_t bytes);
+	// The time acquire() has spent waiting, in all.
+	std::chrono::nanoseconds waited() const { return waited_; }
 
 private:
 	void refill();
@@ -42,20 +44,28 @@ private:
 	Now now_;
 	Sleep sleep_;
 	TimePoint last_;
+	std::chrono::nanoseconds waited_{0};
 };
 
 // A Stream whose reads keep within a RateLimiter. Writes (commands) are
-// not limited: they are tiny.
+// not limited: they are tiny. The time spent waiting is its
+// throttle_wait(), so command deadlines do not count it.
 class ThrottledStream final : public Stream {
 public:
+	// now and sleep as for RateLimiter.
 	ThrottledStream(std::unique_ptr<Stream> inner, uint64_t bytes_per_second,
-			CancelCheck cancel);
+			CancelCheck cancel, RateLimiter::Now now = {},
+			RateLimiter::Sleep sleep = {});
 
 	size_t read_some(char *buf, size_t len) override;
 	void write_all(std::string_view data) override { inner_->write_all(data); }
 	void start_tls(const TlsOptions &tls) override { inner_->start_tls(tls); }
 	bool is_tls() const override { return inner_->is_tls(); }
 	std::string peer() const override { return inner_->peer(); }
+	std::chrono::nanoseconds throttle_wait() const override
+	{
+		return inner_->throttle_wait() + limiter_.waited();
+	}
 
 private:
 	std::unique_ptr<Stream> inner_;

@@ -31,6 +31,13 @@ SslCtxPtr make_tls_client_context(const TlsOptions &tls)
 		throw Failure(FailureKind::temporary,
 			      "cannot create a TLS context: " + take_openssl_errors());
 	}
+	/* TLS 1.0 and 1.1 are broken (RFC 8996). Debian's system policy
+	   refuses them too, but an admin's openssl.cnf may not, and the
+	   legacy password must not depend on that. */
+	if (SSL_CTX_set_min_proto_version(ctx.get(), min_tls_version) != 1) {
+		throw Failure(FailureKind::temporary,
+			      "cannot set the TLS minimum version: " + take_openssl_errors());
+	}
 	if (tls.verify) {
 		load_trust_store(ctx.get(), tls);
 		SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);

@@ -65,6 +65,17 @@ std::string describe_ssl_failure(const SslCallResult &result)
 	return reason;
 }
 
+// The server speaks no TLS version we accept (see min_tls_version).
+bool is_version_refusal()
+{
+	unsigned long error = ERR_peek_error();
+	if (ERR_GET_LIB(error) != ERR_LIB_SSL)
+		return false;
+	int reason = ERR_GET_REASON(error);
+	return reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+	       reason == SSL_R_WRONG_SSL_VERSION || reason == SSL_R_NO_PROTOCOLS_AVAILABLE;
+}
+
 void expect_server_identity(SSL *ssl, const std::string &host, bool verify)
 {
 	bool ip_literal = is_ip_literal(host);
@@ -121,6 +132,14 @@ TlsSession::TlsSession(Socket &socket, const std::string &host, const TlsOptions
 			      socket_.peer() +
 				      ": TLS handshake failed: certificate verify failed: " +
 				      X509_verify_cert_error_string(verify_result));
+	}
+	/* A server stuck on TLS 1.0/1.1 will not change by itself: an
+	   admin has to look. */
+	if (is_version_refusal()) {
+		throw Failure(FailureKind::permanent,
+			      socket_.peer() + ": TLS handshake failed: the server offers no "
+					       "TLS version from 1.2 on (" +
+				      describe_ssl_failure(result) + ")");
 	}
 	throw Failure(FailureKind::temporary,
 		      socket_.peer() + ": TLS handshake failed: " +

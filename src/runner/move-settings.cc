@@ -62,6 +62,11 @@ uint64_t size_setting(struct mail_user *user, const char *name)
 
 } // namespace
 
+uint64_t read_max_message_size(struct mail_user *user)
+{
+	return size_setting(user, "mailmove_max_message_size");
+}
+
 move::MoveOptions read_move_options(struct mail_user *user)
 {
 	move::MoveOptions options;
@@ -80,7 +85,7 @@ move::MoveOptions read_move_options(struct mail_user *user)
 
 	options.filter.since = date_setting(user, "mailmove_since");
 	options.filter.before = date_setting(user, "mailmove_before");
-	options.filter.max_size = size_setting(user, "mailmove_max_message_size");
+	options.filter.max_size = read_max_message_size(user);
 	options.filter.skip_deleted = plugin_setting_bool(user, "mailmove_skip_deleted", true);
 
 	names::read_folder_settings(

@@ -8,6 +8,8 @@
 // and the folder rules of names/folder-settings.h.
 #pragma once
 
+#include <cstdint>
+
 #include "move/mover.h"
 
 struct mail_user;
@@ -17,5 +19,9 @@ namespace mailmove::runner {
 // Throws a permanent Failure naming the setting for a value that is not
 // valid.
 move::MoveOptions read_move_options(struct mail_user *user);
+// mailmove_max_message_size in bytes (0: none). The filter leaves out
+// messages the server announces as larger; the IMAP client also refuses
+// a body larger than this whatever the server announced.
+uint64_t read_max_message_size(struct mail_user *user);
 
 } // namespace mailmove::runner

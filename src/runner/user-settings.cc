@@ -1,6 +1,7 @@
 #include "runner/user-settings.h"
 
 #include "base/failure.h"
+#include "runner/move-settings.h"
 #include "storage/dovecot-headers.h"
 
 namespace mailmove::runner {
@@ -72,10 +73,12 @@ LegacyLogin read_legacy_login(struct mail_user *user, const struct mailmove_run_
 
 move::TlsUpgrade read_tls_upgrade(struct mail_user *user, const char *setting)
 {
+	/* The first is the default: no password in clear unless the admin
+	   says so for this source (see source/tls-upgrade.h). */
 	static constexpr move::TlsUpgrade upgrades[] = {
-		move::TlsUpgrade::automatic, move::TlsUpgrade::required, move::TlsUpgrade::never,
+		move::TlsUpgrade::required, move::TlsUpgrade::automatic, move::TlsUpgrade::never,
 	};
-	return upgrades[plugin_setting_choice(user, setting, {"auto", "yes", "no"})];
+	return upgrades[plugin_setting_choice(user, setting, {"yes", "auto", "no"})];
 }
 
 // The certificate checks, and a warning when they are off for a
@@ -124,6 +127,7 @@ move::ImapSource read_imap_source(struct mail_user *user,
 	source.auth = move::ImapAuth(plugin_setting_choice(
 		user, "mailmove_source_auth", {"auto", "login", "plain"}));
 	source.client.send_id = plugin_setting_bool(user, "mailmove_source_id", true);
+	source.client.max_message_size = read_max_message_size(user);
 	source.tls = read_tls_options(user, source.url, source.starttls, log);
 	return source;
 }

@@ -1,6 +1,7 @@
 #include "storage/dovecot-store.h"
 
 #include "base/failure.h"
+#include "base/text.h"
 #include "storage/dovecot-error.h"
 #include "storage/dovecot-headers.h"
 #include "storage/dovecot-mailbox.h"
@@ -11,10 +12,32 @@ DovecotStore::DovecotStore(struct mail_user *user) : user_(user)
 {
 }
 
+// Every mailbox a move writes is in the user's own INBOX namespace: a
+// name that Dovecot would resolve into a shared or public namespace is
+// refused here, whatever the naming did before.
 struct mailbox *DovecotStore::alloc(const std::string &name)
 {
 	struct mail_namespace *ns = mail_namespace_find(user_->namespaces, name.c_str());
+	struct mail_namespace *own = mail_namespace_find_inbox(user_->namespaces);
+	if (ns != own) {
+		throw Failure(FailureKind::permanent,
+			      "refusing to write \"" + printable_excerpt(name) +
+				      "\": it is in the namespace \"" +
+				      printable_excerpt(ns->prefix) +
+				      "\", not the user's own");
+	}
 	return mailbox_alloc(ns->list, name.c_str(), (enum mailbox_flags)0);
+}
+
+std::vector<std::string> DovecotStore::foreign_namespace_prefixes()
+{
+	std::vector<std::string> prefixes;
+	struct mail_namespace *own = mail_namespace_find_inbox(user_->namespaces);
+	for (struct mail_namespace *ns = user_->namespaces; ns != nullptr; ns = ns->next) {
+		if (ns != own && ns->prefix_len > 0)
+			prefixes.emplace_back(ns->prefix);
+	}
+	return prefixes;
 }
 
 // Creates box unless it exists (a racing creator is fine). A name the

@@ -20,6 +20,7 @@ public:
 	std::string state_dir() override;
 	char hierarchy_separator() override;
 	std::string namespace_prefix() override;
+	std::vector<std::string> foreign_namespace_prefixes() override;
 	size_t max_name_bytes() override;
 	std::string forbidden_chars() override;
 	std::string special_use_mailbox(const std::string &attribute) override;

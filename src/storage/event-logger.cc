@@ -1,5 +1,6 @@
 #include "storage/event-logger.h"
 
+#include "base/text.h"
 #include "storage/dovecot-headers.h"
 
 #include <string>
@@ -8,7 +9,9 @@ namespace mailmove::storage {
 
 void EventLogger::log(LogLevel level, std::string_view message)
 {
-	std::string text(message);
+	/* The edge to the log: folder names and server words in the
+	   message must not reach an admin's terminal as escapes. */
+	std::string text = printable_text(message);
 	switch (level) {
 	case LogLevel::debug:
 		e_debug(event_, "%s", text.c_str());

@@ -57,6 +57,8 @@ class World(TreeWorld):
         self.target = TreeTargetInstance(
             workdir, "imap://127.0.0.1:%d" % self.cyrus.ports["imap"],
             name="target-cyrus",
+            # Cyrus here speaks plain IMAP on loopback: the admin says so.
+            plugin_settings={"mailmove_source_starttls": "no"},
             users=[User(address(name), "target-%s-pw" % name, userdb_mailmove_source_user=name,
                         userdb_mailmove_source_password=legacy_password(name), **settings)
                    for name, (_, settings) in USERS.items()])

@@ -207,7 +207,7 @@ void FakeImapServer::fetch(const std::string &tag, const std::string &set, const
 			size_t at = m.body.find("Message-ID: ");
 			std::string header = at == std::string::npos ? "\r\n" :
 				m.body.substr(at, m.body.find("\r\n", at) + 2 - at) + "\r\n";
-			output_ += prefix + " RFC822.SIZE " + std::to_string(m.body.size()) +
+			output_ += prefix + " RFC822.SIZE " + std::to_string(m.size_to_announce()) +
 				   " INTERNALDATE \"" + m.internaldate +
 				   "\" BODY[HEADER.FIELDS (MESSAGE-ID)] {" +
 				   std::to_string(header.size()) + "}\r\n" + header + ")\r\n";
@@ -216,7 +216,7 @@ void FakeImapServer::fetch(const std::string &tag, const std::string &set, const
 		if (!want_body) {
 			output_ += prefix + " FLAGS (" + join(m.flags) + ") INTERNALDATE \"" +
 				   m.internaldate + "\" RFC822.SIZE " +
-				   std::to_string(m.body.size()) + ")\r\n";
+				   std::to_string(m.size_to_announce()) + ")\r\n";
 			continue;
 		}
 		output_ += prefix + " BODY[] {" + std::to_string(m.body.size()) + "}\r\n";

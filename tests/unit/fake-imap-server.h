@@ -20,6 +20,10 @@ struct LegacyMessage {
 	std::string body;
 	std::vector<std::string> flags;
 	std::string internaldate; // "17-Jul-1996 02:44:25 -0700"
+	// The RFC822.SIZE the server announces; 0: the body's true size. A
+	// hostile server announces less than it then sends.
+	uint64_t announced_size = 0;
+	uint64_t size_to_announce() const { return announced_size != 0 ? announced_size : body.size(); }
 };
 
 struct LegacyMailbox {

@@ -61,6 +61,9 @@ struct Harness {
 	fake::LegacyMailbox &legacy = server.mailboxes["INBOX"];
 	fake::ImapServerOptions server_options;
 	imap::ClientOptions client_options;
+	// The fake server speaks plain IMAP only: these tests allow a login
+	// in clear, as an admin would with mailmove_source_starttls = no.
+	move::TlsUpgrade starttls = move::TlsUpgrade::never;
 	move::MoveOptions options;
 	std::vector<Progress> progress;
 	std::map<std::string, FolderProgress> folders; // the last seen, per folder
@@ -74,6 +77,7 @@ struct Harness {
 		source.url.port = 143;
 		source.login = "alice";
 		source.password = password;
+		source.starttls = starttls;
 		source.client = client_options;
 		NullLogger log;
 		options.lock_wait_ms = 200;

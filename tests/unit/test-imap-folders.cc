@@ -260,6 +260,82 @@ START_TEST(list_refusals)
 }
 END_TEST
 
+// A LIST reply nesting 480,000 lists in its attributes ends the listing
+// in a clear error, not in a crashed worker.
+START_TEST(deeply_nested_list_reply_is_an_error)
+{
+	const size_t levels = 480000;
+	Session s;
+	script(s, "IMAP4rev1",
+	       {{plain_list, "* LIST (" + std::string(levels, '(') + std::string(levels, ')') +
+				     ") \"/\" INBOX\r\na1 OK done\r\n"}});
+	Failure failure = expect_failure([&]() { s.client.list_mailboxes(); });
+	ck_assert(failure.kind() == FailureKind::permanent);
+	ck_assert_msg(std::string(failure.what()).find("nested deeper than 64 levels") !=
+			      std::string::npos,
+		      "%s", failure.what());
+}
+END_TEST
+
+// The folder count and the listing's size have caps: past them the move
+// fails with the reason rather than moving a part of the tree.
+START_TEST(listing_caps)
+{
+	auto listing = [](const char *keyword, size_t count) {
+		std::string lines;
+		for (size_t i = 0; i < count; i++)
+			lines += std::string("* ") + keyword + " () \"/\" f" + std::to_string(i) + "\r\n";
+		return lines;
+	};
+	Session at_cap;
+	script(at_cap, "IMAP4rev1",
+	       {{plain_list, listing("LIST", 10000) + "a1 OK done\r\n"},
+		{lsub, listing("LSUB", 10000) + "a2 OK done\r\n"}});
+	ck_assert_uint_eq(at_cap.client.list_mailboxes().size(), 10000);
+
+	Session folders;
+	script(folders, "IMAP4rev1",
+	       {{plain_list, listing("LIST", 10001) + "a1 OK done\r\n"},
+		{lsub, "a2 OK done\r\n"}});
+	Failure too_many = expect_failure([&]() { folders.client.list_mailboxes(); });
+	ck_assert(too_many.kind() == FailureKind::permanent);
+	ck_assert_msg(std::string(too_many.what()).find("lists more than 10000 folders") !=
+			      std::string::npos,
+		      "%s", too_many.what());
+
+	Session subscriptions;
+	script(subscriptions, "IMAP4rev1",
+	       {{plain_list, "* LIST () \"/\" INBOX\r\na1 OK done\r\n"},
+		{lsub, listing("LSUB", 10001) + "a2 OK done\r\n"}});
+	Failure subscribed = expect_failure([&]() { subscriptions.client.list_mailboxes(); });
+	ck_assert_msg(std::string(subscribed.what()).find("more than 10000 subscriptions") !=
+			      std::string::npos,
+		      "%s", subscribed.what());
+
+	// 20 names of 900 KiB each: over 16 MiB in all.
+	std::string big;
+	for (int i = 0; i < 20; i++)
+		big += "* LIST () \"/\" \"" + std::string(900 * 1024, char('a' + i)) + "\"\r\n";
+	Session bytes;
+	script(bytes, "IMAP4rev1", {{plain_list, big + "a1 OK done\r\n"}, {lsub, "a2 OK done\r\n"}});
+	Failure too_long = expect_failure([&]() { bytes.client.list_mailboxes(); });
+	ck_assert_msg(std::string(too_long.what()).find("longer than 16777216 bytes") !=
+			      std::string::npos,
+		      "%s", too_long.what());
+
+	// Malformed entries: the first 100 logged, the rest counted.
+	std::string bad;
+	for (int i = 0; i < 150; i++)
+		bad += "* LIST x \"/\" bad" + std::to_string(i) + "\r\n";
+	Session malformed;
+	script(malformed, "IMAP4rev1",
+	       {{plain_list, bad + "* LIST () \"/\" INBOX\r\na1 OK done\r\n"},
+		{lsub, "a2 OK done\r\n"}});
+	ck_assert_uint_eq(malformed.client.list_mailboxes().size(), 1);
+	ck_assert(malformed.log.has_line_containing("ignoring 50 more malformed list entries"));
+}
+END_TEST
+
 // ---- NAMESPACE ----
 
 START_TEST(namespaces_personal_only)
@@ -321,6 +397,8 @@ static Suite *folders_suite()
 	tcase_add_test(list, plain_list_merged_with_lsub);
 	tcase_add_test(list, nil_separators_duplicates_and_odd_names);
 	tcase_add_test(list, list_refusals);
+	tcase_add_test(list, deeply_nested_list_reply_is_an_error);
+	tcase_add_test(list, listing_caps);
 	suite_add_tcase(s, list);
 
 	TCase *namespaces = tcase_create("namespace");

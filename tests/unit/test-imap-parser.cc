@@ -3,6 +3,7 @@
 // with bounded memory.
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -135,6 +136,13 @@ Response parse_one(std::string_view input)
 	ck_assert(parser.feed(input, consumed) == ResponseParser::Status::response);
 	ck_assert_uint_eq(consumed, input.size());
 	return parser.take_response();
+}
+
+Value make_atom(std::string text)
+{
+	Value atom;
+	atom.text = std::move(text);
+	return atom;
 }
 
 FailureKind failure_kind_of(std::string_view input, ParserLimits limits = {})
@@ -499,6 +507,47 @@ START_TEST(large_body_streams_with_bounded_memory)
 }
 END_TEST
 
+// A hostile server nests 480,000 lists in one line (well under the line
+// limit): the parser refuses past 64 levels instead of building a value
+// whose destruction would overflow the stack.
+START_TEST(deep_nesting_is_refused)
+{
+	const size_t levels = 480000;
+	std::string deep = "* LIST (" + std::string(levels, '(') + std::string(levels, ')') +
+			   ") \"/\" INBOX\r\n";
+	Failure failure = expect_failure([&]() { parse_whole(deep); });
+	ck_assert(failure.kind() == FailureKind::permanent);
+	ck_assert_msg(std::string(failure.what()).find("nested deeper than 64 levels") !=
+			      std::string::npos,
+		      "%s", failure.what());
+
+	// 64 levels in all (the attribute list and 63 inside it) are fine.
+	std::string ok = "* LIST (" + std::string(63, '(') + std::string(63, ')') +
+			 ") \"/\" INBOX\r\n";
+	ck_assert_uint_eq(parse_whole(ok).responses.size(), 1);
+	std::string one_more = "* LIST (" + std::string(64, '(') + std::string(64, ')') +
+			       ") \"/\" INBOX\r\n";
+	ck_assert(failure_kind_of(one_more) == FailureKind::permanent);
+}
+END_TEST
+
+// However a value came to be deep, destroying it does not recurse.
+START_TEST(deep_values_are_destroyed_iteratively)
+{
+	const size_t levels = 2000000;
+	auto outer = std::make_unique<Value>();
+	Value *inner = outer.get();
+	for (size_t i = 0; i < levels; i++) {
+		inner->kind = Value::Kind::list;
+		inner->items.emplace_back();
+		inner->items.push_back(make_atom("x"));
+		inner = &inner->items.front();
+	}
+	outer.reset();
+	ck_assert(outer == nullptr);
+}
+END_TEST
+
 static Suite *parser_suite()
 {
 	Suite *s = suite_create("imap-parser");
@@ -521,6 +570,8 @@ static Suite *parser_suite()
 	tcase_add_test(tc, malformed_responses_are_permanent);
 	tcase_add_test(tc, misuse_is_a_logic_error);
 	tcase_add_test(tc, large_body_streams_with_bounded_memory);
+	tcase_add_test(tc, deep_nesting_is_refused);
+	tcase_add_test(tc, deep_values_are_destroyed_iteratively);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,10 +1,12 @@
 // The small pieces the IMAP client is built from: INTERNALDATE parsing,
 // UID sets and (growing) batches, command quoting, what a refusal means,
 // and the Message-ID of a header.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/text.h"
 #include "imap/client.h"
 #include "imap/command-quoting.h"
 #include "imap/message-items.h"
@@ -213,6 +215,35 @@ START_TEST(refusal_classification)
 }
 END_TEST
 
+// Folder names and server words on their way to a log line or status:
+// terminal escapes and broken bytes are escaped, real UTF-8 stays.
+START_TEST(printable_text_for_logs)
+{
+	ck_assert_string_eq(printable_text("INBOX/\xe5\xb7\xb2\xe5\x8f\x91\xe9\x80\x81 ok"),
+			    "INBOX/\xe5\xb7\xb2\xe5\x8f\x91\xe9\x80\x81 ok");
+	ck_assert_string_eq(printable_text("a\x1b]0;owned\x07" "b\r\n\x7f"),
+			    "a\\x1b]0;owned\\x07b\\x0d\\x0a\\x7f");
+	// C1 controls (U+009B is a CSI), lone continuation bytes, overlong
+	// forms, surrogates and cut sequences.
+	ck_assert_string_eq(printable_text("x\xc2\x9b" "1m\x80\xc0\xaf\xed\xa0\x80\xe5\xb7"),
+			    "x\\xc2\\x9b1m\\x80\\xc0\\xaf\\xed\\xa0\\x80\\xe5\\xb7");
+	ck_assert_string_eq(printable_text("\xc2\xa0\xf0\x9f\x93\xa7"), "\xc2\xa0\xf0\x9f\x93\xa7");
+	ck_assert_string_eq(printable_text(std::string("nul\0byte", 8)), "nul\\x00byte");
+}
+END_TEST
+
+// Sizes a legacy server announces bound the body it may send.
+START_TEST(body_size_limits)
+{
+	ck_assert_uint_eq(max_body_size(100, 0), 2 * 100 + 65536);
+	ck_assert_uint_eq(max_body_size(100, 1000), 1000);
+	ck_assert_uint_eq(max_body_size(10000000, 1000), 1000);
+	ck_assert_uint_eq(max_body_size(0, 0), UINT64_MAX); // not announced
+	ck_assert_uint_eq(max_body_size(0, 5000), 5000);
+	ck_assert_uint_eq(max_body_size(UINT64_MAX / 2, 0), UINT64_MAX);
+}
+END_TEST
+
 static Suite *pieces_suite()
 {
 	Suite *s = suite_create("imap-pieces");
@@ -224,6 +255,8 @@ static Suite *pieces_suite()
 	tcase_add_test(tc, message_id_of_a_header);
 	tcase_add_test(tc, command_quoting);
 	tcase_add_test(tc, refusal_classification);
+	tcase_add_test(tc, printable_text_for_logs);
+	tcase_add_test(tc, body_size_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

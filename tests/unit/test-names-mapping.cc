@@ -386,6 +386,33 @@ START_TEST(pinned_names_stay)
 }
 END_TEST
 
+// Legacy folders named like the target's shared or public namespace would
+// be saved there: they are renamed into the user's own namespace, listed
+// or only implied by their children, and a pin from an earlier run that
+// points there is not used.
+START_TEST(foreign_namespace_names_stay_private)
+{
+	MappingOptions options;
+	options.foreign_prefixes = {"Public/", "shared/"};
+	options.pinned_targets["Public2/y"] = "shared/y";
+	std::vector<LegacyMailbox> legacy{box("INBOX"), box("Public"), box("Public/x"),
+					  box("shared/a/b"), box("Publicity"), box("Public2/y")};
+	Folders folders = map_and_check(legacy, {}, options);
+	expect_target(folders, "Public", "Public (2)");
+	ck_assert(has_note(by_raw(folders, "Public"), "would be in the target's namespace"));
+	expect_target(folders, "Public/x", "Public (2)/x");
+	expect_target(folders, "shared/a/b", "shared (2)/a/b");
+	expect_target(folders, "Publicity", "Publicity");
+	expect_target(folders, "Public2/y", "Public2/y");
+	for (const MappedFolder &folder : folders) {
+		ck_assert_msg(folder.target_name.rfind("Public/", 0) != 0 &&
+				      folder.target_name.rfind("shared/", 0) != 0 &&
+				      folder.target_name != "Public" && folder.target_name != "shared",
+			      "%s", folder.target_name.c_str());
+	}
+}
+END_TEST
+
 START_TEST(roles_from_attributes_and_names)
 {
 	std::vector<LegacyMailbox> legacy{
@@ -663,6 +690,7 @@ static Suite *names_mapping_suite()
 	tcase_add_test(tc, keeps_invalid_modified_utf7_visible);
 	tcase_add_test(tc, disambiguates_collisions);
 	tcase_add_test(tc, pinned_names_stay);
+	tcase_add_test(tc, foreign_namespace_names_stay_private);
 	tcase_add_test(tc, roles_from_attributes_and_names);
 	tcase_add_test(tc, one_folder_per_role);
 	tcase_add_test(tc, special_use_targets);

@@ -6,9 +6,12 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 
 #include "check-main.h"
 #include "check-assert.h"
+#include "temp-dir.h"
 #include "tls-test-server.h"
 
 using namespace mailmove;
@@ -264,6 +267,45 @@ START_TEST(tls_write_to_closed_peer_fails_without_sigpipe)
 }
 END_TEST
 
+// An openssl.cnf that allows TLS 1.0 (as older systems' do, or an admin's
+// edit): the client must refuse a TLS 1.1 server all the same. Check runs
+// each test in a fresh child, so OPENSSL_CONF set here is read when this
+// test first uses OpenSSL.
+START_TEST(tls_below_1_2_is_refused_whatever_the_system_allows)
+{
+	TempDir dir;
+	std::string conf = dir.path() + "/openssl.cnf";
+	std::ofstream(conf) << "openssl_conf = init\n"
+			       "[init]\nssl_conf = ssl\n"
+			       "[ssl]\nsystem_default = defaults\n"
+			       "[defaults]\nMinProtocol = TLSv1\n"
+			       "CipherString = DEFAULT@SECLEVEL=0\n";
+	ck_assert_int_eq(setenv("OPENSSL_CONF", conf.c_str(), 1), 0);
+
+	TcpTestServer server;
+	server.serve([](ServerConnection &connection) {
+		accept_tls(connection, localhost_certificate(), TLS1_1_VERSION);
+	});
+	Failure failure = expect_failure(
+		[&] { connect_tls(server, "localhost", trusting(localhost_certificate())); });
+	server.finish();
+	ck_assert(failure.kind() == FailureKind::permanent);
+	ck_assert_msg(contains(failure.what(), "offers no TLS version from 1.2 on"), "%s",
+		      failure.what());
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+
+	/* The same server with TLS 1.2 is fine. */
+	TcpTestServer modern;
+	modern.serve([](ServerConnection &connection) {
+		accept_tls(connection, localhost_certificate(), TLS1_2_VERSION);
+		connection.write_all("echo: " + connection.read_line());
+		connection.read_until_eof();
+	});
+	check_echo(*connect_tls(modern, "localhost", trusting(localhost_certificate())));
+	ck_assert_string_eq(modern.finish(), "");
+}
+END_TEST
+
 static Suite *tls_suite()
 {
 	Suite *s = suite_create("net-tls");
@@ -275,6 +317,7 @@ static Suite *tls_suite()
 	tcase_add_test(tc, host_name_mismatch_is_permanent);
 	tcase_add_test(tc, ip_address_mismatch_is_permanent);
 	tcase_add_test(tc, unreadable_ca_file_is_permanent);
+	tcase_add_test(tc, tls_below_1_2_is_refused_whatever_the_system_allows);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("streams");

@@ -97,6 +97,7 @@ struct Harness {
 		source.url.port = 110;
 		source.credentials.user = "alice";
 		source.credentials.password = "secret";
+		source.stls = move::TlsUpgrade::never; // the fake server has no STLS
 		source.batch_max_messages = batch_max_messages;
 		source.mark_seen = mark_seen;
 		NullLogger log;

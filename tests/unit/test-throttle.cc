@@ -1,8 +1,14 @@
 // The bytes-per-second cap: a token bucket on a clock that sleeping moves,
-// so the test is exact and takes no time.
+// so the test is exact and takes no time; and the command deadline, which
+// must not count the cap's waits against the server.
 #include <chrono>
 #include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
 
+#include "fake-stream.h"
+#include "imap/command-deadline.h"
 #include "net/throttled-stream.h"
 #include "check-assert.h"
 #include "check-main.h"
@@ -17,15 +23,62 @@ struct FakeTime {
 	steady_clock::time_point now = steady_clock::time_point(seconds(1000));
 	milliseconds slept{0};
 	int sleeps = 0;
-	RateLimiter limiter(uint64_t rate)
+	RateLimiter::Now clock()
 	{
-		return RateLimiter(rate, [this] { return now; }, [this](milliseconds ms) {
+		return [this] { return now; };
+	}
+	RateLimiter::Sleep sleeper()
+	{
+		return [this](milliseconds ms) {
 			now += ms;
 			slept += ms;
 			sleeps++;
-		});
+		};
 	}
+	RateLimiter limiter(uint64_t rate) { return RateLimiter(rate, clock(), sleeper()); }
 };
+
+// A server that takes its time: each read_some gives one byte after
+// `per_byte` of the fake clock.
+class SlowServer final : public Stream {
+public:
+	SlowServer(FakeTime &time, nanoseconds per_byte) : time_(time), per_byte_(per_byte) {}
+
+	size_t read_some(char *buf, size_t len) override
+	{
+		time_.now += per_byte_;
+		buf[0] = 'x';
+		return len > 0 ? 1 : 0;
+	}
+	void write_all(std::string_view) override {}
+	void start_tls(const TlsOptions &) override {}
+	bool is_tls() const override { return false; }
+	std::string peer() const override { return "slow.example:143"; }
+
+private:
+	FakeTime &time_;
+	nanoseconds per_byte_;
+};
+
+// Reads through a command deadline of timeout_ms until the stream ends
+// or the deadline throws; returns the bytes read and what was thrown.
+std::pair<uint64_t, std::string> read_under_deadline(Stream &stream, FakeTime &time,
+						     int timeout_ms)
+{
+	imap::CommandDeadline deadline(timeout_ms, stream, time.clock());
+	imap::DeadlineStream timed(stream, deadline);
+	deadline.start("UID FETCH");
+	uint64_t total = 0;
+	char buf[65536];
+	try {
+		size_t n;
+		while ((n = timed.read_some(buf, sizeof(buf))) > 0)
+			total += n;
+	} catch (const Failure &failure) {
+		return {total, failure.what()};
+	}
+	return {total, ""};
+}
 
 } // namespace
 
@@ -81,6 +134,45 @@ START_TEST(cancel_stops_a_wait)
 }
 END_TEST
 
+// 2,000,000 bytes under a cap of 1,000 bytes/s take 2,000 s, over three
+// times the 10-minute command limit: the waits are ours, not the
+// server's, and the message still moves.
+START_TEST(throttle_waits_do_not_count_against_the_command_deadline)
+{
+	FakeTime time;
+	auto server = std::make_unique<test::FakeStream>();
+	server->send_pattern(2000000);
+	ThrottledStream capped(std::move(server), 1000, {}, time.clock(), time.sleeper());
+	auto [bytes, failure] = read_under_deadline(capped, time, 10 * 60 * 1000);
+	ck_assert_string_eq(failure, "");
+	ck_assert_uint_eq(bytes, 2000000);
+	ck_assert_msg(time.slept >= seconds(1990), "slept %ld ms", long(time.slept.count()));
+	ck_assert(capped.throttle_wait() == duration_cast<nanoseconds>(time.slept));
+}
+END_TEST
+
+// The server's own slowness still counts, with or without a cap.
+START_TEST(a_slow_server_still_times_out_under_a_cap)
+{
+	FakeTime time;
+	SlowServer uncapped(time, seconds(1));
+	auto [bytes, failure] = read_under_deadline(uncapped, time, 10000);
+	ck_assert_uint_eq(bytes, 10);
+	ck_assert_string_eq(failure, "slow.example:143: UID FETCH did not complete within 10 s");
+
+	// Half a second of the server's and half a second of the cap's per
+	// byte: only the server's 10 s count.
+	FakeTime capped_time;
+	ThrottledStream capped(std::make_unique<SlowServer>(capped_time, milliseconds(500)), 1, {},
+			       capped_time.clock(), capped_time.sleeper());
+	auto [capped_bytes, capped_failure] = read_under_deadline(capped, capped_time, 10000);
+	ck_assert_uint_eq(capped_bytes, 20);
+	ck_assert_string_eq(capped_failure,
+			    "slow.example:143: UID FETCH did not complete within 10 s "
+			    "(not counting the waits for the bytes-per-second cap)");
+}
+END_TEST
+
 static Suite *throttle_suite()
 {
 	Suite *s = suite_create("throttle");
@@ -88,6 +180,8 @@ static Suite *throttle_suite()
 	tcase_add_test(tc, reads_keep_within_the_cap);
 	tcase_add_test(tc, idle_time_refills_only_one_second);
 	tcase_add_test(tc, cancel_stops_a_wait);
+	tcase_add_test(tc, throttle_waits_do_not_count_against_the_command_deadline);
+	tcase_add_test(tc, a_slow_server_still_times_out_under_a_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }

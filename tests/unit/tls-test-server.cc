@@ -91,13 +91,21 @@ const TestCertificate &other_certificate()
 	return certificate;
 }
 
-void accept_tls(ServerConnection &connection, const TestCertificate &certificate)
+void accept_tls(ServerConnection &connection, const TestCertificate &certificate,
+		int max_version)
 {
 	SslCtxPtr context(SSL_CTX_new(TLS_server_method()));
 	if (!context ||
 	    SSL_CTX_use_certificate(context.get(), certificate.certificate.get()) != 1 ||
 	    SSL_CTX_use_PrivateKey(context.get(), certificate.key.get()) != 1)
 		throw_openssl("setting up the TLS server");
+	if (max_version != 0) {
+		/* OpenSSL 3 allows TLS 1.0 and 1.1 at security level 0 only. */
+		SSL_CTX_set_security_level(context.get(), 0);
+		if (SSL_CTX_set_min_proto_version(context.get(), TLS1_VERSION) != 1 ||
+		    SSL_CTX_set_max_proto_version(context.get(), max_version) != 1)
+			throw_openssl("limiting the TLS server's versions");
+	}
 	SslPtr ssl(SSL_new(context.get()));
 	if (!ssl || SSL_set_fd(ssl.get(), connection.fd()) != 1)
 		throw_openssl("creating the server's TLS session");

@@ -22,5 +22,8 @@ const TestCertificate &other_certificate();
 
 // Runs the server side of the handshake on the connection with
 // certificate; afterwards its reads and writes go through TLS. Throws
-// std::runtime_error when the handshake fails.
-void accept_tls(ServerConnection &connection, const TestCertificate &certificate);
+// std::runtime_error when the handshake fails. max_version (e.g.
+// TLS1_1_VERSION) plays a legacy server that speaks nothing newer; 0 for
+// OpenSSL's default range.
+void accept_tls(ServerConnection &connection, const TestCertificate &certificate,
+		int max_version = 0);
