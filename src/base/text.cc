@@ -1,5 +1,7 @@
 #include "base/text.h"
 
+#include <cstdint>
+
 namespace mailmove {
 
 std::string to_upper(std::string_view text)
@@ -22,17 +24,72 @@ std::string to_lower(std::string_view text)
 	return lower;
 }
 
+namespace {
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+void append_escaped(std::string &out, unsigned char c)
+{
+	out += "\\x";
+	out += hex_digits[c >> 4];
+	out += hex_digits[c & 0xf];
+}
+
+// The length of the valid UTF-8 sequence of a printable code point at the
+// start of text, 0 if there is none.
+size_t printable_utf8_length(std::string_view text)
+{
+	auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+	unsigned char lead = byte(0);
+	size_t length = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
+	if (length == 0 || lead > 0xf4 || text.size() < length)
+		return 0;
+	uint32_t code = lead & (0x7f >> length);
+	for (size_t i = 1; i < length; i++) {
+		if ((byte(i) & 0xc0) != 0x80)
+			return 0;
+		code = code << 6 | (byte(i) & 0x3f);
+	}
+	bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
+	bool surrogate = code >= 0xd800 && code <= 0xdfff;
+	if (overlong || surrogate || code > 0x10ffff || code < 0xa0)
+		return 0;
+	return length;
+}
+
+} // namespace
+
+std::string printable_text(std::string_view text, size_t max)
+{
+	std::string_view input = text.substr(0, max);
+	std::string out;
+	out.reserve(input.size());
+	for (size_t i = 0; i < input.size();) {
+		unsigned char c = static_cast<unsigned char>(input[i]);
+		if (c >= 0x20 && c < 0x7f) {
+			out += char(c);
+			i++;
+		} else if (size_t length = printable_utf8_length(input.substr(i)); length > 0) {
+			out.append(input.substr(i, length));
+			i += length;
+		} else {
+			append_escaped(out, c);
+			i++;
+		}
+	}
+	if (text.size() > max)
+		out += "...";
+	return out;
+}
+
 std::string printable_excerpt(std::string_view text, size_t max)
 {
-	static constexpr char hex[] = "0123456789abcdef";
 	std::string out;
 	for (unsigned char c : text.substr(0, max)) {
 		if (c >= 0x20 && c < 0x7f) {
 			out += char(c);
 		} else {
-			out += "\\x";
-			out += hex[c >> 4];
-			out += hex[c & 0xf];
+			append_escaped(out, c);
 		}
 	}
 	if (text.size() > max)

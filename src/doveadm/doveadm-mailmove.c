@@ -32,6 +32,7 @@ static const struct mailmove_column mailmove_status_columns[] = {
 	{ "attempts", TRUE },
 	{ "credentials", FALSE },
 	{ "synced", FALSE },
+	{ "service_error", FALSE },
 };
 
 /* status -F: one row per folder of each user's latest run. */
