@@ -26,68 +26,74 @@ std::string to_lower(std::string_view text)
 
 namespace {
 
+constexpr char hex_digits[] = "0123456789abcdef";
+
 void append_escaped(std::string &out, unsigned char c)
 {
-	static constexpr char hex[] = "0123456789abcdef";
 	out += "\\x";
-	out += hex[c >> 4];
-	out += hex[c & 0xf];
+	out += hex_digits[c >> 4];
+	out += hex_digits[c & 0xf];
 }
 
-// The length of the UTF-8 sequence of a printable character (not C1)
-// at text[i], or 0 when there is none.
-size_t printable_utf8_length(std::string_view text, size_t i)
+// The length of the valid UTF-8 sequence of a printable code point at the
+// start of text, 0 if there is none.
+size_t printable_utf8_length(std::string_view text)
 {
-	auto byte = [&text](size_t at) { return static_cast<unsigned char>(text[at]); };
-	unsigned char lead = byte(i);
+	auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+	unsigned char lead = byte(0);
 	size_t length = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
-	if (length == 0 || i + length > text.size())
+	if (length == 0 || lead > 0xf4 || text.size() < length)
 		return 0;
-	uint32_t code = lead & (0x3f >> (length - 1));
-	for (size_t k = 1; k < length; k++) {
-		if ((byte(i + k) & 0xc0) != 0x80)
+	uint32_t code = lead & (0x7f >> length);
+	for (size_t i = 1; i < length; i++) {
+		if ((byte(i) & 0xc0) != 0x80)
 			return 0;
-		code = (code << 6) | (byte(i + k) & 0x3f);
+		code = code << 6 | (byte(i) & 0x3f);
 	}
-	static constexpr uint32_t shortest[] = {0, 0, 0x80, 0x800, 0x10000};
-	if (code < shortest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+	bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
+	bool surrogate = code >= 0xd800 && code <= 0xdfff;
+	if (overlong || surrogate || code > 0x10ffff || code < 0xa0)
 		return 0;
-	return code >= 0x80 && code < 0xa0 ? 0 : length;
+	return length;
 }
 
 } // namespace
 
-std::string printable_excerpt(std::string_view text, size_t max)
+std::string printable_text(std::string_view text, size_t max)
 {
+	std::string_view input = text.substr(0, max);
 	std::string out;
-	for (unsigned char c : text.substr(0, max)) {
-		if (c >= 0x20 && c < 0x7f)
-			out += char(c);
-		else
-			append_escaped(out, c);
-	}
-	if (text.size() > max)
-		out += "...";
-	return out;
-}
-
-std::string printable_text(std::string_view text)
-{
-	std::string out;
-	out.reserve(text.size());
-	for (size_t i = 0; i < text.size();) {
-		unsigned char c = static_cast<unsigned char>(text[i]);
+	out.reserve(input.size());
+	for (size_t i = 0; i < input.size();) {
+		unsigned char c = static_cast<unsigned char>(input[i]);
 		if (c >= 0x20 && c < 0x7f) {
 			out += char(c);
 			i++;
-		} else if (size_t length = c >= 0x80 ? printable_utf8_length(text, i) : 0) {
-			out.append(text.substr(i, length));
+		} else if (size_t length = printable_utf8_length(input.substr(i)); length > 0) {
+			out.append(input.substr(i, length));
 			i += length;
 		} else {
 			append_escaped(out, c);
 			i++;
 		}
 	}
+	if (text.size() > max)
+		out += "...";
+	return out;
+}
+
+std::string printable_excerpt(std::string_view text, size_t max)
+{
+	std::string out;
+	for (unsigned char c : text.substr(0, max)) {
+		if (c >= 0x20 && c < 0x7f) {
+			out += char(c);
+		} else {
+			append_escaped(out, c);
+		}
+	}
+	if (text.size() > max)
+		out += "...";
 	return out;
 }
 

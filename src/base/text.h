@@ -15,9 +15,11 @@ std::string to_lower(std::string_view text);
 // Server text fit for a log line or an error message: control and 8-bit
 // bytes escaped, cut at max bytes.
 std::string printable_excerpt(std::string_view text, size_t max = 200);
-// A whole line for a log or a status field: control characters (C0, DEL,
-// C1: terminal escapes) and bytes that are not UTF-8 escaped as \xNN,
-// printable UTF-8 (folder names such as 已发送) kept as it is.
-std::string printable_text(std::string_view text);
+// Text from local users or legacy servers fit for a log line or a status
+// field shown on a terminal: like printable_excerpt(), but valid UTF-8
+// (folder names, error texts) is kept; control characters (C0, DEL, the
+// C1 range U+0080..U+009F, which terminals read as escapes too) and
+// invalid bytes become \xNN. Cut at max bytes of input.
+std::string printable_text(std::string_view text, size_t max = 4096);
 
 } // namespace mailmove

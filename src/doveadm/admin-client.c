@@ -7,15 +7,16 @@
 #include "write-full.h"
 #include "safe-memset.h"
 #include "master-service.h"
+#include "jobs/protocol.h"
 #include "admin-client.h"
 
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#define ADMIN_SERVICE_NAME "mailmove-admin"
-#define ADMIN_PROTOCOL_MAJOR 1
-#define ADMIN_HANDSHAKE "VERSION\t"ADMIN_SERVICE_NAME"\t1\t0\n"
+#define ADMIN_SERVICE_NAME MAILMOVE_ADMIN_SERVICE
+#define ADMIN_PROTOCOL_MAJOR MAILMOVE_PROTOCOL_MAJOR
+#define ADMIN_HANDSHAKE "VERSION\t" MAILMOVE_ADMIN_SERVICE "\t1\t0\n"
 /* A connect() that finds the listen queue full is retried this long. */
 #define ADMIN_CONNECT_RETRY_MSECS 1000
 #define ADMIN_MAX_LINE_SIZE (1024 * 1024)

@@ -41,7 +41,9 @@
    The service fails a run whose connection closes before RUN-END, so keep
    the client open for the whole run. */
 
-#define MAILMOVE_ADMIN_SOCKET_NAME "mailmove-admin"
+#include "jobs/protocol.h"
+
+#define MAILMOVE_ADMIN_SOCKET_NAME MAILMOVE_ADMIN_SOCKET
 #define MAILMOVE_ADMIN_CLIENT_TIMEOUT_MSECS (30 * 1000)
 
 struct mailmove_admin_client;

@@ -34,6 +34,7 @@ static const struct mailmove_column mailmove_status_columns[] = {
 	{ "credentials", FALSE },
 	{ "synced", FALSE },
 	{ "folders_failed", TRUE },
+	{ "service_error", FALSE },
 };
 
 /* status -F: one row per folder of each user's latest run. */

@@ -8,6 +8,7 @@
 
 #include "base/line-codec.h"
 #include "base/secret.h" // wipe(), for replies that held passwords
+#include "base/text.h"
 
 namespace mailmove::jobs {
 
@@ -26,6 +27,17 @@ inline std::string value_of(const KeyValues &values, const char *key)
 inline std::string key_value_line(const KeyValues &values)
 {
 	return join_fields(to_key_value_fields(values));
+}
+
+// A line an admin reads on a terminal (status, folders): user names,
+// folder names and legacy servers' words with control characters escaped
+// (printable_text). Never for CREDENTIALS-GET, whose values are secrets
+// to pass on exactly.
+inline std::string printable_key_value_line(KeyValues values)
+{
+	for (auto &[key, value] : values)
+		value = printable_text(value);
+	return key_value_line(values);
 }
 
 } // namespace mailmove::jobs

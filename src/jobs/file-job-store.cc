@@ -1,5 +1,9 @@
 #include "jobs/file-job-store.h"
 
+#include <exception>
+#include <utility>
+#include <vector>
+
 namespace mailmove::jobs {
 
 namespace {
@@ -95,13 +99,73 @@ void FileJobStore::requeue_interrupted_jobs()
 	}
 	if (requeued.empty())
 		return;
-	// One write and one sync for all of them.
-	journal_.append(records, Durability::synced);
-	for (const auto &[job, record_bytes] : requeued)
+	bool written = true;
+	try {
+		// One write and one sync for all of them.
+		append(records, Durability::synced);
+	} catch (const std::exception &e) {
+		// Not fatal: a service that cannot start cannot report the
+		// full disk either, and would restart in a loop.
+		written = false;
+		logger_.error("Job table " + journal_.path() + ": could not record " +
+			      std::to_string(requeued.size()) + " interrupted moves as queued (" +
+			      e.what() + "); they are queued in memory and written when " +
+			      "the file system has room again");
+	}
+	for (const auto &[job, record_bytes] : requeued) {
 		remember(job, record_bytes);
+		if (!written)
+			unsaved_.insert(job.user);
+	}
 	open_report_.requeued = requeued.size();
 	logger_.info("Job table " + journal_.path() + ": " + std::to_string(requeued.size()) +
 		     " moves were running when the service stopped; queued again");
+}
+
+void FileJobStore::append(std::string_view records, Durability durability)
+{
+	try {
+		journal_.append(records, durability);
+	} catch (const std::exception &e) {
+		problem_ = std::string("cannot write the job table: ") + e.what();
+		throw;
+	}
+	if (unsaved_.empty())
+		problem_.clear();
+}
+
+void FileJobStore::retry_unsaved()
+{
+	if (unsaved_.empty())
+		return;
+	std::string records;
+	std::vector<std::pair<std::string, size_t>> sizes;
+	for (const std::string &user : unsaved_) {
+		auto it = jobs_.find(user);
+		if (it == jobs_.end())
+			continue;
+		// The job as it is now: a later save may have superseded
+		// the state that could not be written.
+		std::string record = job_record(it->second.job);
+		sizes.emplace_back(user, record.size());
+		records += record;
+	}
+	try {
+		journal_.append(records, Durability::synced);
+	} catch (const std::exception &e) {
+		problem_ = std::string("cannot write the job table: ") + e.what();
+		return;
+	}
+	for (const auto &[user, record_bytes] : sizes) {
+		auto &entry = jobs_.find(user)->second;
+		live_bytes_ += record_bytes;
+		live_bytes_ -= entry.record_bytes;
+		entry.record_bytes = record_bytes;
+	}
+	logger_.info("Job table " + journal_.path() + ": wrote " + std::to_string(sizes.size()) +
+		     " jobs kept in memory while it could not be written");
+	unsaved_.clear();
+	problem_.clear();
 }
 
 void FileJobStore::remember(const Job &job, uint64_t record_bytes)
@@ -157,8 +221,11 @@ void FileJobStore::for_each(const std::function<void(const Job &)> &visit) const
 void FileJobStore::save(const Job &job, Durability durability)
 {
 	std::string record = job_record(job);
-	journal_.append(record, durability);
+	append(record, durability);
 	remember(job, record.size());
+	unsaved_.erase(job.user);
+	if (unsaved_.empty())
+		problem_.clear();
 	compact_if_worthwhile();
 }
 
@@ -173,7 +240,7 @@ std::vector<MigrationWindow> FileJobStore::windows() const
 void FileJobStore::save_window(const MigrationWindow &window)
 {
 	std::string record = window_record(window);
-	journal_.append(record, Durability::synced);
+	append(record, Durability::synced);
 	remember(window, record.size());
 	compact_if_worthwhile();
 }
@@ -204,6 +271,9 @@ void FileJobStore::compact()
 		}
 	});
 	live_bytes_ = journal_.bytes();
+	// The snapshot holds every job as it is in memory.
+	unsaved_.clear();
+	problem_.clear();
 	logger_.debug("Compacted the job table " + journal_.path() + " from " +
 		      std::to_string(old_bytes) + " to " + std::to_string(journal_.bytes()) +
 		      " bytes (" + std::to_string(jobs_.size()) + " jobs)");

@@ -18,6 +18,11 @@
 //
 // Jobs found running on open lost their worker together with the previous
 // service process: they go back to the queue, keeping their place in it.
+// Should that write fail (the file system full at start), the table still
+// opens: the requeued jobs are queued in memory, problem() says why, and
+// retry_unsaved() writes them once space returns. A save() that fails
+// throws (its change is not made) and sets problem() too, until a write
+// succeeds again.
 //
 // One process owns the table at a time (flock on <journal>.lock); a
 // service restarted while the old process is still exiting waits for it.
@@ -25,6 +30,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "base/logger.h"
@@ -69,6 +75,9 @@ public:
 	std::vector<MigrationWindow> windows() const override;
 	void save_window(const MigrationWindow &window) override;
 
+	std::string problem() const override { return problem_; }
+	void retry_unsaved() override;
+
 	const OpenReport &open_report() const { return open_report_; }
 	uint64_t journal_bytes() const { return journal_.bytes(); }
 	// Rewrites the journal as a snapshot of the live records now.
@@ -89,6 +98,8 @@ private:
 	void remember(const Job &job, uint64_t record_bytes);
 	void remember(const MigrationWindow &window, uint64_t record_bytes);
 	void compact_if_worthwhile();
+	// Appends through the journal, keeping problem_ up to date.
+	void append(std::string_view records, Durability durability);
 
 	JournalFile journal_;
 	Logger &logger_;
@@ -97,6 +108,9 @@ private:
 	std::map<std::string, Entry, std::less<>> jobs_;
 	std::map<std::string, WindowEntry, std::less<>> windows_;
 	OpenReport open_report_;
+	// Users whose latest state is only in memory (retry_unsaved()).
+	std::set<std::string, std::less<>> unsaved_;
+	std::string problem_;
 };
 
 } // namespace mailmove::jobs

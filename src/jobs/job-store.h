@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +40,13 @@ public:
 	virtual std::vector<MigrationWindow> windows() const = 0;
 	// Inserts or replaces the window of window.scope, synced.
 	virtual void save_window(const MigrationWindow &window) = 0;
+
+	// What keeps the store from writing now (a full disk), "" when
+	// nothing does. Shown to admins (status field service_error).
+	virtual std::string problem() const { return ""; }
+	// Writes what could not be written before (see FileJobStore); the
+	// service calls it at every tick.
+	virtual void retry_unsaved() {}
 };
 
 } // namespace mailmove::jobs

@@ -9,8 +9,9 @@
 //      LOGIN    <user>  source=<url>  [password=<the login's password>]
 //    The password is there only when the passdb handed it to the session
 //    (userdb_mailmove_password=%w) and mailmove_password_from = login. The
-//    service stores it only when the sender runs as the user's uid
-//    (service/capture-check.h) and never logs the line.
+//    service believes a LOGIN only from root or the user's own uid, for a
+//    user userdb knows (notify-intake.h), reads one LOGIN per connection
+//    and never logs the line.
 //
 // 2. Administration (socket "mailmove-admin", from doveadm):
 //      VERSION  mailmove-admin  1  0            (both directions)
@@ -87,18 +88,77 @@
 // Result fields (RUN-END): result=done|failed, kind=..., error=...,
 // saved_now=<n>, plus the progress fields. doveadm reports folders with
 //      RUN-FOLDER    <user>  <folder fields>    (no reply)
-#pragma once
+//
+// This header is the one place for the sockets' names, the handshakes'
+// service names and versions and the command words: the C glue (plugin,
+// service, worker, doveadm) includes it for the macros below, the C++ core
+// for the rest as well.
+#ifndef MAILMOVE_JOBS_PROTOCOL_H
+#define MAILMOVE_JOBS_PROTOCOL_H
+
+/* Socket file names under Dovecot's base_dir. */
+#define MAILMOVE_NOTIFY_SOCKET "mailmove"
+#define MAILMOVE_ADMIN_SOCKET "mailmove-admin"
+#define MAILMOVE_WORKER_SOCKET "mailmove-worker"
+/* Dovecot's userdb socket, which the service asks who a user is. */
+#define MAILMOVE_AUTH_USERDB_SOCKET "auth-userdb"
+
+/* Service names of the VERSION handshake lines, and the versions. */
+#define MAILMOVE_NOTIFY_SERVICE "mailmove-notify"
+#define MAILMOVE_ADMIN_SERVICE "mailmove-admin"
+#define MAILMOVE_WORKER_SERVICE "mailmove-worker"
+#define MAILMOVE_PROTOCOL_MAJOR 1
+#define MAILMOVE_PROTOCOL_MINOR 0
+#define MAILMOVE_NOTIFY_HANDSHAKE \
+	"VERSION\t" MAILMOVE_NOTIFY_SERVICE "\t1\t0\n"
+
+/* Command words. Notify socket: */
+#define MAILMOVE_CMD_LOGIN "LOGIN"
+/* Admin socket: */
+#define MAILMOVE_CMD_STATUS "STATUS"
+#define MAILMOVE_CMD_STATUS_ALL "STATUS-ALL"
+#define MAILMOVE_CMD_FOLDERS "FOLDERS"
+#define MAILMOVE_CMD_SUMMARY "SUMMARY"
+#define MAILMOVE_CMD_SUMMARY_ALL "SUMMARY-ALL"
+#define MAILMOVE_CMD_START "START"
+#define MAILMOVE_CMD_PAUSE "PAUSE"
+#define MAILMOVE_CMD_RESUME "RESUME"
+#define MAILMOVE_CMD_RETRY "RETRY"
+#define MAILMOVE_CMD_RESET "RESET"
+#define MAILMOVE_CMD_CREDENTIALS_SET "CREDENTIALS-SET"
+#define MAILMOVE_CMD_CREDENTIALS_CLEAR "CREDENTIALS-CLEAR"
+#define MAILMOVE_CMD_CREDENTIALS_GET "CREDENTIALS-GET"
+#define MAILMOVE_CMD_IMPORT_DATA "IMPORT-DATA"
+#define MAILMOVE_CMD_IMPORT_END "IMPORT-END"
+#define MAILMOVE_CMD_WINDOW_LIST "WINDOW-LIST"
+#define MAILMOVE_CMD_WINDOW_OPEN "WINDOW-OPEN"
+#define MAILMOVE_CMD_WINDOW_CLOSE "WINDOW-CLOSE"
+#define MAILMOVE_CMD_RUN_BEGIN "RUN-BEGIN"
+#define MAILMOVE_CMD_RUN_PROGRESS "RUN-PROGRESS"
+#define MAILMOVE_CMD_RUN_FOLDER "RUN-FOLDER"
+#define MAILMOVE_CMD_RUN_END "RUN-END"
+#define MAILMOVE_REPLY_OK "OK"
+#define MAILMOVE_REPLY_ERR "ERR"
+/* Worker socket: */
+#define MAILMOVE_CMD_JOB "JOB"
+#define MAILMOVE_EVENT_STARTED "STARTED"
+#define MAILMOVE_EVENT_FOLDER "FOLDER"
+#define MAILMOVE_EVENT_PROGRESS "PROGRESS"
+#define MAILMOVE_EVENT_DONE "DONE"
+#define MAILMOVE_EVENT_FAILED "FAILED"
+
+#ifdef __cplusplus
 
 #include "base/progress.h"
 #include "base/line-codec.h"
 
 namespace mailmove::jobs {
 
-inline constexpr const char *notify_service_name = "mailmove-notify";
-inline constexpr const char *admin_service_name = "mailmove-admin";
-inline constexpr const char *worker_service_name = "mailmove-worker";
-inline constexpr unsigned protocol_major = 1;
-inline constexpr unsigned protocol_minor = 0;
+inline constexpr const char *notify_service_name = MAILMOVE_NOTIFY_SERVICE;
+inline constexpr const char *admin_service_name = MAILMOVE_ADMIN_SERVICE;
+inline constexpr const char *worker_service_name = MAILMOVE_WORKER_SERVICE;
+inline constexpr unsigned protocol_major = MAILMOVE_PROTOCOL_MAJOR;
+inline constexpr unsigned protocol_minor = MAILMOVE_PROTOCOL_MINOR;
 
 KeyValues progress_to_key_values(const Progress &progress);
 // Missing or malformed numbers leave the field as it was in progress.
@@ -107,3 +167,6 @@ void apply_progress(Progress &progress, const KeyValues &values);
 KeyValues folder_progress_to_key_values(const FolderProgress &folder);
 
 } // namespace mailmove::jobs
+
+#endif /* __cplusplus */
+#endif

@@ -25,66 +25,111 @@ std::vector<std::string> ServiceCore::admin_line(AdminClientId client, std::stri
 	}
 }
 
+// The admin commands, one row each: its word (protocol.h), whether it
+// needs a user (mask, scope) argument, and what runs it. A new command is
+// a new row.
+const std::vector<ServiceCore::AdminCommand> &ServiceCore::admin_commands()
+{
+	using Request = AdminRequest;
+	static const std::vector<AdminCommand> commands = {
+		{MAILMOVE_CMD_STATUS_ALL, false,
+		 [](ServiceCore &core, const Request &) { return core.status(UserMask("*")); }},
+		{MAILMOVE_CMD_SUMMARY_ALL, false,
+		 [](ServiceCore &core, const Request &) { return core.summary(UserMask("*")); }},
+		{MAILMOVE_CMD_WINDOW_LIST, false,
+		 [](ServiceCore &core, const Request &) { return core.window_list(); }},
+		{MAILMOVE_CMD_IMPORT_DATA, false,
+		 [](ServiceCore &core, const Request &r) {
+			 core.import_data(r.client, r.fields);
+			 return Lines{};
+		 }},
+		{MAILMOVE_CMD_IMPORT_END, false,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.import_end(r.client, from_key_value_fields(r.fields, 1));
+		 }},
+		{MAILMOVE_CMD_RUN_FOLDER, false,
+		 [](ServiceCore &core, const Request &r) {
+			 // No reply, like RUN-PROGRESS.
+			 if (r.fields.size() >= 2 && core.admin_run_of(r.client, r.fields[1]))
+				 core.update_folder(r.fields[1], from_key_value_fields(r.fields, 2));
+			 return Lines{};
+		 }},
+		{MAILMOVE_CMD_STATUS, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.status(UserMask(r.argument));
+		 }},
+		{MAILMOVE_CMD_SUMMARY, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.summary(UserMask(r.argument));
+		 }},
+		{MAILMOVE_CMD_FOLDERS, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.folders(UserMask(r.argument));
+		 }},
+		{MAILMOVE_CMD_START, true, &ServiceCore::admin_job_action},
+		{MAILMOVE_CMD_PAUSE, true, &ServiceCore::admin_job_action},
+		{MAILMOVE_CMD_RESUME, true, &ServiceCore::admin_job_action},
+		{MAILMOVE_CMD_RETRY, true, &ServiceCore::admin_job_action},
+		{MAILMOVE_CMD_RESET, true, &ServiceCore::admin_job_action},
+		{MAILMOVE_CMD_RUN_BEGIN, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.run_begin(r.client, r.argument, r.values);
+		 }},
+		{MAILMOVE_CMD_RUN_PROGRESS, true,
+		 [](ServiceCore &core, const Request &r) {
+			 core.run_progress(r.client, r.argument, r.values);
+			 return Lines{};
+		 }},
+		{MAILMOVE_CMD_RUN_END, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.run_end(r.client, r.argument, r.values);
+		 }},
+		{MAILMOVE_CMD_CREDENTIALS_SET, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.credentials_set(r.argument, r.values);
+		 }},
+		{MAILMOVE_CMD_CREDENTIALS_CLEAR, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.credentials_clear(r.argument);
+		 }},
+		{MAILMOVE_CMD_CREDENTIALS_GET, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.credentials_get(r.argument);
+		 }},
+		{MAILMOVE_CMD_WINDOW_OPEN, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.window_open(r.argument, r.values);
+		 }},
+		{MAILMOVE_CMD_WINDOW_CLOSE, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.window_close(r.argument);
+		 }},
+	};
+	return commands;
+}
+
+ServiceCore::Lines ServiceCore::admin_job_action(ServiceCore &core, const AdminRequest &request)
+{
+	JobAction action = *job_action_from_name(to_lower(request.fields[0]));
+	return core.job_action(action, UserMask(request.argument));
+}
+
 ServiceCore::Lines ServiceCore::admin_command(AdminClientId client,
 					      const std::vector<std::string> &fields)
 {
-	const std::string &command = fields[0];
-	if (command == "STATUS-ALL")
-		return status(UserMask("*"));
-	if (command == "SUMMARY-ALL")
-		return summary(UserMask("*"));
-	if (command == "WINDOW-LIST")
-		return window_list();
-	if (command == "IMPORT-DATA") {
-		import_data(client, fields);
-		return {};
-	}
-	if (command == "IMPORT-END")
-		return import_end(client, from_key_value_fields(fields, 1));
-	if (command == "RUN-FOLDER") {
-		/* no reply, like RUN-PROGRESS */
-		if (fields.size() >= 2 && admin_run_of(client, fields[1]))
-			update_folder(fields[1], from_key_value_fields(fields, 2));
-		return {};
-	}
-
-	static const std::vector<std::string> with_argument = {
-		"STATUS", "SUMMARY", "FOLDERS", "START", "PAUSE", "RESUME", "RETRY", "RESET",
-		"RUN-BEGIN", "RUN-PROGRESS", "RUN-END", "CREDENTIALS-SET",
-		"CREDENTIALS-CLEAR", "CREDENTIALS-GET", "WINDOW-OPEN", "WINDOW-CLOSE",
-	};
-	if (std::find(with_argument.begin(), with_argument.end(), command) == with_argument.end())
-		return {error_reply("Unknown command: " + command.substr(0, 32))};
+	const std::string &word = fields[0];
+	const std::vector<AdminCommand> &commands = admin_commands();
+	auto command = std::find_if(commands.begin(), commands.end(),
+				    [&](const AdminCommand &each) { return word == each.word; });
+	if (command == commands.end())
+		return {error_reply("Unknown command: " + printable_excerpt(word, 32))};
+	static const std::string no_argument;
+	if (!command->needs_argument)
+		return command->run(*this, AdminRequest{client, fields, no_argument, {}});
 	if (fields.size() < 2 || fields[1].empty())
-		return {error_reply(command + " needs a user")};
-
-	const std::string &argument = fields[1];
-	KeyValues values = from_key_value_fields(fields, 2);
-	if (command == "STATUS")
-		return status(UserMask(argument));
-	if (command == "SUMMARY")
-		return summary(UserMask(argument));
-	if (command == "FOLDERS")
-		return folders(UserMask(argument));
-	if (std::optional<JobAction> action = job_action_from_name(to_lower(command)))
-		return job_action(*action, UserMask(argument));
-	if (command == "RUN-BEGIN")
-		return run_begin(client, argument, values);
-	if (command == "RUN-END")
-		return run_end(client, argument, values);
-	if (command == "RUN-PROGRESS") {
-		run_progress(client, argument, values);
-		return {};
-	}
-	if (command == "CREDENTIALS-SET")
-		return credentials_set(argument, values);
-	if (command == "CREDENTIALS-CLEAR")
-		return credentials_clear(argument);
-	if (command == "CREDENTIALS-GET")
-		return credentials_get(argument);
-	if (command == "WINDOW-OPEN")
-		return window_open(argument, values);
-	return window_close(argument);
+		return {error_reply(word + " needs a user")};
+	return command->run(*this,
+			    AdminRequest{client, fields, fields[1], from_key_value_fields(fields, 2)});
 }
 
 // -- status -----------------------------------------------------------------
@@ -102,7 +147,8 @@ std::string ServiceCore::status_line(const Job &job) const
 {
 	KeyValues values = job_to_key_values(job);
 	values["credentials"] = credentials_status(job.user);
-	return key_value_line(values);
+	values["service_error"] = store_.problem();
+	return printable_key_value_line(values);
 }
 
 void ServiceCore::for_each_known_user(const UserMask &mask,
@@ -157,7 +203,23 @@ void ServiceCore::update_folder(const std::string &user, KeyValues values)
 		return;
 	std::string folder = name->second;
 	values["user"] = user;
-	folders_[user][folder] = std::move(values);
+	std::map<std::string, KeyValues> &rows = folders_[user];
+	auto row = rows.find(folder);
+	if (row != rows.end()) {
+		row->second = std::move(values);
+	} else if (rows.size() < max_folder_rows_per_user) {
+		rows.emplace(folder, std::move(values));
+	} else if (rows.size() == max_folder_rows_per_user) {
+		// One marker row says the list is cut; the job's totals still
+		// count every folder.
+		KeyValues marker = {{"user", user},
+				    {"name", folder_rows_cut_name},
+				    {"state", "cut"}};
+		rows.emplace(folder_rows_cut_name, std::move(marker));
+		emit(load(user), LogLevel::warning,
+		     "More than " + std::to_string(max_folder_rows_per_user) +
+			     " folders: status -F shows the first ones only");
+	}
 }
 
 ServiceCore::Lines ServiceCore::folders(const UserMask &mask) const
@@ -167,7 +229,7 @@ ServiceCore::Lines ServiceCore::folders(const UserMask &mask) const
 		if (!mask.matches(user))
 			continue;
 		for (const auto &[name, values] : folders)
-			lines.push_back(key_value_line(values));
+			lines.push_back(printable_key_value_line(values));
 	}
 	lines.emplace_back();
 	return lines;
@@ -179,7 +241,7 @@ ServiceCore::Lines ServiceCore::summary(const UserMask &mask) const
 	for_each_known_user(mask, [&summary](const Job &job) { summary.add(job); });
 	Lines lines;
 	for (const KeyValues &values : summary.lines())
-		lines.push_back(key_value_line(values));
+		lines.push_back(printable_key_value_line(values));
 	lines.emplace_back();
 	return lines;
 }
@@ -200,7 +262,7 @@ ServiceCore::Lines ServiceCore::job_action(JobAction action, const UserMask &mas
 			reply["result"] = "not-found";
 			reply["state"] = job_state_name(job.state);
 			reply["reason"] = "no move is known for this user";
-			lines.push_back(key_value_line(reply));
+			lines.push_back(printable_key_value_line(reply));
 			continue;
 		}
 		auto run = run_of_user_.find(job.user);
@@ -213,7 +275,7 @@ ServiceCore::Lines ServiceCore::job_action(JobAction action, const UserMask &mas
 			save(job, Durability::synced);
 			reply["result"] = "changed";
 			reply["state"] = job_state_name(job.state);
-			lines.push_back(key_value_line(reply));
+			lines.push_back(printable_key_value_line(reply));
 			continue;
 		}
 		ActionVerdict verdict = apply_job_action(action, job, context);
@@ -231,7 +293,7 @@ ServiceCore::Lines ServiceCore::job_action(JobAction action, const UserMask &mas
 		reply["result"] = verdict.changed ? "changed" : "unchanged";
 		reply["state"] = job_state_name(job.state);
 		reply["reason"] = verdict.reason;
-		lines.push_back(key_value_line(reply));
+		lines.push_back(printable_key_value_line(reply));
 	}
 	lines.emplace_back();
 	return lines;

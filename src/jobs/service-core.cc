@@ -27,10 +27,9 @@ KeyValues progress_event_fields(const Job &job)
 } // namespace
 
 ServiceCore::ServiceCore(JobStore &store, CredentialStore &vault, const Clock &clock,
-			 Logger &logger, JobEvents &events, CaptureGate &capture_gate,
-			 CoreSettings settings)
+			 Logger &logger, JobEvents &events, CoreSettings settings)
 	: store_(store), vault_(vault), clock_(clock), logger_(logger), events_(events),
-	  capture_gate_(capture_gate), settings_(settings), scheduler_(settings.limits),
+	  settings_(settings), scheduler_(settings.limits),
 	  windows_(settings.window_length)
 {
 	auto generator = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -40,7 +39,15 @@ ServiceCore::ServiceCore(JobStore &store, CredentialStore &vault, const Clock &c
 	windows_.load(store_.windows());
 	store_.for_each([this](const Job &job) { place_in_schedule(job); });
 	// Windows that closed while the service was down.
-	sweep_closed_windows();
+	try {
+		sweep_closed_windows();
+	} catch (const std::exception &e) {
+		// A full disk must not keep the service from starting (and
+		// reporting it): the next tick sweeps again.
+		swept_until_ = 0;
+		logger_.error(std::string("Could not expire the moves of closed windows: ") +
+			      e.what());
+	}
 }
 
 // -- jobs -----------------------------------------------------------------
@@ -130,26 +137,14 @@ void ServiceCore::queue_or_expire(Job &job, const std::string &why)
 	emit(job, LogLevel::info, "Queued " + why);
 }
 
-// -- logins and captured passwords ------------------------------------------
+// -- verified logins and captured passwords ------------------------------------------
 
-void ServiceCore::notify_line(std::string_view line, long peer_uid)
-{
-	std::vector<std::string> fields = split_fields(line);
-	if (fields[0] != "LOGIN" || fields.size() < 2 || fields[1].empty()) {
-		// Only the command: the rest may carry a password.
-		logger_.warning("Ignored a notification that is not LOGIN <user>: " +
-				fields[0].substr(0, 32));
-		return;
-	}
-	login(fields[1], from_key_value_fields(fields, 2), peer_uid);
-}
-
-void ServiceCore::login(const std::string &user, const KeyValues &values, long peer_uid)
+void ServiceCore::verified_login(const std::string &user, const KeyValues &values)
 {
 	std::string password = value_of(values, "password");
 	if (!password.empty()) {
 		try {
-			capture_password(user, password, peer_uid);
+			capture_password(user, password);
 		} catch (const Failure &failure) {
 			// An unusable vault must not keep the login from queueing
 			// the move (the vault's messages never hold a password).
@@ -185,8 +180,7 @@ void ServiceCore::login(const std::string &user, const KeyValues &values, long p
 	}
 }
 
-bool ServiceCore::capture_password(const std::string &user, const std::string &password,
-				   long peer_uid)
+bool ServiceCore::capture_password(const std::string &user, const std::string &password)
 {
 	std::optional<CredentialInfo> info = vault_.info(user);
 	std::optional<Credentials> stored;
@@ -199,11 +193,6 @@ bool ServiceCore::capture_password(const std::string &user, const std::string &p
 		if (info->origin != CredentialOrigin::login &&
 		    load(user).state != JobState::auth_failed)
 			return false;
-	}
-	std::string why_not;
-	if (!capture_gate_.may_store(user, peer_uid, why_not)) {
-		logger_.warning(user + ": Ignored the password of a login notification: " + why_not);
-		return false;
 	}
 	CredentialEntry entry;
 	entry.scope = user;

@@ -47,6 +47,12 @@
 
 namespace mailmove::jobs {
 
+// `status -F` rows kept per user (README: "Per folder").
+inline constexpr size_t max_folder_rows_per_user = 5000;
+inline constexpr const char *folder_rows_cut_name = "(more folders not listed)";
+// How often a job table that could not be written is tried again (s).
+inline constexpr std::time_t store_retry_interval = 10;
+
 using RunId = uint64_t;
 // The glue's id for an admin connection (Dovecot's connection id).
 using AdminClientId = uint64_t;
@@ -64,16 +70,6 @@ struct CoreSettings {
 	std::time_t time_slice = 3600;
 };
 
-// Whether a password captured at a login may be stored: the glue checks
-// that the process that sent it is one of the user's own mail processes.
-class CaptureGate {
-public:
-	virtual ~CaptureGate() = default;
-	// peer_uid: the notify connection's peer (-1: unknown). why_not is
-	// logged when false is returned.
-	virtual bool may_store(const std::string &user, long peer_uid, std::string &why_not) = 0;
-};
-
 struct RunStart {
 	RunId run;
 	std::string user;
@@ -89,10 +85,14 @@ public:
 	// Queued jobs in the store enter the queue at once; windows that
 	// closed while the service was down are applied.
 	ServiceCore(JobStore &store, CredentialStore &vault, const Clock &clock, Logger &logger,
-		    JobEvents &events, CaptureGate &capture_gate, CoreSettings settings);
+		    JobEvents &events, CoreSettings settings);
 
-	// Socket "mailmove": LOGIN from the login hook. Never replies.
-	void notify_line(std::string_view line, long peer_uid = -1);
+	// A login of user that the notify socket's intake (notify-intake.h)
+	// has verified: it came from root or from the user's own uid, and
+	// userdb knows the user. Queues the user's move (a first one, or one
+	// that failed) and stores the login's password (values: source=,
+	// password=).
+	void verified_login(const std::string &user, const KeyValues &values);
 
 	// Socket "mailmove-admin": one command, its reply lines (none for
 	// RUN-PROGRESS and IMPORT-DATA).
@@ -152,10 +152,8 @@ private:
 	void queue_or_expire(Job &job, const std::string &why);
 	std::string window_closed_reason(std::string_view user) const;
 
-	// login notifications and captured passwords
-	void login(const std::string &user, const KeyValues &values, long peer_uid);
-	bool capture_password(const std::string &user, const std::string &password,
-			      long peer_uid);
+	// captured passwords
+	bool capture_password(const std::string &user, const std::string &password);
 	// Credentials of scope changed: jobs waiting for new ones run again.
 	void credentials_changed(std::string_view scope);
 
@@ -180,10 +178,24 @@ private:
 
 	// scheduling
 	void sweep_closed_windows();
+	void expire_closed_windows_jobs();
 	void preempt_long_runs();
 
 	// admin commands (service-admin.cc, service-credentials.cc,
 	// service-windows.cc)
+	struct AdminRequest {
+		AdminClientId client;
+		const std::vector<std::string> &fields; // the whole line
+		const std::string &argument;            // fields[1] if needed
+		KeyValues values;                       // fields[2...]
+	};
+	struct AdminCommand {
+		const char *word;
+		bool needs_argument;
+		Lines (*run)(ServiceCore &core, const AdminRequest &request);
+	};
+	static const std::vector<AdminCommand> &admin_commands();
+	static Lines admin_job_action(ServiceCore &core, const AdminRequest &request);
 	Lines admin_command(AdminClientId client, const std::vector<std::string> &fields);
 	Lines status(const UserMask &mask) const;
 	Lines summary(const UserMask &mask) const;
@@ -210,7 +222,6 @@ private:
 	const Clock &clock_;
 	Logger &logger_;
 	JobEvents &events_;
-	CaptureGate &capture_gate_;
 	CoreSettings settings_;
 	Scheduler scheduler_;
 	WindowTable windows_;
@@ -219,7 +230,10 @@ private:
 	std::unordered_map<RunId, Run> runs_;
 	// Per-folder progress of each user's latest run (FOLDER lines), for
 	// `doveadm mailmove status -F`. Kept in memory only: the job's totals
-	// are durable, and the next run sends every folder again.
+	// are durable, and the next run sends every folder again. At most
+	// max_folder_rows_per_user rows per user, then one row named
+	// folder_rows_cut_name (state "cut"): a legacy server's folder list
+	// must not grow the service without bound.
 	std::map<std::string, std::map<std::string, KeyValues>> folders_;
 	std::map<std::string, RunId, std::less<>> run_of_user_;
 	size_t worker_runs_ = 0;

@@ -13,6 +13,9 @@ namespace mailmove::jobs {
 
 std::vector<RunStart> ServiceCore::tick()
 {
+	// First what a full disk kept from the job table, so nothing below
+	// builds on states that exist only in memory longer than needed.
+	store_.retry_unsaved();
 	sweep_closed_windows();
 	preempt_long_runs();
 
@@ -67,6 +70,10 @@ std::time_t ServiceCore::next_wakeup() const
 			wakeup = when;
 	};
 	consider(windows_.next_close_after(std::max(now, swept_until_)));
+	// A store that cannot write (a full disk) is tried again soon, and
+	// with it the starts it refused.
+	if (!store_.problem().empty())
+		consider(now + store_retry_interval);
 	if (settings_.time_slice > 0 && scheduler_.size() > 0) {
 		for (const auto &[id, run] : runs_) {
 			if (!run.admin_client && run.started + settings_.time_slice > now)
@@ -84,9 +91,21 @@ void ServiceCore::sweep_closed_windows()
 		if (window.closes != 0 && window.closes <= now && window.closes > swept_until_)
 			closed_since = true;
 	}
+	std::time_t previous = swept_until_;
 	swept_until_ = now;
 	if (!closed_since)
 		return;
+	try {
+		expire_closed_windows_jobs();
+	} catch (...) {
+		// Swept again at the next tick (a full disk, say).
+		swept_until_ = previous;
+		throw;
+	}
+}
+
+void ServiceCore::expire_closed_windows_jobs()
+{
 	// Only jobs in the schedule would ever run again.
 	for (const std::string &user : scheduler_.users()) {
 		std::string closed = window_closed_reason(user);

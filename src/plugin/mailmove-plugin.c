@@ -19,13 +19,12 @@
 #include "time-util.h"
 #include "mail-user.h"
 #include "mail-storage-hooks.h"
+#include "jobs/protocol.h"
 #include "mailmove-plugin.h"
 
 #include <unistd.h>
 
 #define MAILMOVE_DEFAULT_PROTOCOLS "imap pop3"
-#define MAILMOVE_NOTIFY_SOCKET_NAME "mailmove"
-#define MAILMOVE_NOTIFY_HANDSHAKE "VERSION\tmailmove-notify\t1\t0\n"
 #define MAILMOVE_DEFAULT_PASSWORD_FROM "login"
 
 const char *mailmove_plugin_version = DOVECOT_ABI_VERSION;
@@ -94,13 +93,13 @@ static void mailmove_notify_login(struct mail_user *user, struct event *event,
 	const char *password = mailmove_captured_password(user, event);
 	struct timeval finished;
 	const char *path = t_strconcat(user->set->base_dir, "/",
-				       MAILMOVE_NOTIFY_SOCKET_NAME, NULL);
+				       MAILMOVE_NOTIFY_SOCKET, NULL);
 	string_t *msg = t_str_new(256);
 	ssize_t ret;
 	int fd;
 
 	str_append(msg, MAILMOVE_NOTIFY_HANDSHAKE);
-	str_append(msg, "LOGIN\t");
+	str_append(msg, MAILMOVE_CMD_LOGIN "\t");
 	str_append_tabescaped(msg, user->username);
 	str_append(msg, "\tsource=");
 	str_append_tabescaped(msg, source);

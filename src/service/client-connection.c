@@ -1,29 +1,125 @@
 #include "lib.h"
+#include "array.h"
+#include "ioloop.h"
 #include "net.h"
 #include "connection.h"
 #include "ostream.h"
 #include "master-service.h"
+#include "jobs/protocol.h"
 #include "core-bridge.h"
 #include "handshake.h"
 #include "worker-dispatch.h"
 #include "mailmove-service.h"
 #include "client-connection.h"
 
-/* A login hook writes its two lines and closes at once. */
-#define NOTIFY_IDLE_TIMEOUT_SECS 60
-#define NOTIFY_MAX_LINE_SIZE (64 * 1024)
+/* The notify socket is open to every local account, and this one process
+   (with one client_limit for both listeners) must stay reachable for
+   doveadm and for other users' logins whatever one account does. A login
+   hook connects, writes its two lines (handshake, LOGIN) and closes at
+   once, so a notify connection gets:
+   - a deadline for both lines, counted from accept (not an idle timeout,
+     which a slow trickle would keep resetting),
+   - one LOGIN line, after which the service closes it,
+   - a cap per sender uid (root has none),
+   - and notify connections together leave NOTIFY_ADMIN_RESERVE of the
+     process's client_limit free for doveadm.
+   Connections over a cap are closed at accept, unread. */
+#define NOTIFY_DEADLINE_MSECS 2000
+#define NOTIFY_MAX_PER_UID 16
+#define NOTIFY_ADMIN_RESERVE 16
+/* One LOGIN line: user, source URL, password. */
+#define NOTIFY_MAX_LINE_SIZE (16 * 1024)
 #define ADMIN_MAX_LINE_SIZE (1024 * 1024)
+/* Refused connections are logged at most this often (with a count). */
+#define NOTIFY_REFUSAL_LOG_INTERVAL_SECS 60
 
 struct client_connection {
 	struct connection conn;
 	struct mailmove_service *service;
 	enum client_connection_kind kind;
-	/* The peer's uid (SO_PEERCRED), -1 if unknown: who may hand over a
-	   captured password (capture-check.h). */
+	/* The peer's uid (SO_PEERCRED), -1 if unknown: who sent a login
+	   notification (jobs/notify-intake.h). */
 	long peer_uid;
+	/* Notify connections: the deadline for the handshake and LOGIN. */
+	struct timeout *to_deadline;
+};
+
+struct notify_uid_count {
+	long uid;
+	unsigned int connections;
 };
 
 static struct connection_list *client_connections[CLIENT_CONNECTION_KIND_COUNT];
+/* Open notify connections per sender uid. */
+static ARRAY(struct notify_uid_count) notify_uid_counts;
+static unsigned int notify_connection_count;
+static unsigned int notify_refused_unlogged;
+static time_t notify_refusal_logged;
+
+static struct notify_uid_count *notify_uid_count(long uid, bool create)
+{
+	struct notify_uid_count *count;
+
+	if (!array_is_created(&notify_uid_counts))
+		i_array_init(&notify_uid_counts, 16);
+	array_foreach_modifiable(&notify_uid_counts, count) {
+		if (count->uid == uid)
+			return count;
+	}
+	if (!create)
+		return NULL;
+	count = array_append_space(&notify_uid_counts);
+	count->uid = uid;
+	return count;
+}
+
+static void notify_connection_counted(long uid, int change)
+{
+	struct notify_uid_count *count = notify_uid_count(uid, TRUE);
+	unsigned int idx;
+
+	count->connections += change;
+	notify_connection_count += change;
+	if (count->connections == 0) {
+		idx = array_foreach_idx(&notify_uid_counts, count);
+		array_delete(&notify_uid_counts, idx, 1);
+	}
+}
+
+/* Why a new notify connection from uid is refused, or NULL. */
+static const char *notify_connection_over_cap(long uid)
+{
+	unsigned int client_limit =
+		master_service_get_client_limit(master_service);
+	unsigned int notify_limit = client_limit > 2 * NOTIFY_ADMIN_RESERVE ?
+		client_limit - NOTIFY_ADMIN_RESERVE : client_limit / 2;
+	const struct notify_uid_count *count = notify_uid_count(uid, FALSE);
+
+	if (notify_connection_count >= notify_limit) {
+		return t_strdup_printf("%u notify connections are open "
+			"(client_limit %u keeps %u for doveadm)",
+			notify_connection_count, client_limit,
+			client_limit - notify_limit);
+	}
+	if (uid != 0 && count != NULL && count->connections >= NOTIFY_MAX_PER_UID) {
+		return t_strdup_printf("uid %ld has %u notify connections open",
+				       uid, count->connections);
+	}
+	return NULL;
+}
+
+static void notify_connection_refused(struct mailmove_service *service,
+				      const char *why)
+{
+	notify_refused_unlogged++;
+	if (notify_refusal_logged + NOTIFY_REFUSAL_LOG_INTERVAL_SECS > ioloop_time)
+		return;
+	e_warning(service->event, "Closed %u login notification connection(s) "
+		  "at once: %s (last %d s)", notify_refused_unlogged, why,
+		  NOTIFY_REFUSAL_LOG_INTERVAL_SECS);
+	notify_refused_unlogged = 0;
+	notify_refusal_logged = ioloop_time;
+}
 
 static void client_connection_destroy(struct connection *conn)
 {
@@ -35,6 +131,9 @@ static void client_connection_destroy(struct connection *conn)
 	if (cconn->kind == CLIENT_CONNECTION_ADMIN &&
 	    !cconn->service->shutting_down)
 		mailmove_core_admin_disconnected(cconn->service->core, conn->id);
+	if (cconn->kind == CLIENT_CONNECTION_NOTIFY)
+		notify_connection_counted(cconn->peer_uid, -1);
+	timeout_remove(&cconn->to_deadline);
 	connection_deinit(conn);
 	i_free(cconn);
 	master_service_client_connection_destroyed(master_service);
@@ -47,7 +146,15 @@ static int notify_connection_input_line(struct connection *conn, const char *lin
 
 	mailmove_core_notify_line(cconn->service->core, line, cconn->peer_uid);
 	worker_dispatch_schedule(cconn->service->dispatch);
-	return 1;
+	/* One notification per connection: close it. */
+	return -1;
+}
+
+static void notify_connection_deadline(struct client_connection *cconn)
+{
+	e_debug(cconn->conn.event, "Login notification not sent within %u ms: "
+		"closed", NOTIFY_DEADLINE_MSECS);
+	client_connection_destroy(&cconn->conn);
 }
 
 static void admin_connection_reply(const char *line, void *context)
@@ -91,32 +198,44 @@ client_connection_vfuncs[CLIENT_CONNECTION_KIND_COUNT] = {
 static const struct connection_settings
 client_connection_set[CLIENT_CONNECTION_KIND_COUNT] = {
 	[CLIENT_CONNECTION_NOTIFY] = {
-		.service_name_in = "mailmove-notify",
-		.service_name_out = "mailmove-notify",
-		.major_version = 1,
-		.minor_version = 0,
+		.service_name_in = MAILMOVE_NOTIFY_SERVICE,
+		.service_name_out = MAILMOVE_NOTIFY_SERVICE,
+		.major_version = MAILMOVE_PROTOCOL_MAJOR,
+		.minor_version = MAILMOVE_PROTOCOL_MINOR,
 		.dont_send_version = TRUE,
 		.input_max_size = NOTIFY_MAX_LINE_SIZE,
 		/* Required with a version, though nothing is ever sent. */
 		.output_max_size = 1024,
-		.input_idle_timeout_secs = NOTIFY_IDLE_TIMEOUT_SECS,
 	},
 	[CLIENT_CONNECTION_ADMIN] = {
-		.service_name_in = "mailmove-admin",
-		.service_name_out = "mailmove-admin",
-		.major_version = 1,
-		.minor_version = 0,
+		.service_name_in = MAILMOVE_ADMIN_SERVICE,
+		.service_name_out = MAILMOVE_ADMIN_SERVICE,
+		.major_version = MAILMOVE_PROTOCOL_MAJOR,
+		.minor_version = MAILMOVE_PROTOCOL_MINOR,
 		.input_max_size = ADMIN_MAX_LINE_SIZE,
 		/* STATUS-ALL of a large table is sent in one go. */
 		.output_max_size = SIZE_MAX,
 	},
 };
 
-void client_connection_create(struct mailmove_service *service,
-			      enum client_connection_kind kind, int fd)
+void client_connection_accept(struct mailmove_service *service,
+			      enum client_connection_kind kind,
+			      struct master_service_connection *master_conn)
 {
 	struct client_connection *cconn;
 	struct net_unix_cred cred;
+	long peer_uid;
+	const char *why;
+
+	peer_uid = net_getunixcred(master_conn->fd, &cred) == 0 ?
+		(long)cred.uid : -1;
+	if (kind == CLIENT_CONNECTION_NOTIFY &&
+	    (why = notify_connection_over_cap(peer_uid)) != NULL) {
+		/* Not accepted: the master service closes it. */
+		notify_connection_refused(service, why);
+		return;
+	}
+	master_service_client_connection_accept(master_conn);
 
 	if (client_connections[kind] == NULL) {
 		client_connections[kind] =
@@ -126,10 +245,16 @@ void client_connection_create(struct mailmove_service *service,
 	cconn = i_new(struct client_connection, 1);
 	cconn->service = service;
 	cconn->kind = kind;
-	cconn->peer_uid = net_getunixcred(fd, &cred) == 0 ? (long)cred.uid : -1;
+	cconn->peer_uid = peer_uid;
 	cconn->conn.event_parent = service->event;
 	connection_init_server(client_connections[kind], &cconn->conn,
-			       NULL, fd, fd);
+			       NULL, master_conn->fd, master_conn->fd);
+	if (kind == CLIENT_CONNECTION_NOTIFY) {
+		notify_connection_counted(peer_uid, 1);
+		cconn->to_deadline = timeout_add(NOTIFY_DEADLINE_MSECS,
+						 notify_connection_deadline,
+						 cconn);
+	}
 }
 
 void client_connections_deinit(void)
@@ -140,4 +265,6 @@ void client_connections_deinit(void)
 		if (client_connections[kind] != NULL)
 			connection_list_deinit(&client_connections[kind]);
 	}
+	if (array_is_created(&notify_uid_counts))
+		array_free(&notify_uid_counts);
 }

@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "base/text.h"
 #include "jobs/file-job-store.h"
 #include "base/secret.h"
+#include "jobs/notify-intake.h"
 #include "jobs/service-core.h"
 #include "storage/event-logger.h"
 #include "vault/credential-vault.h"
@@ -45,8 +47,8 @@ public:
 			else
 				event_add_str(event, key.c_str(), value.c_str());
 		}
-		event_set_append_log_prefix(event, (job.user + ": ").c_str());
-		storage::EventLogger(event).log(job_event.level, job_event.message);
+		event_set_append_log_prefix(event, (printable_text(job.user, 256) + ": ").c_str());
+		storage::EventLogger(event).log(job_event.level, printable_text(job_event.message));
 		event_unref(&event);
 	}
 
@@ -54,23 +56,32 @@ private:
 	struct event *parent_;
 };
 
-class CaptureCheck final : public jobs::CaptureGate {
+// The log edge: user names, folder names and server words inside the
+// core's messages come from local users and legacy servers; control
+// characters in them would reach an admin's terminal.
+class PrintableLogger final : public Logger {
 public:
-	explicit CaptureCheck(mailmove_core_capture_check_t *check) : check_(check) {}
-
-	bool may_store(const std::string &user, long peer_uid, std::string &why_not) override
+	explicit PrintableLogger(struct event *event) : logger_(event) {}
+	void log(LogLevel level, std::string_view message) override
 	{
-		const char *reason = "";
-		bool allowed;
-		T_BEGIN {
-			allowed = check_(user.c_str(), peer_uid, &reason);
-			why_not = reason;
-		} T_END;
-		return allowed;
+		logger_.log(level, printable_text(message));
 	}
 
 private:
-	mailmove_core_capture_check_t *check_;
+	storage::EventLogger logger_;
+};
+
+class GlueUserDirectory final : public jobs::UserDirectory {
+public:
+	GlueUserDirectory(mailmove_core_userdb_lookup_t *lookup, void *context)
+		: lookup_(lookup), context_(context)
+	{
+	}
+	void lookup(const std::string &user) override { lookup_(user.c_str(), context_); }
+
+private:
+	mailmove_core_userdb_lookup_t *lookup_;
+	void *context_;
 };
 
 jobs::CoreSettings core_settings(const struct mailmove_service_settings *set)
@@ -89,22 +100,25 @@ jobs::CoreSettings core_settings(const struct mailmove_service_settings *set)
 struct mailmove_core {
 	mailmove_core(const struct mailmove_core_paths *paths,
 		      const struct mailmove_service_settings *set,
-		      mailmove_core_capture_check_t *check, struct event *service_event)
+		      mailmove_core_userdb_lookup_t *lookup, void *lookup_context,
+		      struct event *service_event)
 		: event(service_event), logger(service_event), events(service_event),
-		  capture(check), store(paths->journal, logger),
+		  directory(lookup, lookup_context), store(paths->journal, logger),
 		  vault(paths->vault, paths->vault_key, logger),
-		  core(store, vault, clock, logger, events, capture, core_settings(set))
+		  core(store, vault, clock, logger, events, core_settings(set)),
+		  intake(core, directory, clock, logger)
 	{
 	}
 
 	struct event *event;
-	storage::EventLogger logger;
+	PrintableLogger logger;
 	DovecotJobEvents events;
-	CaptureCheck capture;
+	GlueUserDirectory directory;
 	jobs::SystemClock clock;
 	jobs::FileJobStore store;
 	vault::CredentialVault vault;
 	jobs::ServiceCore core;
+	jobs::NotifyIntake intake;
 };
 
 namespace {
@@ -128,12 +142,13 @@ bool guarded(struct mailmove_core *core, const char *what, Call &&call) noexcept
 
 int mailmove_core_init(const struct mailmove_core_paths *paths,
 		       const struct mailmove_service_settings *set,
-		       mailmove_core_capture_check_t *capture_check,
+		       mailmove_core_userdb_lookup_t *lookup, void *lookup_context,
 		       struct event *event, struct mailmove_core **core_r,
 		       const char **error_r)
 {
 	try {
-		*core_r = std::make_unique<mailmove_core>(paths, set, capture_check, event)
+		*core_r = std::make_unique<mailmove_core>(paths, set, lookup, lookup_context,
+							  event)
 				  .release();
 		return 0;
 	} catch (const std::exception &e) {
@@ -153,7 +168,30 @@ void mailmove_core_deinit(struct mailmove_core **core)
 void mailmove_core_notify_line(struct mailmove_core *core, const char *line, long peer_uid)
 {
 	(void)guarded(core, "Login notification",
-		      [&] { core->core.notify_line(line, peer_uid); });
+		      [&] { core->intake.notification(line, peer_uid); });
+}
+
+void mailmove_core_userdb_answer(struct mailmove_core *core, const char *user,
+				 enum mailmove_userdb_result result, long uid,
+				 const char *canonical_user, const char *error)
+{
+	jobs::UserdbAnswer answer;
+	switch (result) {
+	case MAILMOVE_USERDB_FOUND:
+		answer.kind = jobs::UserdbAnswer::Kind::found;
+		break;
+	case MAILMOVE_USERDB_NOT_FOUND:
+		answer.kind = jobs::UserdbAnswer::Kind::not_found;
+		break;
+	case MAILMOVE_USERDB_FAILED:
+		answer.kind = jobs::UserdbAnswer::Kind::failed;
+		break;
+	}
+	answer.uid = uid;
+	answer.user = canonical_user != nullptr ? canonical_user : "";
+	answer.error = error != nullptr ? error : "";
+	(void)guarded(core, "Userdb answer",
+		      [&] { core->intake.userdb_answer(user, answer); });
 }
 
 int mailmove_core_admin_line(struct mailmove_core *core, unsigned int client_id,

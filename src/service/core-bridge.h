@@ -25,10 +25,16 @@ typedef void mailmove_core_reply_callback_t(const char *line, void *context);
 typedef void mailmove_core_start_callback_t(uint64_t run, const char *user,
 					    const char *job_fields, void *context);
 typedef void mailmove_core_stop_callback_t(uint64_t run, void *context);
-/* Whether a password captured at the login of user, sent by a process of
-   peer_uid (-1 unknown), may be stored; why_not_r says why not. */
-typedef bool mailmove_core_capture_check_t(const char *user, long peer_uid,
-					   const char **why_not_r);
+/* Starts an asynchronous userdb lookup of user (for the notify socket's
+   trust check, jobs/notify-intake.h); its answer goes to
+   mailmove_core_userdb_answer(). Must not block. */
+typedef void mailmove_core_userdb_lookup_t(const char *user, void *context);
+
+enum mailmove_userdb_result {
+	MAILMOVE_USERDB_FOUND,
+	MAILMOVE_USERDB_NOT_FOUND,
+	MAILMOVE_USERDB_FAILED,
+};
 
 struct mailmove_core_paths {
 	const char *journal; /* the job table; its directory must exist */
@@ -40,15 +46,22 @@ struct mailmove_core_paths {
    Returns 0, or -1 with error_r set (on the data stack). */
 int mailmove_core_init(const struct mailmove_core_paths *paths,
 		       const struct mailmove_service_settings *set,
-		       mailmove_core_capture_check_t *capture_check,
+		       mailmove_core_userdb_lookup_t *lookup, void *lookup_context,
 		       struct event *event, struct mailmove_core **core_r,
 		       const char **error_r);
 void mailmove_core_deinit(struct mailmove_core **core);
 
 /* A line from the notify socket (after the handshake); peer_uid is the
-   sender's uid (-1 unknown). */
+   sender's uid (-1 unknown). Believed only once verified
+   (jobs/notify-intake.h). */
 void mailmove_core_notify_line(struct mailmove_core *core, const char *line,
 			       long peer_uid);
+/* The answer to a lookup of user: found with the uid of the user's mail
+   processes and the name userdb knows the user by, not found, or failed
+   (error says why). */
+void mailmove_core_userdb_answer(struct mailmove_core *core, const char *user,
+				 enum mailmove_userdb_result result, long uid,
+				 const char *canonical_user, const char *error);
 
 /* A command from the admin connection client_id: calls reply once per reply
    line, in order. Returns 0, or -1 if the core failed before replying

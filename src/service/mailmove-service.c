@@ -10,21 +10,20 @@
 #include "restrict-access.h"
 #include "master-service.h"
 #include "master-service-settings.h"
+#include "jobs/protocol.h"
 #include "core-bridge.h"
-#include "capture-check.h"
+#include "userdb-lookup.h"
 #include "mailmove-settings.h"
 #include "client-connection.h"
 #include "worker-dispatch.h"
 #include "mailmove-service.h"
 
-#define MAILMOVE_NOTIFY_LISTENER "mailmove"
-#define MAILMOVE_ADMIN_LISTENER "mailmove-admin"
-#define MAILMOVE_WORKER_SOCKET "mailmove-worker"
+#define MAILMOVE_NOTIFY_LISTENER MAILMOVE_NOTIFY_SOCKET
+#define MAILMOVE_ADMIN_LISTENER MAILMOVE_ADMIN_SOCKET
 #define MAILMOVE_STATE_SUBDIR "mailmove"
 #define MAILMOVE_JOURNAL_NAME "jobs.journal"
 #define MAILMOVE_VAULT_NAME "credentials.vault"
 #define MAILMOVE_VAULT_KEY_NAME "vault.key"
-#define MAILMOVE_AUTH_USERDB_SOCKET "auth-userdb"
 
 static struct event_category event_category_mailmove = {
 	.name = "mailmove",
@@ -47,8 +46,16 @@ static void client_connected(struct master_service_connection *conn)
 			MAILMOVE_NOTIFY_LISTENER, MAILMOVE_ADMIN_LISTENER);
 		return;
 	}
-	master_service_client_connection_accept(conn);
-	client_connection_create(&service, kind, conn->fd);
+	client_connection_accept(&service, kind, conn);
+}
+
+static void userdb_answered(void *context)
+{
+	struct mailmove_service *svc = context;
+
+	/* A verified login may have queued a move. */
+	if (svc->dispatch != NULL)
+		worker_dispatch_schedule(svc->dispatch);
 }
 
 static void main_init(const struct mailmove_service_settings *set)
@@ -72,12 +79,14 @@ static void main_init(const struct mailmove_service_settings *set)
 	paths.vault = t_strconcat(state_dir, "/", MAILMOVE_VAULT_NAME, NULL);
 	paths.vault_key = set->vault_key_file != NULL ? set->vault_key_file :
 		t_strconcat(state_dir, "/", MAILMOVE_VAULT_KEY_NAME, NULL);
-	mailmove_capture_check_init(t_strconcat(master_set->base_dir, "/",
-						MAILMOVE_AUTH_USERDB_SOCKET, NULL),
-				    set->default_mail_uid);
-	if (mailmove_core_init(&paths, set, mailmove_capture_check, service.event,
-			       &service.core, &error) < 0)
+	service.userdb = userdb_lookup_init(t_strconcat(master_set->base_dir, "/",
+							MAILMOVE_AUTH_USERDB_SOCKET, NULL),
+					    set->default_mail_uid, service.event);
+	if (mailmove_core_init(&paths, set, userdb_lookup_start, service.userdb,
+			       service.event, &service.core, &error) < 0)
 		i_fatal("Could not open the job table or the credential vault: %s", error);
+	userdb_lookup_set_core(service.userdb, service.core,
+			       userdb_answered, &service);
 
 	worker_socket = t_strconcat(master_set->base_dir, "/",
 				    MAILMOVE_WORKER_SOCKET, NULL);
@@ -95,8 +104,8 @@ static void main_deinit(void)
 	service.shutting_down = TRUE;
 	client_connections_deinit();
 	worker_dispatch_deinit(&service.dispatch);
+	userdb_lookup_deinit(&service.userdb);
 	mailmove_core_deinit(&service.core);
-	mailmove_capture_check_deinit();
 	event_unref(&service.event);
 }
 

@@ -7,6 +7,8 @@ struct mailmove_service {
 	struct event *event;
 	struct mailmove_core *core;
 	struct worker_dispatch *dispatch;
+	/* Asynchronous userdb lookups for the notify socket's trust check. */
+	struct userdb_lookup *userdb;
 	/* The process is stopping: connections closing now are not failed
 	   runs. Their jobs are still running in the table and are queued
 	   again when the service starts. */

@@ -5,6 +5,7 @@
 #include "str.h"
 #include "strescape.h"
 #include "safe-memset.h"
+#include "jobs/protocol.h"
 #include "core-bridge.h"
 #include "handshake.h"
 #include "mailmove-service.h"
@@ -67,10 +68,10 @@ static const struct connection_vfuncs worker_connection_vfuncs = {
 };
 
 static const struct connection_settings worker_connection_set = {
-	.service_name_in = "mailmove-worker",
-	.service_name_out = "mailmove-worker",
-	.major_version = 1,
-	.minor_version = 0,
+	.service_name_in = MAILMOVE_WORKER_SERVICE,
+	.service_name_out = MAILMOVE_WORKER_SERVICE,
+	.major_version = MAILMOVE_PROTOCOL_MAJOR,
+	.minor_version = MAILMOVE_PROTOCOL_MINOR,
 	.input_max_size = WORKER_MAX_LINE_SIZE,
 	.output_max_size = SIZE_MAX,
 	.client = TRUE,
@@ -108,7 +109,7 @@ static void worker_dispatch_start(uint64_t run, const char *user,
 	/* The credentials travel on this root-only socket and nowhere else;
 	   the buffer is wiped once the line is queued. */
 	job_line = str_new(default_pool, 256);
-	str_append(job_line, "JOB\t");
+	str_append(job_line, MAILMOVE_CMD_JOB "\t");
 	str_append_tabescaped(job_line, user);
 	if (job_fields[0] != '\0') {
 		str_append_c(job_line, '\t');

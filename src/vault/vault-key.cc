@@ -41,11 +41,13 @@ int hex_digit(char c)
 	return -1;
 }
 
-void write_new_key(const std::string &path, UniqueFd &fd)
+// Writes a fresh random key into fd (the temporary file tmp_path) and
+// fsyncs it. Throws (permanent) on failure.
+void write_key_file(const std::string &tmp_path, int fd)
 {
 	VaultKey key;
 	if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
-		fail(path, "no random bytes from OpenSSL");
+		fail(tmp_path, "no random bytes from OpenSSL");
 	static const char digits[] = "0123456789abcdef";
 	char text[key_hex_length + 1];
 	for (size_t i = 0; i < key.size(); i++) {
@@ -54,22 +56,45 @@ void write_new_key(const std::string &path, UniqueFd &fd)
 	}
 	text[key_hex_length] = '\n';
 	wipe_key(key);
-	ssize_t ret = write(fd.get(), text, sizeof(text));
+	ssize_t ret = write(fd, text, sizeof(text));
 	OPENSSL_cleanse(text, sizeof(text));
-	const char *failed = nullptr;
 	if (ret != static_cast<ssize_t>(sizeof(text))) {
-		failed = "write";
 		if (ret >= 0)
 			errno = ENOSPC; /* a short write */
-	} else if (fsync(fd.get()) < 0) {
-		failed = "fsync";
+		fail_errno(tmp_path, "write");
 	}
-	if (failed != nullptr) {
-		int error = errno;
-		(void)unlink(path.c_str());
-		errno = error;
-		fail_errno(path, failed);
+	if (fsync(fd) < 0)
+		fail_errno(tmp_path, "fsync");
+}
+
+// Creates the key file at path, crash-safe: the key is written and
+// fsync'ed under a temporary name first and only then linked into place,
+// so path never exists without a whole key (a crash used to leave an empty
+// one, and every later store failed). link() rather than rename(): a key
+// another process created meanwhile is kept, never replaced.
+void create_key_file(const std::string &path)
+{
+	std::string tmp_path = path + ".tmp";
+	// A leftover of a crash before the link: never a key in use.
+	if (unlink(tmp_path.c_str()) < 0 && errno != ENOENT)
+		fail_errno(tmp_path, "unlink");
+	UniqueFd fd(open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			 0600));
+	if (!fd)
+		fail_errno(tmp_path, "open");
+	int linked = -1;
+	try {
+		write_key_file(tmp_path, fd.get());
+		linked = link(tmp_path.c_str(), path.c_str());
+		if (linked < 0 && errno != EEXIST)
+			fail_errno(path, "link");
+	} catch (...) {
+		(void)unlink(tmp_path.c_str());
+		throw;
 	}
+	(void)unlink(tmp_path.c_str());
+	if (linked < 0)
+		return; // created by another process meanwhile: use that one
 	// The key must outlive a crash together with the records sealed
 	// with it: make the new directory entry durable too. Its error
 	// becomes the vault's (a permanent Failure) and keeps the call that
@@ -92,12 +117,7 @@ VaultKey load_vault_key(const std::string &path, bool create_missing)
 {
 	UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
 	if (!fd && errno == ENOENT && create_missing) {
-		UniqueFd created(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-		if (created) {
-			write_new_key(path, created);
-		} else if (errno != EEXIST) {
-			fail_errno(path, "open");
-		}
+		create_key_file(path);
 		fd.reset(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
 	}
 	if (!fd) {
@@ -113,6 +133,14 @@ VaultKey load_vault_key(const std::string &path, bool create_missing)
 		fail(path, "not a regular file");
 	if ((st.st_mode & 077) != 0)
 		fail(path, "readable by group or others (chmod 0600 it)");
+	// Whoever owns the file can swap the key under the vault.
+	if (st.st_uid != geteuid()) {
+		fail(path, "owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
+				   std::to_string(geteuid()) + " that runs the service (chown it)");
+	}
+	if (st.st_size == 0)
+		fail(path, "empty (left by a crash while it was created: remove it if no "
+			   "credentials were stored with it)");
 
 	char text[key_hex_length + 2];
 	ssize_t ret = read(fd.get(), text, sizeof(text));

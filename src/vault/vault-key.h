@@ -1,8 +1,10 @@
 // The vault's 256-bit AES key, kept in a file of its own (64 hex digits)
 // so it can live elsewhere than the vault (another disk, a secrets mount)
-// and be backed up apart from it. Created on first use with mode 0600; an
-// existing file readable by group or others is refused, like ssh refuses
-// an open private key.
+// and be backed up apart from it. Created on first use with mode 0600,
+// written and fsync'ed as <path>.tmp and then linked into place, so a
+// crash never leaves a partial key at path. An existing file readable by
+// group or others, or owned by another uid than the service's, is
+// refused, like ssh refuses an open private key.
 #pragma once
 
 #include <array>

@@ -16,12 +16,13 @@
 #include "mail-storage-service.h"
 #include "mail-user.h"
 #include "runner/mailmove-run.h"
+#include "jobs/protocol.h"
 #include "worker-connection.h"
 
 #include <poll.h>
 #include <sys/socket.h>
 
-#define WORKER_SERVICE_NAME "mailmove-worker"
+#define WORKER_SERVICE_NAME MAILMOVE_WORKER_SERVICE
 /* How often the service connection is checked for a hangup. */
 #define SERVICE_CHECK_INTERVAL_MSECS 200
 
@@ -187,7 +188,7 @@ static int worker_input_args(struct connection *conn, const char *const *args)
 	struct mailmove_run_credentials credentials;
 	const char *const *arg;
 
-	if (str_array_length(args) < 2 || strcmp(args[0], "JOB") != 0 ||
+	if (str_array_length(args) < 2 || strcmp(args[0], MAILMOVE_CMD_JOB) != 0 ||
 	    args[1][0] == '\0') {
 		/* not logged whole: it may carry a password */
 		e_error(conn->event, "Invalid input from the mailmove service");
@@ -233,8 +234,8 @@ static const struct connection_vfuncs worker_connection_vfuncs = {
 static const struct connection_settings worker_connection_set = {
 	.service_name_in = WORKER_SERVICE_NAME,
 	.service_name_out = WORKER_SERVICE_NAME,
-	.major_version = 1,
-	.minor_version = 0,
+	.major_version = MAILMOVE_PROTOCOL_MAJOR,
+	.minor_version = MAILMOVE_PROTOCOL_MINOR,
 	.input_max_size = 64 * 1024,
 	.output_max_size = SIZE_MAX,
 };

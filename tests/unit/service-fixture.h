@@ -1,15 +1,19 @@
 // A whole service core for tests: a real job table and credential vault
 // in a temporary directory, a hand-moved clock, recorded job events and a
-// capture gate that believes one uid. Driven line by line, as the Dovecot
+// userdb in which every user's mail processes run as fixture_mail_uid
+// (unless the test says otherwise). Driven line by line, as the Dovecot
 // glue drives it.
 #pragma once
 
 #include <algorithm>
+#include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
 // Before check.h (via check-assert.h), whose fail() macro breaks <ios>.
 #include "jobs/file-job-store.h"
+#include "jobs/notify-intake.h"
 #include "jobs/service-core.h"
 #include "vault/credential-vault.h"
 #include "check-assert.h"
@@ -62,17 +66,47 @@ public:
 	std::vector<RecordedJobEvent> events;
 };
 
-class UidCaptureGate final : public mailmove::jobs::CaptureGate {
+// Userdb for the notify intake: every user exists with fixture_mail_uid,
+// but for those in unknown (not found) or uids (another uid). Answers at
+// once, or only when answer_pending() is called if deferred.
+class FakeUserDirectory final : public mailmove::jobs::UserDirectory {
 public:
-	bool may_store(const std::string &user, long peer_uid, std::string &why_not) override
+	void lookup(const std::string &user) override
 	{
-		asked++;
-		if (peer_uid == 0 || peer_uid == fixture_mail_uid)
-			return true;
-		why_not = "sent by uid " + std::to_string(peer_uid);
-		return false;
+		lookups.push_back(user);
+		if (deferred)
+			pending.push_back(user);
+		else
+			answer(user);
 	}
-	unsigned asked = 0;
+	void answer_pending()
+	{
+		std::vector<std::string> users = std::exchange(pending, {});
+		for (const std::string &user : users)
+			answer(user);
+	}
+	mailmove::jobs::UserdbAnswer answer_for(const std::string &user) const
+	{
+		mailmove::jobs::UserdbAnswer answer;
+		if (std::find(unknown.begin(), unknown.end(), user) != unknown.end()) {
+			answer.kind = mailmove::jobs::UserdbAnswer::Kind::not_found;
+			return answer;
+		}
+		answer.kind = mailmove::jobs::UserdbAnswer::Kind::found;
+		answer.user = user;
+		auto uid = uids.find(user);
+		answer.uid = uid == uids.end() ? fixture_mail_uid : uid->second;
+		return answer;
+	}
+
+	mailmove::jobs::NotifyIntake *intake = nullptr;
+	bool deferred = false;
+	std::vector<std::string> unknown;
+	std::map<std::string, long> uids;
+	std::vector<std::string> lookups, pending;
+
+private:
+	void answer(const std::string &user) { intake->userdb_answer(user, answer_for(user)); }
 };
 
 inline mailmove::jobs::CoreSettings fixture_settings(unsigned max_workers = 4)
@@ -91,23 +125,25 @@ public:
 	explicit Service(mailmove::jobs::CoreSettings settings = fixture_settings())
 		: store(dir.path() + "/jobs.journal", logger),
 		  vault(dir.path() + "/credentials.vault", dir.path() + "/vault.key", logger),
-		  core(store, vault, clock, logger, events, gate, settings)
+		  core(store, vault, clock, logger, events, settings),
+		  intake(core, directory, clock, logger)
 	{
+		directory.intake = &intake;
 		// No jitter: delays are exactly half the exponential step.
 		core.set_random_source([] { return 0.0; });
 	}
 
 	void login(const std::string &user, const std::string &source = "imaps://old:993")
 	{
-		core.notify_line(mailmove::join_fields({"LOGIN", user, "source=" + source}),
-				 fixture_mail_uid);
+		intake.notification(mailmove::join_fields({"LOGIN", user, "source=" + source}),
+				    fixture_mail_uid);
 	}
 	void login_with_password(const std::string &user, const std::string &password,
 				 long peer_uid = fixture_mail_uid)
 	{
-		core.notify_line(mailmove::join_fields({"LOGIN", user, "source=imaps://old:993",
-							"password=" + password}),
-				 peer_uid);
+		intake.notification(mailmove::join_fields({"LOGIN", user, "source=imaps://old:993",
+							   "password=" + password}),
+				    peer_uid);
 	}
 	std::vector<std::string> admin(const std::vector<std::string> &fields,
 				       mailmove::jobs::AdminClientId client = fixture_doveadm)
@@ -165,10 +201,11 @@ public:
 	FakeClock clock{fixture_start_time};
 	CapturingLogger logger;
 	RecordingJobEvents events;
-	UidCaptureGate gate;
+	FakeUserDirectory directory;
 	mailmove::jobs::FileJobStore store;
 	mailmove::vault::CredentialVault vault;
 	mailmove::jobs::ServiceCore core;
+	mailmove::jobs::NotifyIntake intake;
 };
 
 using Users = std::vector<std::string>;

@@ -2,6 +2,7 @@
 // compaction and restarts, and how fast 100k jobs come back.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "check-assert.h"
 #include "check-main.h"
@@ -327,6 +329,79 @@ START_TEST(replay_of_100k_jobs)
 }
 END_TEST
 
+// The file system full when the service starts (review finding 6): the
+// requeue of interrupted moves cannot be written. The table opens anyway,
+// with the jobs queued in memory and the problem reported, and writes them
+// when space returns. RLIMIT_FSIZE makes the journal's writes fail as a
+// full disk would (EFBIG instead of ENOSPC).
+START_TEST(full_disk_at_open_is_reported_and_caught_up)
+{
+	TempDir dir;
+	CapturingLogger logger;
+	{
+		FileJobStore store(journal_of(dir), logger);
+		store.save(make_job("alice", JobState::running), Durability::synced);
+		store.save(make_job("bob", JobState::queued), Durability::synced);
+	}
+	struct stat st;
+	ck_assert_int_eq(stat(journal_of(dir).c_str(), &st), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit full = {static_cast<rlim_t>(st.st_size), RLIM_INFINITY};
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &full), 0);
+
+	FileJobStore store(journal_of(dir), logger);
+	ck_assert(store.find("alice")->state == JobState::queued);
+	ck_assert(contains(store.problem(), "cannot write the job table"));
+	ck_assert(logger.logged("queued in memory"));
+	// Saves fail (and say so) while the disk is full...
+	bool refused = false;
+	try {
+		store.save(make_job("carol", JobState::queued), Durability::synced);
+	} catch (const std::system_error &) {
+		refused = true;
+	}
+	ck_assert(refused);
+	ck_assert(!store.find("carol"));
+	store.retry_unsaved();
+	ck_assert(!store.problem().empty());
+
+	// ...and once there is room, the requeue is written.
+	struct rlimit room = {RLIM_INFINITY, RLIM_INFINITY};
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &room), 0);
+	store.retry_unsaved();
+	ck_assert_string_eq(store.problem(), "");
+	ck_assert(logger.logged("wrote 1 jobs kept in memory"));
+}
+END_TEST
+
+START_TEST(caught_up_requeue_survives_reopen)
+{
+	TempDir dir;
+	CapturingLogger logger;
+	{
+		FileJobStore store(journal_of(dir), logger);
+		store.save(make_job("alice", JobState::running), Durability::synced);
+	}
+	struct stat st;
+	ck_assert_int_eq(stat(journal_of(dir).c_str(), &st), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit full = {static_cast<rlim_t>(st.st_size), RLIM_INFINITY};
+	{
+		ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &full), 0);
+		FileJobStore store(journal_of(dir), logger);
+		struct rlimit room = {RLIM_INFINITY, RLIM_INFINITY};
+		ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &room), 0);
+		// A later save of the same job wins over the stale requeue.
+		Job paused = make_job("alice", JobState::paused);
+		store.save(paused, Durability::synced);
+		store.retry_unsaved();
+	}
+	FileJobStore store(journal_of(dir), logger);
+	ck_assert(store.find("alice")->state == JobState::paused);
+	ck_assert_uint_eq(store.open_report().requeued, 0);
+}
+END_TEST
+
 static Suite *job_store_suite()
 {
 	Suite *s = suite_create("job-store");
@@ -342,6 +417,8 @@ static Suite *job_store_suite()
 	tcase_add_test(tc, masks_select_jobs_in_user_order);
 	tcase_add_test(tc, windows_survive_reopen_and_compaction);
 	tcase_add_test(tc, replay_of_100k_jobs);
+	tcase_add_test(tc, full_disk_at_open_is_reported_and_caught_up);
+	tcase_add_test(tc, caught_up_requeue_survives_reopen);
 	suite_add_tcase(s, tc);
 	return s;
 }

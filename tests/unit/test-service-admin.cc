@@ -50,8 +50,8 @@ START_TEST(status_fields_and_mask)
 
 	ck_assert(starts_with(service.admin({"STATUS"})[0], "ERR\tSTATUS needs a user"));
 	ck_assert(starts_with(service.admin({"FROB", "x"})[0], "ERR\tUnknown command: FROB"));
-	service.core.notify_line("HELLO\tsecret-stuff");
-	service.core.notify_line("LOGIN");
+	service.intake.notification("HELLO\tsecret-stuff", fixture_mail_uid);
+	service.intake.notification("LOGIN", fixture_mail_uid);
 	ck_assert_uint_eq(service.store.size(), 3);
 	ck_assert(!service.logger.logged("secret-stuff"));
 }

@@ -204,9 +204,7 @@ START_TEST(login_with_new_password_requeues_auth_failed)
 	service.login_with_password("bob", "old-pw");
 	ck_assert_string_eq(service.state_of("bob"), "auth-failed");
 	// From a process that is not one of bob's: not believed.
-	unsigned asked = service.gate.asked;
 	service.login_with_password("bob", "planted", 1234);
-	ck_assert_uint_eq(service.gate.asked, asked + 1);
 	ck_assert_string_eq(service.state_of("bob"), "auth-failed");
 	ck_assert(service.logger.logged("sent by uid 1234"));
 	ck_assert(!service.logger.logged("planted"));
@@ -345,20 +343,19 @@ START_TEST(window_survives_restart)
 	FakeClock clock{fixture_start_time};
 	CapturingLogger logger;
 	RecordingJobEvents events;
-	UidCaptureGate gate;
 	CoreSettings settings = fixture_settings();
 	settings.window_length = 3600;
 	{
 		FileJobStore store(dir.path() + "/jobs.journal", logger);
 		vault::CredentialVault vault(dir.path() + "/v", dir.path() + "/k", logger);
-		ServiceCore core(store, vault, clock, logger, events, gate, settings);
-		core.notify_line("LOGIN\tq@one.test");
+		ServiceCore core(store, vault, clock, logger, events, settings);
+		core.verified_login("q@one.test", {});
 	}
 	// Down while the window closed.
 	clock.advance(7200);
 	FileJobStore store(dir.path() + "/jobs.journal", logger);
 	vault::CredentialVault vault(dir.path() + "/v", dir.path() + "/k", logger);
-	ServiceCore core(store, vault, clock, logger, events, gate, settings);
+	ServiceCore core(store, vault, clock, logger, events, settings);
 	ck_assert(core.tick().empty());
 	ck_assert(store.find("q@one.test")->state == JobState::expired);
 	ck_assert_uint_eq(store.windows().size(), 1);
@@ -625,21 +622,20 @@ START_TEST(queued_jobs_resume_after_restart)
 	FakeClock clock{fixture_start_time};
 	CapturingLogger logger;
 	RecordingJobEvents events;
-	UidCaptureGate gate;
 	{
 		FileJobStore store(dir.path() + "/jobs.journal", logger);
 		vault::CredentialVault vault(dir.path() + "/v", dir.path() + "/k", logger);
-		ServiceCore core(store, vault, clock, logger, events, gate, fixture_settings(1));
-		core.notify_line("LOGIN\tfirst");
+		ServiceCore core(store, vault, clock, logger, events, fixture_settings(1));
+		core.verified_login("first", {});
 		clock.advance(1);
-		core.notify_line("LOGIN\tsecond");
+		core.verified_login("second", {});
 		clock.advance(1);
-		core.notify_line("LOGIN\tthird");
+		core.verified_login("third", {});
 		ck_assert_uint_eq(core.tick().size(), 1); // "first" is running
 	}
 	FileJobStore store(dir.path() + "/jobs.journal", logger);
 	vault::CredentialVault vault(dir.path() + "/v", dir.path() + "/k", logger);
-	ServiceCore core(store, vault, clock, logger, events, gate, fixture_settings(3));
+	ServiceCore core(store, vault, clock, logger, events, fixture_settings(3));
 	std::vector<RunStart> starts = core.tick();
 	ck_assert_uint_eq(starts.size(), 3);
 	ck_assert_string_eq(starts[0].user, "first");
@@ -666,7 +662,6 @@ struct KeylessVault {
 	FakeClock clock{fixture_start_time};
 	CapturingLogger logger;
 	RecordingJobEvents events;
-	UidCaptureGate gate;
 	std::string vault_path = dir.path() + "/v", key_path = dir.path() + "/k";
 };
 
@@ -675,12 +670,12 @@ START_TEST(unreadable_vault_fails_the_run_not_the_service)
 	KeylessVault files;
 	FileJobStore store(files.dir.path() + "/jobs.journal", files.logger);
 	vault::CredentialVault vault(files.vault_path, files.key_path, files.logger);
-	ServiceCore core(store, vault, files.clock, files.logger, files.events, files.gate,
+	ServiceCore core(store, vault, files.clock, files.logger, files.events,
 			 fixture_settings());
-	core.notify_line("LOGIN\talice");
+	core.verified_login("alice", {});
 	ck_assert(core.tick().empty());
 	// A login that brings a password still queues its move.
-	core.notify_line("LOGIN\tbob\tpassword=new-one", 0);
+	core.verified_login("bob", {{"password", "new-one"}});
 	ck_assert(files.logger.logged("bob: Could not store the login's password"));
 	ck_assert(!files.logger.logged("new-one"));
 	ck_assert(store.find("bob")->state == JobState::queued);
@@ -735,11 +730,11 @@ START_TEST(failed_start_the_store_cannot_record_keeps_the_other_starts)
 		       job.state != JobState::running;
 	});
 	vault::CredentialVault vault(files.vault_path, files.key_path, files.logger);
-	ServiceCore core(store, vault, files.clock, files.logger, files.events, files.gate,
+	ServiceCore core(store, vault, files.clock, files.logger, files.events,
 			 fixture_settings());
-	core.notify_line("LOGIN\tbob");
+	core.verified_login("bob", {});
 	files.clock.advance(1);
-	core.notify_line("LOGIN\talice");
+	core.verified_login("alice", {});
 
 	std::vector<RunStart> starts = core.tick();
 	ck_assert_uint_eq(starts.size(), 1);

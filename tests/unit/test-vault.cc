@@ -3,6 +3,7 @@
 // password in clear anywhere on disk.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -215,6 +216,60 @@ START_TEST(no_new_key_over_existing_records)
 }
 END_TEST
 
+// A process that dies while it writes the new key (here: killed by
+// SIGXFSZ at its first byte, as a crash or kill -9 would stop it) leaves
+// no key file behind, only a temporary one the next start replaces: the
+// key is written under <key>.tmp and linked into place once whole.
+START_TEST(key_creation_survives_a_crash)
+{
+	VaultFiles files;
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit limit = {0, 0};
+		signal(SIGXFSZ, SIG_DFL);
+		setrlimit(RLIMIT_FSIZE, &limit);
+		try {
+			load_vault_key(files.key, true);
+		} catch (...) {
+		}
+		_exit(0);
+	}
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ,
+		      "the writer was not stopped mid-write (status %d)", status);
+	ck_assert_msg(access(files.key.c_str(), F_OK) != 0, "a partial key file was left at %s",
+		      files.key.c_str());
+
+	VaultKey key = load_vault_key(files.key, true);
+	ck_assert(key == load_vault_key(files.key, false));
+	ck_assert_int_ne(access((files.key + ".tmp").c_str(), F_OK), 0);
+	struct stat st;
+	ck_assert_int_eq(stat(files.key.c_str(), &st), 0);
+	ck_assert_uint_eq(st.st_size, 65);
+}
+END_TEST
+
+START_TEST(key_file_owner_and_emptiness_are_checked)
+{
+	VaultFiles files;
+	{
+		std::ofstream empty(files.key);
+	}
+	chmod(files.key.c_str(), 0600);
+	ck_assert(contains(expect_failure([&] { load_vault_key(files.key, true); }).what(),
+			   "empty"));
+	unlink(files.key.c_str());
+	load_vault_key(files.key, true);
+	if (geteuid() != 0)
+		return; // only root can give the file away
+	ck_assert_int_eq(chown(files.key.c_str(), 65534, 65534), 0);
+	ck_assert(contains(expect_failure([&] { load_vault_key(files.key, false); }).what(),
+			   "owned by uid 65534"));
+}
+END_TEST
+
 START_TEST(compaction_keeps_sealed_records)
 {
 	VaultFiles files;
@@ -239,6 +294,8 @@ static Suite *vault_suite()
 	tcase_add_test(tc, put_is_all_or_nothing_across_kill_9);
 	tcase_add_test(tc, no_new_key_over_existing_records);
 	tcase_add_test(tc, compaction_keeps_sealed_records);
+	tcase_add_test(tc, key_creation_survives_a_crash);
+	tcase_add_test(tc, key_file_owner_and_emptiness_are_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }

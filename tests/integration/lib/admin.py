@@ -115,27 +115,41 @@ def notify_logins(instance, users, peer_uid=None):
     login hook does), optionally from a process running as peer_uid.
     users: [(user, extra "key=value" fields)]."""
     path = os.path.join(instance.base_dir, "mailmove")
-    lines = ["VERSION\tmailmove-notify\t1\t0"]
-    lines += ["\t".join(["LOGIN", user] + list(fields)) for user, fields in users]
-    data = ("\n".join(lines) + "\n").encode()
-    if peer_uid is None:
-        _send_unix(path, data)
+    # One LOGIN per connection, as the login hook sends it: the service
+    # reads no more than that.
+    messages = [("VERSION\tmailmove-notify\t1\t0\n" +
+                 "\t".join(["LOGIN", user] + list(fields)) + "\n").encode()
+                for user, fields in users]
+    as_uid(peer_uid, lambda: [_send_unix(path, data) for data in messages])
+
+
+def as_uid(uid, action):
+    """Runs action() in a child process running as uid (gid = uid), or here
+    when uid is None; raises when it fails."""
+    if uid is None:
+        action()
         return
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgid(peer_uid)
-            os.setuid(peer_uid)
-            _send_unix(path, data)
+            os.setgid(uid)
+            os.setuid(uid)
+            action()
             os._exit(0)
         except BaseException:
             os._exit(1)
     _, status = os.waitpid(pid, 0)
     if status != 0:
-        raise AssertionError("sending as uid %d failed (status %d)" % (peer_uid, status))
+        raise AssertionError("running as uid %d failed (status %d)" % (uid, status))
 
 
 def _send_unix(path, data):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(path)
         sock.sendall(data)
+        # Wait for the service to close it: it has read the line then.
+        sock.settimeout(5)
+        try:
+            sock.recv(1)
+        except OSError:
+            pass
