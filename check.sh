@@ -12,6 +12,8 @@ set -u
 cd "$(dirname "$0")" || exit 1
 # shellcheck source=tests/setup.sh
 . tests/setup.sh
+# shellcheck source=tests/robustness.sh
+. tests/robustness.sh
 
 if ! mm_require_root; then
 	echo "0 passed, 1 failed"
@@ -105,6 +107,14 @@ if mm_build_and_install; then
 	mm_say "unit tests (make check)"
 	run_unit_tests
 	phase_done "unit tests" "$t"
+	t=$SECONDS
+	mm_say "unit tests with AddressSanitizer and UndefinedBehaviorSanitizer"
+	run_sanitized_unit_tests
+	phase_done "sanitized unit tests" "$t"
+	t=$SECONDS
+	mm_say "fuzz targets, $MM_FUZZ_SECONDS s each"
+	run_fuzz_targets
+	phase_done "fuzzing" "$t"
 	t=$SECONDS
 	mm_say "integration tests"
 	run_integration "$@"

@@ -222,6 +222,38 @@ std::optional<Rule> parse_rule(std::string_view text, std::string &error)
 	return parse_rule(text, kind, error);
 }
 
+namespace {
+
+// A pattern can backtrack for ages on a short name: the glob
+// "Sent ********Items" against "Sent Stuff" tries every way to share the
+// characters among its eight groups, and an admin's regex may be worse.
+// ICU stops the match after about this many milliseconds of work; such a
+// rule fails the run with an error naming it instead of hanging the
+// worker, or silently not excluding a folder.
+constexpr int32_t match_time_limit = 500;
+
+// The matcher after a successful whole-path match, else nullptr.
+std::unique_ptr<icu::RegexMatcher> match_whole(const Rule &rule, const icu::RegexPattern &pattern,
+					       const icu::UnicodeString &text, std::string_view path)
+{
+	UErrorCode status = U_ZERO_ERROR;
+	std::unique_ptr<icu::RegexMatcher> matcher(pattern.matcher(text, status));
+	if (U_SUCCESS(status))
+		matcher->setTimeLimit(match_time_limit, status);
+	bool matched = U_SUCCESS(status) && matcher->matches(status);
+	if (status == U_REGEX_TIME_OUT || status == U_REGEX_STACK_OVERFLOW) {
+		throw Failure(FailureKind::permanent,
+			      "folder rule \"" + rule.pattern + "\" is too costly to match \"" +
+				      std::string(path) + "\" (" + u_errorName(status) +
+				      "): simplify it");
+	}
+	if (U_FAILURE(status) || !matched)
+		return nullptr;
+	return matcher;
+}
+
+} // namespace
+
 struct RuleMatcher::Compiled {
 	std::unique_ptr<icu::RegexPattern> pattern;
 };
@@ -240,18 +272,17 @@ RuleMatcher &RuleMatcher::operator=(RuleMatcher &&) noexcept = default;
 
 bool RuleMatcher::matches(std::string_view path) const
 {
-	UErrorCode status = U_ZERO_ERROR;
 	icu::UnicodeString text = from_utf8(path);
-	std::unique_ptr<icu::RegexMatcher> matcher(compiled_->pattern->matcher(text, status));
-	return U_SUCCESS(status) && matcher->matches(status) && U_SUCCESS(status);
+	return match_whole(rule_, *compiled_->pattern, text, path) != nullptr;
 }
 
 std::optional<std::string> RuleMatcher::rewrite(std::string_view path) const
 {
 	UErrorCode status = U_ZERO_ERROR;
 	icu::UnicodeString text = from_utf8(path);
-	std::unique_ptr<icu::RegexMatcher> matcher(compiled_->pattern->matcher(text, status));
-	if (U_FAILURE(status) || !matcher->matches(status) || U_FAILURE(status))
+	std::unique_ptr<icu::RegexMatcher> matcher =
+		match_whole(rule_, *compiled_->pattern, text, path);
+	if (!matcher)
 		return std::nullopt;
 
 	const std::string &target = rule_.target;

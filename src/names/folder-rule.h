@@ -64,6 +64,8 @@ public:
 	RuleMatcher &operator=(RuleMatcher &&) noexcept;
 
 	const Rule &rule() const { return rule_; }
+	// Both throw a permanent mailmove::Failure naming the rule when the
+	// pattern backtracks too long on path (see match_time_limit).
 	bool matches(std::string_view path) const;
 	// The target path with the captures inserted, or nullopt if the rule
 	// does not match path.
