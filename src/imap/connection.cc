@@ -1,10 +1,12 @@
 #include "imap/connection.h"
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 
 #include "base/secret.h"
 #include "base/failure.h"
+#include "base/text.h"
 
 namespace mailmove::imap {
 
@@ -14,6 +16,8 @@ namespace {
 // bodies are streamed and do not count.
 constexpr size_t max_response_bytes = 1024 * 1024;
 constexpr size_t max_trace_line = 200;
+// Of the error that made the connection unusable, as later errors repeat it.
+constexpr size_t max_reason_bytes = 1024;
 
 // "UID FETCH" or "LOGIN": the verb of a command's trace line.
 std::string command_name(std::string_view trace)
@@ -65,7 +69,7 @@ void Connection::write(std::string_view data)
 	try {
 		stream_->write_all(data);
 	} catch (...) {
-		usable_ = false;
+		lose_connection();
 		in_flight_.clear();
 		throw;
 	}
@@ -83,7 +87,7 @@ void Connection::start_tls(const net::TlsOptions &tls)
 		}
 		stream_->start_tls(tls);
 	} catch (...) {
-		usable_ = false;
+		lose_connection();
 		throw;
 	}
 	forget_capabilities();
@@ -93,7 +97,24 @@ void Connection::ensure_usable() const
 {
 	if (!usable_) {
 		throw Failure(FailureKind::temporary,
-			      peer() + ": connection unusable after an earlier error");
+			      peer() + ": connection unusable after an earlier error: " +
+				      unusable_reason_);
+	}
+}
+
+void Connection::lose_connection() noexcept
+{
+	usable_ = false;
+	// Later commands fail on ensure_usable(): keep what broke the stream
+	// so that their error (often the one a status shows) still says it.
+	if (!unusable_reason_.empty())
+		return;
+	try {
+		std::rethrow_exception(std::current_exception());
+	} catch (const std::exception &error) {
+		unusable_reason_ = printable_text(error.what(), max_reason_bytes);
+	} catch (...) {
+		unusable_reason_ = "unknown error";
 	}
 }
 
@@ -153,7 +174,7 @@ Response Connection::read_greeting()
 		handle_untagged(greeting);
 		return greeting;
 	} catch (...) {
-		usable_ = false;
+		lose_connection();
 		throw;
 	}
 }
@@ -166,7 +187,7 @@ void Connection::process_response()
 			throw Cancelled();
 		handle(read_response());
 	} catch (...) {
-		usable_ = false;
+		lose_connection();
 		in_flight_.clear();
 		throw;
 	}
@@ -262,8 +283,15 @@ void Connection::handle_untagged(const Response &response)
 	} else if (keyword == "FETCH" && response.number) {
 		const std::vector<Value> *items = fetch_items(response);
 		uint32_t uid = items == nullptr ? 0 : fetch_uid(*items);
-		if (uid != 0)
-			sequences_.learn(*response.number, uid);
+		if (uid == 0)
+			return;
+		std::string conflict = sequences_.conflict(*response.number, uid);
+		if (!conflict.empty()) {
+			// As for a broken stream: a later run may find it whole.
+			throw Failure(FailureKind::temporary,
+				      peer() + ": server broke the UID rules: " + conflict);
+		}
+		sequences_.learn(*response.number, uid);
 	}
 }
 

@@ -107,6 +107,9 @@ private:
 	void replace_capabilities(const std::vector<std::string> &names);
 	void complete(Response &&tagged);
 	void ensure_usable() const;
+	// In a catch block: the connection is broken by the exception being
+	// handled; remembers its text (escaped) for later errors.
+	void lose_connection() noexcept;
 	void write(std::string_view data);
 	bool is_in_flight(const std::string &tag) const;
 
@@ -124,6 +127,7 @@ private:
 	bool awaiting_continuation_ = false;
 	bool continuation_received_ = false;
 	bool usable_ = true;
+	std::string unusable_reason_; // empty while usable
 	bool bye_expected_ = false;
 
 	std::set<std::string> capabilities_; // upper-cased

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace mailmove::imap {
@@ -19,6 +20,13 @@ public:
 	// Message seq is gone; every later one moves down by one.
 	void on_expunge(uint32_t seq);
 	void learn(uint32_t seq, uint32_t uid);
+	// Why the server naming message seq with uid breaks the rules that
+	// tie UIDs to messages (RFC 3501 2.3.1.1: a message keeps its UID,
+	// UIDs ascend with sequence numbers), or "" when it does not. Checked
+	// against what is known of seq and its two neighbours: a UID FETCH
+	// 1:* learns every message in turn, so any disorder shows there. A
+	// server that breaks them would make us skip or repeat messages.
+	std::string conflict(uint32_t seq, uint32_t uid) const;
 	// 0 when unknown.
 	uint32_t uid(uint32_t seq) const;
 

@@ -472,6 +472,40 @@ START_TEST(summaries_merge_items_in_any_order)
 }
 END_TEST
 
+START_TEST(summaries_with_uids_out_of_order_are_an_error)
+{
+	// Two messages under one UID, or UIDs that fall with the sequence
+	// number: taken as they come, messages would be skipped or moved
+	// twice (RFC 3501 2.3.1.1: UIDs ascend with sequence numbers).
+	const std::pair<std::string, const char *> listings[] = {
+		{"* 1 FETCH (UID 1)\r\n* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 2)\r\n",
+		 "message 2 has UID 2 and message 3 has UID 2: UIDs must ascend"},
+		{"* 2 FETCH (UID 99998)\r\n* 1 FETCH (UID 99999)\r\n* 3 FETCH (UID 99997)\r\n",
+		 "message 1 has UID 99999 and message 2 has UID 99998: UIDs must ascend"},
+		{"* 1 FETCH (UID 4)\r\n* 1 FETCH (UID 5)\r\n", "message 1 was UID 4 but is UID 5"},
+	};
+	for (const auto &[listing, message] : listings) {
+		Session s;
+		s.server->send(greeting_literal_plus)
+			.await("a1 EXAMINE \"INBOX\"\r\n")
+			.send("* 3 EXISTS\r\na1 OK done\r\n")
+			.await("a2 " + summary_command)
+			.send(listing + "a2 OK done\r\n");
+		s.client.greeting();
+		s.client.examine("INBOX");
+		Failure failure = expect_failure([&]() { s.client.fetch_summaries(); });
+		ck_assert(failure.kind() == FailureKind::temporary);
+		ck_assert_msg(contains(failure.what(), message), "%s", failure.what());
+		ck_assert_msg(contains(failure.what(), "UID rules"), "%s", failure.what());
+		// What the connection is then refused for says why.
+		Failure later = expect_failure([&]() { s.client.fetch_summaries(); });
+		ck_assert_msg(contains(later.what(), "unusable after an earlier error: ") &&
+				      contains(later.what(), message),
+			      "%s", later.what());
+	}
+}
+END_TEST
+
 START_TEST(summaries_of_an_empty_mailbox_send_nothing)
 {
 	Session s;
@@ -1176,6 +1210,7 @@ static Suite *client_suite()
 	tcase_add_test(session, examine_reads_mailbox_state);
 	tcase_add_test(session, examine_refusals);
 	tcase_add_test(session, summaries_merge_items_in_any_order);
+	tcase_add_test(session, summaries_with_uids_out_of_order_are_an_error);
 	tcase_add_test(session, summaries_of_an_empty_mailbox_send_nothing);
 	tcase_add_test(session, logout_is_best_effort);
 	tcase_add_test(session, never_changes_the_legacy_server);
