@@ -22,6 +22,22 @@
 			      actual_string_.c_str(), expected_string_.c_str()); \
 	} while (0)
 
+// Built with AddressSanitizer (tests/robustness.sh builds the unit tests
+// so): every memory access is checked, and code runs several times
+// slower. Timing tests shrink their work by sanitizer_slowdown instead of
+// dropping their bound.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int sanitizer_slowdown = 4;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr int sanitizer_slowdown = 4;
+#else
+constexpr int sanitizer_slowdown = 1;
+#endif
+#else
+constexpr int sanitizer_slowdown = 1;
+#endif
+
 // Runs code that must throw mailmove::Failure and returns what it threw,
 // so a test can check the kind and the message. Fails the test when
 // nothing (or something else) was thrown.

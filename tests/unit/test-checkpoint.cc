@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "check-main.h"
+#include "check-assert.h"
 
 using namespace mailmove;
 using namespace mailmove::move;
@@ -36,18 +37,18 @@ START_TEST(uid_ranges_merge_and_parse)
 	r.add(6);
 	r.add_range(10, 12);
 	r.add(1);
-	ck_assert_str_eq(r.to_string().c_str(), "1,5:7,10:12");
+	ck_assert_string_eq(r.to_string(), "1,5:7,10:12");
 	ck_assert_uint_eq(r.count(), 7);
 	ck_assert(r.contains(6) && r.contains(12) && !r.contains(8) && !r.contains(13));
 	r.add_range(2, 9);
-	ck_assert_str_eq(r.to_string().c_str(), "1:12");
+	ck_assert_string_eq(r.to_string(), "1:12");
 	r.add(UINT32_MAX);
 	r.add(UINT32_MAX - 1);
 	ck_assert(r.contains(UINT32_MAX));
 
 	auto parsed = UidRanges::parse("3:1,9,7:8");
 	ck_assert(parsed.has_value());
-	ck_assert_str_eq(parsed->to_string().c_str(), "1:3,7:9");
+	ck_assert_string_eq(parsed->to_string(), "1:3,7:9");
 	ck_assert(UidRanges::parse("")->empty());
 	ck_assert(!UidRanges::parse("1:x"));
 	ck_assert(!UidRanges::parse("0"));
@@ -58,7 +59,7 @@ END_TEST
 START_TEST(identity_is_stable_and_distinct)
 {
 	std::string key = source_key("IMAP.Example.COM", "alice");
-	ck_assert_str_eq(key.c_str(), "imap.example.com/alice");
+	ck_assert_string_eq(key, "imap.example.com/alice");
 	std::string g1 = imap_message_guid(key, "INBOX", 7, 1);
 	ck_assert_uint_eq(g1.size(), 32);
 	ck_assert(g1 == imap_message_guid(key, "INBOX", 7, 1));
@@ -115,11 +116,11 @@ START_TEST(batch_lines_replay_onto_the_record)
 		second.add(7);
 		cp.record_batch("INBOX", first, 99, 12);
 		cp.record_batch("INBOX", second, 99, 13);
-		ck_assert_str_eq(cp.folder("INBOX").done.to_string().c_str(), "7,90:100");
+		ck_assert_string_eq(cp.folder("INBOX").done.to_string(), "7,90:100");
 	}
 	Checkpoint cp(dir.path(), "h/alice");
 	FolderRecord r = cp.folder("INBOX");
-	ck_assert_str_eq(r.done.to_string().c_str(), "7,90:100");
+	ck_assert_string_eq(r.done.to_string(), "7,90:100");
 	ck_assert_uint_eq(r.target_uidnext, 13);
 	ck_assert_uint_eq(r.uidvalidity, 42);
 	/* string keys (POP3 UIDLs) replay the same way */
@@ -128,7 +129,7 @@ START_TEST(batch_lines_replay_onto_the_record)
 	Checkpoint again(dir.path(), "h/alice");
 	ck_assert(again.folder("INBOX").done_keys == std::set<std::string>({"UID1", "000a.b"}));
 	ck_assert_uint_eq(again.folder("INBOX").target_uidnext, 15);
-	ck_assert_str_eq(again.folder("INBOX").done.to_string().c_str(), "7,90:100");
+	ck_assert_string_eq(again.folder("INBOX").done.to_string(), "7,90:100");
 	/* a batch line for a folder without a record is refused */
 	try {
 		cp.record_batch("Sent", UidRanges(), 1, 1);

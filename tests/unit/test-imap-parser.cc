@@ -126,7 +126,7 @@ void assert_responses(const Parsed &parsed, std::initializer_list<const char *> 
 	ck_assert_uint_eq(parsed.responses.size(), expected.size());
 	size_t i = 0;
 	for (const char *response : expected)
-		ck_assert_str_eq(parsed.responses[i++].c_str(), response);
+		ck_assert_string_eq(parsed.responses[i++], response);
 }
 
 Response parse_one(std::string_view input)
@@ -177,12 +177,12 @@ START_TEST(tagged_status_with_code)
 {
 	Response response = parse_one("a1 OK [CAPABILITY IMAP4rev1 LITERAL+ ID] Logged in\r\n");
 	ck_assert(response.kind == Response::Kind::tagged);
-	ck_assert_str_eq(response.tag.c_str(), "a1");
-	ck_assert_str_eq(response.keyword.c_str(), "OK");
-	ck_assert_str_eq(response.code.name.c_str(), "CAPABILITY");
+	ck_assert_string_eq(response.tag, "a1");
+	ck_assert_string_eq(response.keyword, "OK");
+	ck_assert_string_eq(response.code.name, "CAPABILITY");
 	ck_assert(response.code.words() ==
 		  std::vector<std::string>({"IMAP4rev1", "LITERAL+", "ID"}));
-	ck_assert_str_eq(response.text.c_str(), "Logged in");
+	ck_assert_string_eq(response.text, "Logged in");
 	ck_assert(response.is_ok());
 }
 END_TEST
@@ -192,19 +192,19 @@ START_TEST(untagged_and_continuation)
 	Response exists = parse_one("* 23 EXISTS\r\n");
 	ck_assert(exists.kind == Response::Kind::untagged);
 	ck_assert_uint_eq(*exists.number, 23);
-	ck_assert_str_eq(exists.keyword.c_str(), "EXISTS");
+	ck_assert_string_eq(exists.keyword, "EXISTS");
 
 	Response expunge = parse_one("* 3 expunge\r\n");
-	ck_assert_str_eq(expunge.keyword.c_str(), "EXPUNGE");
+	ck_assert_string_eq(expunge.keyword, "EXPUNGE");
 	ck_assert_uint_eq(*expunge.number, 3);
 
 	Response bye = parse_one("* BYE Autologout; idle for too long\r\n");
-	ck_assert_str_eq(bye.keyword.c_str(), "BYE");
-	ck_assert_str_eq(bye.text.c_str(), "Autologout; idle for too long");
+	ck_assert_string_eq(bye.keyword, "BYE");
+	ck_assert_string_eq(bye.text, "Autologout; idle for too long");
 
 	Response go = parse_one("+ Ready for literal data\r\n");
 	ck_assert(go.kind == Response::Kind::continuation);
-	ck_assert_str_eq(go.text.c_str(), "Ready for literal data");
+	ck_assert_string_eq(go.text, "Ready for literal data");
 	ck_assert(parse_one("+\r\n").kind == Response::Kind::continuation);
 }
 END_TEST
@@ -224,7 +224,7 @@ START_TEST(atoms_numbers_nil_and_nested_lists)
 
 	// Sections belong to their atom, spaces and parentheses included.
 	Response section = parse_one("* 2 FETCH (BODY[HEADER.FIELDS (FROM TO)] \"x\")\r\n");
-	ck_assert_str_eq(section.args[0].items[0].text.c_str(), "BODY[HEADER.FIELDS (FROM TO)]");
+	ck_assert_string_eq(section.args[0].items[0].text, "BODY[HEADER.FIELDS (FROM TO)]");
 }
 END_TEST
 
@@ -233,8 +233,8 @@ START_TEST(quoted_string_escapes)
 	Response id = parse_one("* ID (\"name\" \"say \\\"hi\\\" \\\\ back\" \"empty\" \"\")\r\n");
 	const std::vector<Value> &items = id.args[0].items;
 	ck_assert(items[1].is_string());
-	ck_assert_str_eq(items[1].text.c_str(), "say \"hi\" \\ back");
-	ck_assert_str_eq(items[3].text.c_str(), "");
+	ck_assert_string_eq(items[1].text, "say \"hi\" \\ back");
+	ck_assert_string_eq(items[3].text, "");
 	ck_assert(items[3].is_string());
 }
 END_TEST
@@ -269,7 +269,7 @@ START_TEST(fetch_items_in_any_order)
 				 "17-Jul-1996 02:44:25 -0700");
 		const Value *flags = find_fetch_item(items, "FLAGS");
 		ck_assert_uint_eq(flags->items.size(), 2);
-		ck_assert_str_eq(flags->items[1].text.c_str(), "$Forwarded");
+		ck_assert_string_eq(flags->items[1].text, "$Forwarded");
 		ck_assert_ptr_null(find_message_body_item(items));
 	}
 }
@@ -287,7 +287,7 @@ START_TEST(message_body_pauses_the_parser)
 	const Response &partial = parser.partial_response();
 	ck_assert_uint_eq(*partial.number, 2);
 	ck_assert_uint_eq(fetch_uid(*fetch_items(partial)), 9);
-	ck_assert_str_eq(fetch_items(partial)->back().text.c_str(), "BODY[]");
+	ck_assert_string_eq(fetch_items(partial)->back().text, "BODY[]");
 
 	parser.message_body_done();
 	size_t rest = 0;
@@ -336,21 +336,21 @@ END_TEST
 START_TEST(response_codes)
 {
 	Response validity = parse_one("* OK [UIDVALIDITY 3] UIDs valid\r\n");
-	ck_assert_str_eq(validity.code.name.c_str(), "UIDVALIDITY");
+	ck_assert_string_eq(validity.code.name, "UIDVALIDITY");
 	ck_assert_uint_eq(*validity.code.number(), 3);
 
 	Response unavailable = parse_one("a1 NO [unavailable] Backend down\r\n");
-	ck_assert_str_eq(unavailable.code.name.c_str(), "UNAVAILABLE");
-	ck_assert_str_eq(unavailable.code.args.c_str(), "");
-	ck_assert_str_eq(unavailable.text.c_str(), "Backend down");
+	ck_assert_string_eq(unavailable.code.name, "UNAVAILABLE");
+	ck_assert_string_eq(unavailable.code.args, "");
+	ck_assert_string_eq(unavailable.text, "Backend down");
 
 	Response flags = parse_one("* OK [PERMANENTFLAGS (\\Seen \\*)] Limited\r\n");
-	ck_assert_str_eq(flags.code.args.c_str(), "(\\Seen \\*)");
+	ck_assert_string_eq(flags.code.args, "(\\Seen \\*)");
 
 	// Text without a code, parentheses and quotes unbalanced.
 	Response plain = parse_one("a4 NO Can't \"login (wrong password\r\n");
 	ck_assert(plain.code.name.empty());
-	ck_assert_str_eq(plain.text.c_str(), "Can't \"login (wrong password");
+	ck_assert_string_eq(plain.text, "Can't \"login (wrong password");
 }
 END_TEST
 
@@ -378,7 +378,7 @@ START_TEST(split_reads_give_identical_results)
 			 "* #4 FETCH (UID 8 BODY[HEADER] \"X: 1\r\n\" BODY[] NIL)");
 	ck_assert_str_eq(whole.responses[12].c_str(),
 			 "* #5 FETCH (UID 9 X-NEST (1 (2 (3 NIL)) \"\"))");
-	ck_assert_str_eq(whole.responses[14].c_str(), "tag=a2 NO [UNAVAILABLE|] text=Try later");
+	ck_assert_string_eq(whole.responses[14], "tag=a2 NO [UNAVAILABLE|] text=Try later");
 
 	Parsed one_byte = parse_in_chunks(mixed_session, []() { return size_t(1); });
 	ck_assert(one_byte.responses == whole.responses);

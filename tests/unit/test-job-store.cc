@@ -303,7 +303,8 @@ START_TEST(replay_of_100k_jobs)
 {
 	TempDir dir;
 	CapturingLogger logger;
-	const int count = 100000;
+	// Under sanitizers a quarter of the jobs, in the same time.
+	const int count = 100000 / sanitizer_slowdown;
 	{
 		FileJobStore store(journal_of(dir), logger);
 		for (int i = 0; i < count; i++) {
@@ -324,7 +325,8 @@ START_TEST(replay_of_100k_jobs)
 		    elapsed.count());
 	std::fflush(stdout);
 	ck_assert_uint_eq(store.size(), count);
-	ck_assert_uint_eq(store.find("user99999@example.com")->progress.bytes_total, 987654321u);
+	const std::string last = "user" + std::to_string(count - 1) + "@example.com";
+	ck_assert_uint_eq(store.find(last)->progress.bytes_total, 987654321u);
 	ck_assert_msg(elapsed.count() < 5000, "replay took %.0f ms", elapsed.count());
 }
 END_TEST

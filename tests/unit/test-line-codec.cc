@@ -1,14 +1,15 @@
 // The line codec must agree with Dovecot's str_tabescape(), or the C glue
 // and the C++ engine would read each other's lines wrongly.
 #include "check-main.h"
+#include "check-assert.h"
 #include "base/line-codec.h"
 
 using namespace mailmove;
 
 START_TEST(escape_matches_dovecot)
 {
-	ck_assert_str_eq(tab_escape("a\tb\nc\rd\001e").c_str(), "a\001tb\001nc\001rd\0011e");
-	ck_assert_str_eq(tab_unescape("a\001tb\001nc\001rd\0011e").c_str(), "a\tb\nc\rd\001e");
+	ck_assert_string_eq(tab_escape("a\tb\nc\rd\001e"), "a\001tb\001nc\001rd\0011e");
+	ck_assert_string_eq(tab_unescape("a\001tb\001nc\001rd\0011e"), "a\tb\nc\rd\001e");
 	std::string with_nul("x\0y", 3);
 	ck_assert(tab_unescape(tab_escape(with_nul)) == with_nul);
 }
@@ -28,9 +29,9 @@ START_TEST(key_values)
 {
 	KeyValues kv = from_key_value_fields({"CMD", "a=1", "junk", "b=x=y", "c="}, 1);
 	ck_assert_uint_eq(kv.size(), 3);
-	ck_assert_str_eq(kv["a"].c_str(), "1");
-	ck_assert_str_eq(kv["b"].c_str(), "x=y");
-	ck_assert_str_eq(kv["c"].c_str(), "");
+	ck_assert_string_eq(kv["a"], "1");
+	ck_assert_string_eq(kv["b"], "x=y");
+	ck_assert_string_eq(kv["c"], "");
 	ck_assert(from_key_value_fields(to_key_value_fields(kv)) == kv);
 }
 END_TEST

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "check-main.h"
+#include "check-assert.h"
 
 using namespace mailmove;
 using namespace mailmove::move;
@@ -88,7 +89,7 @@ START_TEST(content_matching_is_one_to_one)
 		{1, a}, {2, a}, {3, b}, {4, {"<a@x>", 101, 5}}, {5, {"<a@x>", 100, 6}}};
 	/* the target holds one copy of a and one of b */
 	UidRanges matched = match_by_content(legacy, {a, b});
-	ck_assert_str_eq(matched.to_string().c_str(), "1,3");
+	ck_assert_string_eq(matched.to_string(), "1,3");
 	ck_assert(match_by_content(legacy, {}).empty());
 }
 END_TEST

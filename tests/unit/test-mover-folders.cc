@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "check-main.h"
+#include "check-assert.h"
 
 namespace {
 
@@ -208,9 +209,9 @@ START_TEST(recent_mail_of_every_folder_comes_first)
 	for (const auto &[mailbox, body] : h.data.commit_log)
 		order.push_back(body.substr(9, body.find('\r') - 9));
 	/* recent INBOX, recent Sent, then the older rest, INBOX first */
-	ck_assert_str_eq(order[0].c_str(), "inbox-new");
-	ck_assert_str_eq(order[1].c_str(), "sent-new");
-	ck_assert_str_eq(order[2].c_str(), "inbox-old");
+	ck_assert_string_eq(order[0], "inbox-new");
+	ck_assert_string_eq(order[1], "sent-new");
+	ck_assert_string_eq(order[2], "inbox-old");
 	ck_assert_uint_eq(order.size(), 5);
 }
 END_TEST
