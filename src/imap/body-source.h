@@ -23,6 +23,7 @@ public:
 	// Reads and drops whatever the consumer left unread, so the parser
 	// finds the rest of the response behind it.
 	void drain();
+	uint64_t remaining() const { return remaining_; }
 
 private:
 	size_t available();

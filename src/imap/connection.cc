@@ -232,7 +232,17 @@ void Connection::stream_message_body()
 	LiteralSource body(input_, parser_.message_body_size());
 	if (observer_ != nullptr)
 		observer_->on_message_body(parser_.partial_response(), body);
-	body.drain();
+	try {
+		body.drain();
+	} catch (const Failure &failure) {
+		// A body refused for its size is skipped to stay in step; a
+		// server that announced more than it sends leaves us waiting
+		// here. The bare timeout would not tell why.
+		throw Failure(failure.kind(),
+			      std::string(failure.what()) + " while skipping a message body: " +
+				      std::to_string(body.remaining()) + " of its literal size of " +
+				      std::to_string(body.size()) + " bytes never came");
+	}
 	parser_.message_body_done();
 }
 

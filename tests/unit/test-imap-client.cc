@@ -724,6 +724,26 @@ START_TEST(broken_connections_during_fetch_are_temporary)
 }
 END_TEST
 
+START_TEST(a_stall_while_skipping_a_body_says_so)
+{
+	// The handler takes none of the body (as for one refused for its
+	// size); the server announced more than it sends.
+	Session s;
+	open_inbox(s, {5});
+	s.server->await(fetch_command("a3", "5"))
+		.send("* 1 FETCH (UID 5 BODY[] {100}\r\n01234")
+		.read_error(FailureKind::temporary, "legacy.example:143: read timed out");
+	RecordingHandler handler;
+	handler.read_limit = 0;
+	Failure failure =
+		expect_failure([&]() { s.client.fetch_bodies(requests_for({5}), handler); });
+	ck_assert(failure.kind() == FailureKind::temporary);
+	ck_assert_msg(contains(failure.what(), "read timed out while skipping a message body: 95 "
+					       "of its literal size of 100 bytes never came"),
+		      "%s", failure.what());
+}
+END_TEST
+
 START_TEST(fetch_refusals)
 {
 	check_refusal_kinds(
@@ -1233,6 +1253,7 @@ static Suite *client_suite()
 	tcase_add_test(fetch, unread_body_parts_are_drained);
 	tcase_add_test(fetch, exact_bytes_reach_on_body);
 	tcase_add_test(fetch, large_body_is_streamed);
+	tcase_add_test(fetch, a_stall_while_skipping_a_body_says_so);
 	tcase_add_test(fetch, handler_exceptions_propagate);
 	tcase_add_test(fetch, batches_grow_while_the_pipeline_is_full);
 	tcase_add_test(fetch, first_batch_is_small_by_default);
