@@ -22,7 +22,11 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	# SASL mechanisms and the sasldb for the Cyrus IMAP that
 	# tests/integration/lib/cyrus.py runs from a private root (Cyrus
 	# itself conflicts with dovecot-imapd and is not installed)
-	libsasl2-modules libsasl2-modules-db)
+	libsasl2-modules libsasl2-modules-db
+	# the libraries of the Courier-IMAP/POP3 and courier-authlib that
+	# tests/integration/lib/courier.py unpacks into a private root (the
+	# servers conflict with dovecot-imapd/pop3d and are not installed)
+	libidn12 libcourier-unicode4 libgamin0 gamin libgdbm6 libltdl7 libgnutls30)
 
 mm_say() {
 	printf '==> %s\n' "$*"
