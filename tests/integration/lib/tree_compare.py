@@ -202,6 +202,11 @@ def compare_tree(label, legacy, legacy_user, target, target_user, tree, target_s
                         and r.sha256 not in not_moved]
             expected += extra_messages.pop(row.target_name, [])
             row.expected_count = len(expected)
+            if spec.implicit and row.target_name not in target_listed:
+                # A plain parent of moved folders is no mailbox at the
+                # target, which lists it \Noselect only for LIST "%".
+                row.role, row.subscribed = ("-", "-"), ("no", "-")
+                continue
             _compare_folder(row, spec.role, spec.subscribed, expected,
                             target_listed.get(row.target_name), tconn, not_moved)
 
