@@ -170,10 +170,8 @@ public:
 	void on_refused(uint32_t number, const pop3::Reply &reply) override
 	{
 		handled_.push_back(number);
-		std::string why = std::string(command_name_) + " refused: -ERR";
-		if (!reply.code.empty())
-			why += " [" + printable_excerpt(reply.code) + "]";
-		record_failure(*by_number_.at(number), why + " " + printable_excerpt(reply.text));
+		record_failure(*by_number_.at(number),
+			       std::string(command_name_) + " refused: " + pop3::refusal_excerpt(reply));
 	}
 
 	// Messages to retrieve again: a late refusal rolled them back.

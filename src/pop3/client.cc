@@ -398,23 +398,39 @@ void Client::retrieve(const std::vector<RetrieveRequest> &requests, RetrieveHand
 		const char *name = command == RetrieveCommand::retr ? "RETR" : "TOP";
 		std::deque<RetrieveRequest> in_flight;
 		size_t next = 0;
-		impl_->send_retrieves(requests, next, in_flight, depth, command, handler);
-		while (!in_flight.empty()) {
-			RetrieveRequest request = in_flight.front();
-			in_flight.pop_front();
-			Reply reply = c.read_reply(name, true);
-			if (!reply.ok) {
-				handler.on_refused(request.number, reply);
-			} else {
-				MultiLineSource body =
-					c.body(request.size, max_message_bytes(request.size),
-					       command == RetrieveCommand::top_whole);
-				handler.on_message(request.number, body);
-				body.drain();
-				c.finish_response();
-			}
-			c.check_cancel();
+		/* The last -ERR: servers say "-ERR [SYS/TEMP] going away" and
+		   close, and the write or read that then fails must not hide
+		   it. */
+		std::string refusal;
+		try {
 			impl_->send_retrieves(requests, next, in_flight, depth, command, handler);
+			while (!in_flight.empty()) {
+				RetrieveRequest request = in_flight.front();
+				in_flight.pop_front();
+				Reply reply = c.read_reply(name, true);
+				if (!reply.ok) {
+					refusal = std::string(name) + " " + std::to_string(request.number) +
+						  " was answered " + refusal_excerpt(reply);
+					handler.on_refused(request.number, reply);
+				} else {
+					MultiLineSource body =
+						c.body(request.size, max_message_bytes(request.size),
+						       command == RetrieveCommand::top_whole);
+					handler.on_message(request.number, body);
+					body.drain();
+					c.finish_response();
+				}
+				c.check_cancel();
+				impl_->send_retrieves(requests, next, in_flight, depth, command,
+						      handler);
+			}
+		} catch (const Cancelled &) {
+			throw;
+		} catch (const Failure &failure) {
+			if (refusal.empty() || c.usable())
+				throw;
+			throw Failure(failure.kind(),
+				      std::string(failure.what()) + " (after " + refusal + ")");
 		}
 	});
 }

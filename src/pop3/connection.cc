@@ -59,10 +59,48 @@ void Connection::send(std::string_view line, std::string_view trace)
 		deadline_.start(verb);
 	try {
 		stream_->write_all(data);
+	} catch (const Failure &failure) {
+		usable_ = false;
+		std::string said = farewell();
+		if (said.empty())
+			throw;
+		throw Failure(failure.kind(), std::string(failure.what()) +
+						      " (the server's last reply: " + said + ")");
 	} catch (...) {
 		usable_ = false;
 		throw;
 	}
+}
+
+std::string Connection::farewell() noexcept
+{
+	/* The write failed because the server is gone: what it sent before
+	   it closed ("-ERR [SYS/TEMP] going away") is still readable, behind
+	   the replies not read yet. A bounded look, best effort. */
+	constexpr int max_fills = 64;
+	std::string said;
+	try {
+		for (int i = 0; i < max_fills; i++) {
+			std::string_view data = input_.data();
+			size_t start = 0;
+			for (size_t lf; (lf = data.find('\n', start)) != std::string_view::npos;
+			     start = lf + 1) {
+				std::string_view line = data.substr(start, lf - start);
+				if (!line.empty() && line.back() == '\r')
+					line.remove_suffix(1);
+				std::optional<Reply> reply =
+					line.rfind("-ERR", 0) == 0 ? parse_reply(line) : std::nullopt;
+				if (reply && !reply->ok)
+					said = refusal_excerpt(*reply);
+			}
+			input_.consume(start);
+			if (input_.fill() == 0)
+				break;
+		}
+	} catch (...) {
+		/* Whatever was found is still the best explanation. */
+	}
+	return said;
 }
 
 std::string Connection::read_line()

@@ -81,6 +81,10 @@ public:
 	std::string peer() const { return stream_->peer(); }
 
 private:
+	// After a failed write: the last -ERR the server sent before it
+	// closed, as "-ERR [CODE] text"; empty when none.
+	std::string farewell() noexcept;
+
 	std::unique_ptr<net::Stream> stream_;
 	imap::CommandDeadline deadline_;
 	imap::DeadlineStream deadline_stream_; // stream_ as input_ reads it

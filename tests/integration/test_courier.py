@@ -104,6 +104,8 @@ class World(TreeWorld):
             User(name, legacy_password(name)) for name in (TREE_USER, POP3_USER)])
         self.target = TreeTargetInstance(
             workdir, self.courier.url("imap"), name="target-courier",
+            # Courier here speaks plain IMAP/POP3 on loopback: the admin says so.
+            plugin_settings={"mailmove_source_starttls": "no"},
             users=[User(address(TREE_USER), "target-ctree-pw",
                         userdb_mailmove_source_user=TREE_USER,
                         userdb_mailmove_source_password=legacy_password(TREE_USER)),

@@ -515,6 +515,36 @@ START_TEST(broken_connection_and_cancel)
 	cut.client.quit();
 	ck_assert(!contains(cut.server->written(), "QUIT"));
 
+	/* "-ERR [SYS/TEMP] going away", then the server closes: the
+	   failure says why, not only that the connection ended. */
+	ClientOptions pipelined;
+	pipelined.pipeline_depth = 3;
+	Session bye(Chunking::bytes(7), pipelined);
+	bye.open();
+	bye.server->await("RETR 3\r\nRETR 2\r\nRETR 1\r\n")
+		.send("+OK\r\n" + fake::pop3_wire("a\r\n"))
+		.send("-ERR [SYS/TEMP] going away\r\n");
+	RecordingHandler bye_handler;
+	f = expect_failure([&] { bye.client.retrieve({{3, 3}, {2, 3}, {1, 3}}, bye_handler); });
+	ck_assert(f.kind() == FailureKind::temporary);
+	ck_assert_msg(contains(f.what(), "after RETR 2 was answered -ERR [SYS/TEMP] going away"),
+		      "%s", f.what());
+	ck_assert_uint_eq(bye_handler.messages.size(), 1);
+
+	/* The same, but the server is gone before the client reads the
+	   -ERR: the failed write says what the server said last. */
+	Session gone(Chunking::bytes(7));
+	gone.open(capa_no_sasl);
+	gone.server->await("RETR 2\r\n")
+		.send("+OK\r\n" + fake::pop3_wire("a\r\n") + "-ERR [SYS/TEMP] going away\r\n")
+		.writes_fail_from("RETR 1");
+	RecordingHandler gone_handler;
+	f = expect_failure([&] { gone.client.retrieve({{2, 3}, {1, 3}}, gone_handler); });
+	ck_assert(f.kind() == FailureKind::temporary);
+	ck_assert_msg(contains(f.what(), "write failed: Broken pipe (the server's last reply: "
+					 "-ERR [SYS/TEMP] going away)"),
+		      "%s", f.what());
+
 	Session reset;
 	reset.open(capa_no_sasl);
 	reset.server->await("LIST\r\n").read_error(FailureKind::temporary, "connection reset");
