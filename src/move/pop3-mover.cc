@@ -35,7 +35,7 @@ uint32_t checkpoint_code(Pop3Identity identity)
 }
 
 // Courier's POP3 server marks a message read as soon as a session RETRieves
-// it, QUIT or not; its CAPA says "IMPLEMENTATION Courier-mail-server".
+// it, QUIT or not; its CAPA says "IMPLEMENTATION Courier Mail Server".
 bool is_courier(const pop3::Capabilities &capabilities)
 {
 	for (const std::string &word : capabilities.arguments("IMPLEMENTATION")) {

@@ -6,7 +6,10 @@
 // checkpointing batch by batch. Nothing at the legacy side changes: no
 // DELE, no RSET, and QUIT with nothing marked deleted; messages are read
 // with "TOP n <lines>" rather than RETR where the server offers TOP, since
-// servers such as Courier mark what a session RETRieves as read.
+// servers such as Courier mark what a session RETRieves as read. A TOP
+// reply not of the LIST size is never stored: the rest is read with RETR
+// and the session ends without QUIT (no UPDATE state), except at Courier,
+// which marks read at RETR: there those messages fail.
 //
 // Every saved message carries its legacy UIDL and message number
 // (mailbox_save_set_pop3_uidl/_order), so Dovecot's POP3 server presents

@@ -23,6 +23,7 @@ Sizes:
 
 import hashlib
 import os
+import poplib
 import time
 
 from lib import compare, corpus, move_steps, tree_corpus
@@ -271,6 +272,17 @@ def courier_pop3_flags(world):
     check(any(e.kind == "pop3-retrieval" and "read with TOP" in e.detail for e in entries),
           "the report does not say the messages were read with TOP")
     check_log_clean(world.target, mark)
+    # Where TOP is not byte-exact the mover uses RETR, except at Courier,
+    # which it knows by CAPA's IMPLEMENTATION: the real server must say so.
+    conn = poplib.POP3("127.0.0.1", world.courier.ports["pop3"], timeout=TIMEOUT)
+    try:
+        implementation = conn.capa().get("IMPLEMENTATION", [])
+    finally:
+        conn.quit()
+    note("Courier's CAPA: IMPLEMENTATION %s", " ".join(implementation))
+    check(any("courier" in word.lower() for word in implementation),
+          "Courier's CAPA does not name Courier (IMPLEMENTATION %r): the mover would not "
+          "know that its RETR marks mail read", implementation)
 
 
 @scenario("c-courier-pop3-utf8-headers-original-bytes")

@@ -53,7 +53,7 @@ struct Pop3ServerOptions {
 	std::map<uint32_t, size_t> oversize;
 	// TOP with lines sends an extra line end, as GNU Mailutils does.
 	bool top_adds_line_end = false;
-	// CAPA's IMPLEMENTATION argument ("Courier-mail-server"); empty: none.
+	// CAPA's IMPLEMENTATION argument ("Courier Mail Server"); empty: none.
 	std::string implementation;
 	// Each read of the client waits this long (a trickling server).
 	int read_delay_ms = 0;

@@ -596,7 +596,7 @@ START_TEST(legacy_messages_stay_unread)
 	Harness courier;
 	courier.legacy = make_maildrop(5);
 	courier.server_options.top_adds_line_end = true;
-	courier.server_options.implementation = "Courier-mail-server";
+	courier.server_options.implementation = "Courier Mail Server";
 	std::set<uint32_t> courier_read;
 	courier.server_options.marked_read = &courier_read;
 	report = courier.run();

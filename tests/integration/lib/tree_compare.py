@@ -202,7 +202,8 @@ def compare_tree(label, legacy, legacy_user, target, target_user, tree, target_s
                         and r.sha256 not in not_moved]
             expected += extra_messages.pop(row.target_name, [])
             row.expected_count = len(expected)
-            if spec.implicit:
+            if spec.implicit and (legacy_folder is None or
+                                  "\\noselect" in legacy_folder.attributes):
                 _compare_plain_parent(row, spec.subscribed, expected, target_listed, tconn,
                                       target_separator, not_moved)
                 continue
@@ -258,7 +259,8 @@ def _compare_folder(row, role, subscribed, expected, target_folder, tconn, not_m
 def _compare_plain_parent(row, subscribed, expected, target_listed, tconn, separator,
                           not_moved):
     """A legacy \\Noselect parent (RFC 3501: a name in the hierarchy, no
-    mailbox, no mail). With a folder moved below it the target lists it
+    mailbox, no mail; Cyrus's intermediate folders are selectable and
+    compared as folders). With a folder moved below it the target lists it
     as that folder's parent by itself: it must not be made a selectable
     mailbox there, nor subscribed unless the legacy user subscribed it.
     With nothing below it, the move creates it as an empty folder."""
