@@ -25,7 +25,6 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	libsasl2-modules libsasl2-modules-db
 	# libFuzzer targets (fuzz/) and their sanitizers
 	clang-14 libclang-rt-14-dev
-
 	# the libraries of the Courier-IMAP/POP3 and courier-authlib that
 	# tests/integration/lib/courier.py unpacks into a private root (the
 	# servers conflict with dovecot-imapd/pop3d and are not installed)
