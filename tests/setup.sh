@@ -24,7 +24,11 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	# itself conflicts with dovecot-imapd and is not installed)
 	libsasl2-modules libsasl2-modules-db
 	# libFuzzer targets (fuzz/) and their sanitizers
-	clang-14 libclang-rt-14-dev)
+	clang-14 libclang-rt-14-dev
+	# the libraries of the Courier-IMAP/POP3 and courier-authlib that
+	# tests/integration/lib/courier.py unpacks into a private root (the
+	# servers conflict with dovecot-imapd/pop3d and are not installed)
+	libidn12 libcourier-unicode4 libgamin0 gamin libgdbm6 libltdl7 libgnutls30)
 
 mm_say() {
 	printf '==> %s\n' "$*"

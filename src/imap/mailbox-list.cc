@@ -104,7 +104,11 @@ void MailboxListCollector::on_untagged(const Response &response)
 	if (!within_limits(*mailbox, is_lsub))
 		return;
 	if (is_lsub) {
-		subscribed_.insert(mailbox->name);
+		/* RFC 3501 6.3.9: \Noselect in LSUB marks a name that is not
+		   subscribed itself, only listed for its subscribed children
+		   (Courier's implicit parents). */
+		if (!mailbox->has_attribute("\\Noselect"))
+			subscribed_.insert(mailbox->name);
 		return;
 	}
 	if (command_ == ListCommand::xlist)

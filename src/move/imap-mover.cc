@@ -40,6 +40,18 @@ std::vector<names::Namespace> personal_namespaces(imap::Client &client)
 	return namespaces;
 }
 
+// Whether a folder with mail is moved somewhere below target_name: then
+// the target lists target_name as their parent by itself (Dovecot shows
+// \Noselect or \NonExistent with \HasChildren) and it need not exist.
+bool has_moved_descendant(const std::vector<names::MappedFolder> &mapped,
+			  const std::string &target_name, char separator)
+{
+	std::string below = target_name + separator;
+	return std::any_of(mapped.begin(), mapped.end(), [&](const names::MappedFolder &m) {
+		return m.selectable && m.skip_reason.empty() && m.target_name.rfind(below, 0) == 0;
+	});
+}
+
 } // namespace
 
 ImapMover::ImapMover(ImapSource source, MoveOptions options, Store &store, Logger &log,
@@ -99,8 +111,11 @@ std::vector<ImapFolder> ImapMover::prepare_folders(const std::vector<names::Mapp
 					      {"note", note}});
 		}
 		if (!m.selectable) {
-			/* a plain parent: created, holds no mail, done */
-			store_.ensure_mailbox(m.target_name);
+			/* a plain parent: holds no mail, done; created only when
+			   the target would not list it (no folder below it), so
+			   it does not become a selectable mailbox */
+			if (!has_moved_descendant(mapped, m.target_name, store_.hierarchy_separator()))
+				store_.ensure_mailbox(m.target_name);
 			if (on_folder_) {
 				FolderProgress parent;
 				parent.name = m.target_name;

@@ -57,6 +57,17 @@ std::string stable_header(std::string_view header)
 
 } // namespace
 
+bool is_rfc1939_uidl(std::string_view uidl)
+{
+	if (uidl.empty() || uidl.size() > 70)
+		return false;
+	for (unsigned char c : uidl) {
+		if (c < 0x21 || c > 0x7e)
+			return false;
+	}
+	return true;
+}
+
 std::string uidl_key(std::string_view uidl)
 {
 	static constexpr char hex[] = "0123456789ABCDEF";
@@ -82,6 +93,11 @@ std::string content_key(std::string_view header, uint64_t message_size)
 	input += '\0';
 	input += std::to_string(body_size);
 	return "digest:" + sha256_hex(input, 40);
+}
+
+std::string fallback_content_key(std::string_view header, uint64_t message_size)
+{
+	return "#" + content_key(header, message_size);
 }
 
 void number_repeated_keys(std::vector<std::string> &keys)

@@ -13,6 +13,12 @@
 
 namespace mailmove::move {
 
+// RFC 1939 section 7: 1 to 70 characters in 0x21-0x7E. Only such a UIDL
+// is stored at the target as the message's POP3 UIDL (Dovecot's POP3
+// server would hand anything else, control characters or 64 KiB of it,
+// to the users' clients).
+bool is_rfc1939_uidl(std::string_view uidl);
+
 // The UIDL itself, with bytes that RFC 1939 does not allow in a UIDL
 // (outside 0x21-0x7e) and '%' and '#' percent-encoded, so the key is
 // unambiguous and "#" stays free for number_repeated_keys().
@@ -24,6 +30,11 @@ std::string uidl_key(std::string_view uidl);
 // are left out, and the body size is the message size less the header
 // size: a server adding such a field changes neither.
 std::string content_key(std::string_view header, uint64_t message_size);
+
+// content_key() behind a '#', for a message whose UIDL is not RFC 1939's
+// in a maildrop otherwise named by UIDL: uidl_key() encodes '#', so no
+// UIDL's key starts with it.
+std::string fallback_content_key(std::string_view header, uint64_t message_size);
 
 // Two messages with the same key (a server handing out a UIDL twice, or
 // identical copies of a message) are told apart by their order: the

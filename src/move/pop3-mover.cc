@@ -26,10 +26,23 @@ constexpr size_t max_header_bytes = 256 * 1024;
 
 // A POP3 INBOX has no UIDVALIDITY; its checkpoint record keeps in that
 // place how its keys were made. Keys of one kind mean nothing in the
-// other, so a server that switches between them must not be resumed.
+// other, so a server that switches between them must not be resumed. (A
+// maildrop named by UIDL with a few content-named messages is by UIDL:
+// those keys cannot be mistaken for UIDLs, see fallback_content_key().)
 uint32_t checkpoint_code(Pop3Identity identity)
 {
-	return identity == Pop3Identity::uidl ? 1 : 2;
+	return identity == Pop3Identity::content_digest ? 2 : 1;
+}
+
+// Courier's POP3 server marks a message read as soon as a session RETRieves
+// it, QUIT or not; its CAPA says "IMPLEMENTATION Courier Mail Server".
+bool is_courier(const pop3::Capabilities &capabilities)
+{
+	for (const std::string &word : capabilities.arguments("IMPLEMENTATION")) {
+		if (to_lower(word).find("courier") != std::string::npos)
+			return true;
+	}
+	return false;
 }
 
 } // namespace
@@ -43,6 +56,8 @@ const char *pop3_identity_name(Pop3Identity identity)
 		return "uidl";
 	case Pop3Identity::content_digest:
 		return "digest";
+	case Pop3Identity::uidl_and_digest:
+		return "uidl+digest";
 	}
 	return "unknown";
 }
@@ -50,7 +65,9 @@ const char *pop3_identity_name(Pop3Identity identity)
 struct Pop3Mover::Message {
 	uint32_t number = 0;
 	uint64_t size = 0;
-	std::string uidl; // empty when the server has no UIDL
+	// Empty when the server has no UIDL or this one is not RFC 1939's
+	// (then it is never stored at the target).
+	std::string uidl;
 	std::string key;
 };
 
@@ -59,15 +76,66 @@ struct Pop3Mover::Message {
 class Pop3Mover::InboxWriter final : public pop3::RetrieveHandler {
 public:
 	InboxWriter(Pop3Mover &mover, FolderWriter &writer,
-		    const std::unordered_map<uint32_t, const Message *> &by_number)
+		    const std::unordered_map<uint32_t, const Message *> &by_number,
+		    pop3::RetrieveCommand command)
 		: mover_(mover), writer_(writer), by_number_(by_number),
-		  saves_(writer.begin_saves())
+		  saves_(writer.begin_saves()),
+		  command_name_(command == pop3::RetrieveCommand::retr ? "RETR" : "TOP")
 	{
 	}
 
 	void on_message(uint32_t number, ByteSource &body) override
 	{
 		const Message &m = *by_number_.at(number);
+		try {
+			save(m, body);
+		} catch (const pop3::MessageTooLong &too_long) {
+			/* Nothing of it was kept; the client drains the rest. */
+			record_failure(m, too_long.what());
+		} catch (const pop3::NotWhole &not_whole) {
+			/* Nothing of it was kept: this server's TOP is not its
+			   RETR. RETR only where it marks nothing read. */
+			if (mover_.retr_marks_read_) {
+				record_failure(m, std::string(not_whole.what()) +
+							  "; not read with RETR, which this server "
+							  "(Courier) answers by marking it read");
+			} else {
+				if (not_whole_.empty())
+					mover_.log_.warning(std::string(not_whole.what()) +
+							    ": reading with RETR instead");
+				not_whole_.push_back(m.number);
+			}
+		}
+		handled_.push_back(m.number);
+	}
+
+	bool wants_more() const override { return not_whole_.empty(); }
+
+	// A retrieve() round with command begins.
+	void start_round(pop3::RetrieveCommand command)
+	{
+		command_name_ = command == pop3::RetrieveCommand::retr ? "RETR" : "TOP";
+		handled_.clear();
+	}
+
+	// After a NotWhole: the messages to read again with RETR (those TOP
+	// got wrong and those not asked for yet); empty otherwise.
+	std::vector<uint32_t> take_for_retr(const std::vector<pop3::RetrieveRequest> &requests)
+	{
+		std::vector<uint32_t> again;
+		if (not_whole_.empty())
+			return again;
+		again = not_whole_;
+		for (const pop3::RetrieveRequest &r : requests) {
+			if (std::find(handled_.begin(), handled_.end(), r.number) == handled_.end())
+				again.push_back(r.number);
+		}
+		not_whole_.clear();
+		return again;
+	}
+
+	void save(const Message &m, ByteSource &body)
+	{
 		HeaderPeekSource peeked(body, max_header_bytes);
 		MessageToSave message;
 		message.guid = pop3_message_guid(mover_.source_key_, m.key);
@@ -101,10 +169,9 @@ public:
 
 	void on_refused(uint32_t number, const pop3::Reply &reply) override
 	{
-		std::string why = "RETR refused: -ERR";
-		if (!reply.code.empty())
-			why += " [" + printable_excerpt(reply.code) + "]";
-		record_failure(*by_number_.at(number), why + " " + printable_excerpt(reply.text));
+		handled_.push_back(number);
+		record_failure(*by_number_.at(number),
+			       std::string(command_name_) + " refused: " + pop3::refusal_excerpt(reply));
 	}
 
 	// Messages to retrieve again: a late refusal rolled them back.
@@ -161,6 +228,9 @@ private:
 	std::vector<uint32_t> batch_numbers_;
 	uint64_t batch_bytes_ = 0;
 	std::vector<uint32_t> retries_;
+	std::vector<uint32_t> handled_;   // answered in this retrieve() round
+	std::vector<uint32_t> not_whole_; // TOP gave them at another size
+	const char *command_name_;
 };
 
 Pop3Mover::Pop3Mover(Pop3Source source, MoveOptions options, Store &store, Logger &log,
@@ -193,6 +263,11 @@ std::unique_ptr<pop3::Client> Pop3Mover::open_session()
 					   client->capabilities().has("STLS"), "mailmove_pop3_stls",
 					   "STLS", log_))
 		client->stls(source_.tls);
+	/* RFC 6856: without it, Courier replaces every message with raw
+	   8-bit header bytes by a "Cannot display Unicode content" notice. */
+	retr_marks_read_ = is_courier(client->capabilities());
+	if (client->utf8())
+		log_.debug("The legacy server sends messages as they are (UTF8 accepted)");
 	pop3::AuthMethod method = client->login(source_.credentials);
 	log_.debug(std::string("Logged in with ") + pop3::auth_method_name(method) +
 		   (client->is_tls() ? " over TLS" : " without TLS"));
@@ -233,15 +308,22 @@ std::vector<Pop3Mover::Message> Pop3Mover::list_messages(pop3::Client &client)
 		m.size = entry.size;
 		if (uidls) {
 			auto it = uidl_of.find(entry.number);
+			std::string unusable;
 			if (it == uidl_of.end()) {
+				unusable = "missing from the UIDL listing";
+			} else if (is_rfc1939_uidl(it->second)) {
+				m.uidl = it->second;
+				m.key = uidl_key(m.uidl);
+			} else if (!identify_by_content(client, m, it->second)) {
+				unusable = "its UIDL is not RFC 1939's and TOP is refused";
+			}
+			if (!unusable.empty()) {
 				/* Not moved: counted, so the run is not synced. */
 				report_.progress.messages_total++;
 				report_.progress.bytes_total += m.size;
-				record_message_failure(m, "missing from the UIDL listing");
+				record_message_failure(m, unusable);
 				continue;
 			}
-			m.uidl = it->second;
-			m.key = uidl_key(m.uidl);
 		} else {
 			std::optional<std::string> header = client.top_header(entry.number,
 									      max_header_bytes);
@@ -273,6 +355,28 @@ void Pop3Mover::record_message_failure(const Message &m, const std::string &why)
 					    {"uidl", m.uidl},
 					    {"size", std::to_string(m.size)},
 					    {"reason", why}});
+}
+
+bool Pop3Mover::identify_by_content(pop3::Client &client, Message &m, const std::string &uidl)
+{
+	std::string shown = printable_excerpt(uidl, 80);
+	std::optional<std::string> header = client.top_header(m.number, max_header_bytes);
+	if (!header)
+		return false;
+	m.key = fallback_content_key(*header, m.size);
+	identity_ = Pop3Identity::uidl_and_digest;
+	log_.warning("INBOX: message " + std::to_string(m.number) + " has a UIDL that is not "
+		     "RFC 1939's (" + shown + ", " + std::to_string(uidl.size()) +
+		     " bytes): identified by a digest of its content, and stored without a UIDL");
+	job_report_->add("uidl-invalid",
+			 {{"folder", inbox},
+			  {"number", std::to_string(m.number)},
+			  {"uidl", shown},
+			  {"length", std::to_string(uidl.size())},
+			  {"reason", "message " + std::to_string(m.number) + ": UIDL of " +
+					     std::to_string(uidl.size()) + " bytes is not RFC 1939's (" +
+					     shown + "); identified by content, stored without UIDL"}});
+	return true;
 }
 
 void Pop3Mover::report_status(const std::string &state)
@@ -330,16 +434,62 @@ void Pop3Mover::move_inbox(pop3::Client &client, Checkpoint &checkpoint,
 	std::vector<pop3::RetrieveRequest> requests;
 	for (const Message *m : pending)
 		requests.push_back({m->number, m->size});
-	InboxWriter handler(*this, writer, by_number);
+	pop3::RetrieveCommand command = retrieve_command(client);
+	retr_sent_ = command == pop3::RetrieveCommand::retr;
+	InboxWriter handler(*this, writer, by_number, command);
 	/* Each round retrieves only what a late refusal rolled back; the
 	   refused message itself waits for the next run, so this ends. */
 	while (!requests.empty()) {
-		client.retrieve(requests, handler);
+		handler.start_round(command);
+		client.retrieve(requests, handler, command);
 		handler.commit();
+		std::vector<uint32_t> again = handler.take_for_retr(requests);
 		requests.clear();
+		if (!again.empty()) {
+			command = pop3::RetrieveCommand::retr;
+			retr_sent_ = true;
+			job_report_->add("pop3-retrieval",
+					 {{"folder", inbox},
+					  {"command", "RETR"},
+					  {"reason", "TOP did not give messages as LIST sized them: "
+						     "read with RETR, which some servers answer by "
+						     "marking them read"}});
+		}
 		for (uint32_t number : handler.take_retries())
+			again.push_back(number);
+		for (uint32_t number : again)
 			requests.push_back({number, by_number.at(number)->size});
 	}
+}
+
+void Pop3Mover::end_session(pop3::Client &client)
+{
+	/* RFC 1939 section 6: a session that ends without QUIT never enters
+	   the UPDATE state. Servers that record reads then (Dovecot's
+	   \Seen, GNU Mailutils' Status:) record nothing of our RETRs. */
+	if (!retr_sent_) {
+		client.quit();
+		return;
+	}
+	log_.debug("Closing the legacy session without QUIT: it sent RETR, and servers "
+		   "mark what was RETRieved read only at QUIT");
+}
+
+pop3::RetrieveCommand Pop3Mover::retrieve_command(pop3::Client &client)
+{
+	bool unmarked = client.can_read_unmarked();
+	const char *retr_why = "the legacy server does not offer TOP: messages are read with "
+			       "RETR, which some servers (Courier, Dovecot) answer by marking "
+			       "them read";
+	job_report_->add("pop3-retrieval",
+			 {{"folder", inbox},
+			  {"command", unmarked ? "TOP" : "RETR"},
+			  {"reason", unmarked ? "messages read with TOP, which marks nothing read"
+					      : retr_why}});
+	if (unmarked)
+		return pop3::RetrieveCommand::top_whole;
+	log_.warning(retr_why);
+	return pop3::RetrieveCommand::retr;
 }
 
 std::vector<const Pop3Mover::Message *> Pop3Mover::plan(pop3::Client &client,
@@ -426,7 +576,7 @@ MoveReport Pop3Mover::run()
 	if (on_progress_)
 		on_progress_(report_.progress);
 	report_status("done");
-	client->quit();
+	end_session(*client);
 	return report_;
 }
 

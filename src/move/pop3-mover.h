@@ -4,7 +4,12 @@
 // RETR the rest newest first (highest message number first; the uid order
 // is the legacy order) straight into the store, committing and
 // checkpointing batch by batch. Nothing at the legacy side changes: no
-// DELE, no RSET, and QUIT with nothing marked deleted.
+// DELE, no RSET, and QUIT with nothing marked deleted; messages are read
+// with "TOP n <lines>" rather than RETR where the server offers TOP, since
+// servers such as Courier mark what a session RETRieves as read. A TOP
+// reply not of the LIST size is never stored: the rest is read with RETR
+// and the session ends without QUIT (no UPDATE state), except at Courier,
+// which marks read at RETR: there those messages fail.
 //
 // Every saved message carries its legacy UIDL and message number
 // (mailbox_save_set_pop3_uidl/_order), so Dovecot's POP3 server presents
@@ -53,6 +58,10 @@ enum class Pop3Identity {
 	// The server has no UIDL: named by a digest of header and size. The
 	// users' POP3 clients cannot keep their state across the switch.
 	content_digest,
+	// By UIDL, except messages whose UIDL is not RFC 1939's (0x21-0x7E,
+	// 1 to 70 characters): those are named by a content digest (keys of
+	// their own, see fallback_content_key()) and stored without a UIDL.
+	uidl_and_digest,
 };
 const char *pop3_identity_name(Pop3Identity identity);
 
@@ -95,6 +104,14 @@ private:
 	// rest into the progress and the filtered ones into the job report.
 	std::vector<const Message *> plan(pop3::Client &client, const FolderWriter &writer,
 					  const std::vector<Message> &messages);
+	// Names m by a digest of its header (TOP) and size, for a UIDL that
+	// is not RFC 1939's; reports it. False when TOP is refused.
+	bool identify_by_content(pop3::Client &client, Message &m, const std::string &uidl);
+	// TOP when the server offers it (see pop3::RetrieveCommand); says
+	// which in the job report.
+	pop3::RetrieveCommand retrieve_command(pop3::Client &client);
+	// QUIT, unless RETR was sent: then the connection is just closed.
+	void end_session(pop3::Client &client);
 	// Why the move's filters leave m out; empty when they do not.
 	std::string filter_reason(pop3::Client &client, const Message &m);
 	void expunge_orphans(FolderWriter &writer,
@@ -114,6 +131,11 @@ private:
 	StreamFactory connect_;
 	std::string source_key_;
 	Pop3Identity identity_ = Pop3Identity::unknown;
+	// Courier: RETR marks read at once, so it is never sent there
+	// in place of a TOP that is not byte-exact.
+	bool retr_marks_read_ = false;
+	// The session sent RETR: it ends without QUIT (see end_session()).
+	bool retr_sent_ = false;
 	MoveReport report_;
 	std::unique_ptr<ReportWriter> job_report_;
 };

@@ -17,6 +17,16 @@ bool has_line_break(std::string_view text)
 	return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
+// RETR n, or TOP n with more body lines than the message can have: any
+// message max_message_bytes() lets through has fewer lines than bytes.
+std::string retrieve_command(const RetrieveRequest &request, RetrieveCommand command)
+{
+	std::string number = std::to_string(request.number);
+	if (command == RetrieveCommand::retr)
+		return "RETR " + number;
+	return "TOP " + number + " " + std::to_string(max_message_bytes(request.size) + 1);
+}
+
 } // namespace
 
 const char *auth_method_name(AuthMethod method)
@@ -39,7 +49,8 @@ const char *auth_method_name(AuthMethod method)
 struct Client::Impl {
 	Impl(std::unique_ptr<net::Stream> stream, Logger &log, ClientOptions options,
 	     CancelCheck cancel)
-		: connection(std::move(stream), log, std::move(cancel)), options(options)
+		: connection(std::move(stream), log, std::move(cancel), options.command_timeout_ms),
+		  options(options)
 	{
 	}
 
@@ -59,10 +70,10 @@ struct Client::Impl {
 
 	// Sends a command and throws its -ERR as a Failure.
 	Reply run_ok(std::string_view line, std::string_view trace, std::string_view name,
-		     FailureKind kind_for_err)
+		     FailureKind kind_for_err, bool body_follows = false)
 	{
 		connection.send(line, trace);
-		Reply reply = connection.read_reply(name);
+		Reply reply = connection.read_reply(name, body_follows);
 		if (!reply.ok)
 			throw_refusal(reply, kind_for_err, connection.peer(), name);
 		return reply;
@@ -72,6 +83,9 @@ struct Client::Impl {
 	void expect_continuation(std::string_view name)
 	{
 		std::string line = connection.read_line();
+		/* The server answered this step; the next line it reads
+		   (the client's response) is a step of its own. */
+		connection.finish_response();
 		if (is_continuation(line))
 			return;
 		std::optional<Reply> reply = parse_reply(line);
@@ -156,14 +170,17 @@ struct Client::Impl {
 		finish_auth(SecretString(base64_encode(credentials.password)), "AUTH LOGIN");
 	}
 
-	// Sends RETR for the next requests while fewer than depth are
-	// unanswered.
+	// Sends RETR (or TOP) for the next requests while fewer than depth
+	// are unanswered.
 	void send_retrieves(const std::vector<RetrieveRequest> &requests, size_t &next,
-			    std::deque<RetrieveRequest> &in_flight, size_t depth)
+			    std::deque<RetrieveRequest> &in_flight, size_t depth,
+			    RetrieveCommand command, RetrieveHandler &handler)
 	{
-		while (next < requests.size() && in_flight.size() < depth) {
-			connection.send("RETR " + std::to_string(requests[next].number));
-			in_flight.push_back(requests[next++]);
+		while (next < requests.size() && in_flight.size() < depth &&
+		       handler.wants_more()) {
+			const RetrieveRequest &request = requests[next++];
+			connection.send(retrieve_command(request, command));
+			in_flight.push_back(request);
 		}
 	}
 
@@ -206,10 +223,11 @@ bool Client::capa()
 		c.send("CAPA");
 		impl_->capabilities.clear();
 		impl_->capabilities_known = false;
-		Reply reply = c.read_reply("CAPA");
+		Reply reply = c.read_reply("CAPA", true);
 		if (!reply.ok)
 			return false;
-		c.read_lines([this](std::string_view line) { impl_->capabilities.add_line(line); });
+		c.read_lines("CAPA",
+			     [this](std::string_view line) { impl_->capabilities.add_line(line); });
 		impl_->capabilities_known = true;
 		return true;
 	});
@@ -245,6 +263,22 @@ void Client::stls(const net::TlsOptions &tls)
 		c.stream().start_tls(tls);
 	});
 	capa();
+}
+
+bool Client::utf8()
+{
+	if (!impl_->capabilities.has("UTF8"))
+		return false;
+	return impl_->guarded([this] {
+		Connection &c = impl_->connection;
+		c.send("UTF8");
+		Reply reply = c.read_reply("UTF8");
+		if (!reply.ok) {
+			/* Not fatal: the messages still come, perhaps rewritten. */
+			return false;
+		}
+		return true;
+	});
 }
 
 AuthMethod Client::login(const Credentials &credentials)
@@ -293,9 +327,9 @@ std::vector<ListEntry> Client::list()
 {
 	return impl_->guarded([this] {
 		Connection &c = impl_->connection;
-		impl_->run_ok("LIST", "LIST", "LIST", FailureKind::temporary);
+		impl_->run_ok("LIST", "LIST", "LIST", FailureKind::temporary, true);
 		std::vector<ListEntry> entries;
-		c.read_lines([&](std::string_view line) {
+		c.read_lines("LIST", [&](std::string_view line) {
 			std::optional<ListEntry> entry = parse_list_line(line);
 			if (!entry) {
 				throw Failure(FailureKind::permanent,
@@ -313,10 +347,10 @@ std::optional<std::vector<UidlEntry>> Client::uidl()
 	return impl_->guarded([this]() -> std::optional<std::vector<UidlEntry>> {
 		Connection &c = impl_->connection;
 		c.send("UIDL");
-		if (!c.read_reply("UIDL").ok)
+		if (!c.read_reply("UIDL", true).ok)
 			return std::nullopt;
 		std::vector<UidlEntry> entries;
-		c.read_lines([&](std::string_view line) {
+		c.read_lines("UIDL", [&](std::string_view line) {
 			std::optional<UidlEntry> entry = parse_uidl_line(line);
 			if (!entry) {
 				throw Failure(FailureKind::permanent,
@@ -334,7 +368,7 @@ std::optional<std::string> Client::top_header(uint32_t number, size_t max_bytes)
 	return impl_->guarded([&]() -> std::optional<std::string> {
 		Connection &c = impl_->connection;
 		c.send("TOP " + std::to_string(number) + " 0");
-		if (!c.read_reply("TOP").ok)
+		if (!c.read_reply("TOP", true).ok)
 			return std::nullopt;
 		MultiLineSource body = c.body(0);
 		std::string header;
@@ -344,32 +378,59 @@ std::optional<std::string> Client::top_header(uint32_t number, size_t max_bytes)
 			if (header.size() < max_bytes)
 				header.append(chunk, std::min(n, max_bytes - header.size()));
 		}
+		c.finish_response();
 		return header;
 	});
 }
 
-void Client::retrieve(const std::vector<RetrieveRequest> &requests, RetrieveHandler &handler)
+bool Client::can_read_unmarked() const
+{
+	return impl_->capabilities_known && impl_->capabilities.has("TOP");
+}
+
+void Client::retrieve(const std::vector<RetrieveRequest> &requests, RetrieveHandler &handler,
+		      RetrieveCommand command)
 {
 	impl_->guarded([&] {
 		Connection &c = impl_->connection;
 		size_t depth = impl_->capabilities.has("PIPELINING")
 				       ? std::max(1u, impl_->options.pipeline_depth) : 1;
+		const char *name = command == RetrieveCommand::retr ? "RETR" : "TOP";
 		std::deque<RetrieveRequest> in_flight;
 		size_t next = 0;
-		impl_->send_retrieves(requests, next, in_flight, depth);
-		while (!in_flight.empty()) {
-			RetrieveRequest request = in_flight.front();
-			in_flight.pop_front();
-			Reply reply = c.read_reply("RETR");
-			if (!reply.ok) {
-				handler.on_refused(request.number, reply);
-			} else {
-				MultiLineSource body = c.body(request.size);
-				handler.on_message(request.number, body);
-				body.drain();
+		/* The last -ERR: servers say "-ERR [SYS/TEMP] going away" and
+		   close, and the write or read that then fails must not hide
+		   it. */
+		std::string refusal;
+		try {
+			impl_->send_retrieves(requests, next, in_flight, depth, command, handler);
+			while (!in_flight.empty()) {
+				RetrieveRequest request = in_flight.front();
+				in_flight.pop_front();
+				Reply reply = c.read_reply(name, true);
+				if (!reply.ok) {
+					refusal = std::string(name) + " " + std::to_string(request.number) +
+						  " was answered " + refusal_excerpt(reply);
+					handler.on_refused(request.number, reply);
+				} else {
+					MultiLineSource body =
+						c.body(request.size, max_message_bytes(request.size),
+						       command == RetrieveCommand::top_whole);
+					handler.on_message(request.number, body);
+					body.drain();
+					c.finish_response();
+				}
+				c.check_cancel();
+				impl_->send_retrieves(requests, next, in_flight, depth, command,
+						      handler);
 			}
-			c.check_cancel();
-			impl_->send_retrieves(requests, next, in_flight, depth);
+		} catch (const Cancelled &) {
+			throw;
+		} catch (const Failure &failure) {
+			if (refusal.empty() || c.usable())
+				throw;
+			throw Failure(failure.kind(),
+				      std::string(failure.what()) + " (after " + refusal + ")");
 		}
 	});
 }

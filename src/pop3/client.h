@@ -6,7 +6,8 @@
 //
 // RETR bodies are not buffered: each is handed to the caller as a
 // ByteSource that reads from the socket and removes the dot-stuffing on
-// the way. When the server announces PIPELINING, several RETR commands are
+// the way, and cut off when it runs past max_message_bytes() of its LIST
+// size. When the server announces PIPELINING, several RETR commands are
 // kept in flight, so the server keeps sending while we write into storage.
 #pragma once
 
@@ -22,6 +23,7 @@
 #include "base/secret.h"
 #include "net/stream.h"
 #include "pop3/listing.h"
+#include "pop3/multiline-source.h"
 #include "pop3/reply.h"
 
 namespace mailmove::pop3 {
@@ -48,6 +50,19 @@ struct ClientOptions {
 	// RETR commands in flight at once when the server offers PIPELINING
 	// (1 otherwise).
 	unsigned pipeline_depth = 8;
+	// Every command must have its whole response within this, however
+	// steadily the server trickles (<= 0: only the per-read timeout).
+	int command_timeout_ms = 10 * 60 * 1000;
+};
+
+// How retrieve() asks for the messages.
+enum class RetrieveCommand {
+	retr,
+	// "TOP n <lines>" with more lines than the message can have: the
+	// whole message, without RETR's side effect. Servers such as
+	// Courier and Dovecot mark what a session RETRieves \Seen; none
+	// does so for TOP.
+	top_whole,
 };
 
 struct RetrieveRequest {
@@ -64,6 +79,8 @@ public:
 	// The server answered RETR with -ERR (e.g. the message vanished or
 	// cannot be read); the next messages follow.
 	virtual void on_refused(uint32_t number, const Reply &reply) = 0;
+	// False: send no more commands (those in flight are still answered).
+	virtual bool wants_more() const { return true; }
 };
 
 class Client {
@@ -100,9 +117,22 @@ public:
 	// TOP number 0: the message's header and the blank line after it
 	// (stuffing removed), at most max_bytes of it; nullopt when refused.
 	std::optional<std::string> top_header(uint32_t number, size_t max_bytes);
-	// RETR each message in the given order, pipelined when possible.
-	// Exceptions from the handler end the session and propagate.
-	void retrieve(const std::vector<RetrieveRequest> &requests, RetrieveHandler &handler);
+	// Whether CAPA lists TOP, so retrieve() can use
+	// RetrieveCommand::top_whole.
+	bool can_read_unmarked() const;
+	// Sends UTF8 (RFC 6856) when CAPA lists it; true when accepted.
+	// Servers such as Courier otherwise replace messages with raw 8-bit
+	// headers by a notice. Must come before login().
+	bool utf8();
+	// RETR (or TOP) each message in the given order, pipelined when
+	// possible. A body that runs past max_message_bytes() of its
+	// request's size throws MessageTooLong from its read(); with
+	// top_whole, one that ends at another size than its request's throws
+	// NotWhole at its end. A handler that catches them gets the next
+	// message (the rest is drained).
+	// Other exceptions from the handler end the session and propagate.
+	void retrieve(const std::vector<RetrieveRequest> &requests, RetrieveHandler &handler,
+		      RetrieveCommand command = RetrieveCommand::retr);
 	// QUIT; best effort, never throws.
 	void quit() noexcept;
 

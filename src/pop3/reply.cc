@@ -85,12 +85,19 @@ FailureKind classify_refusal(const Reply &reply, FailureKind kind_for_err)
 void throw_refusal(const Reply &reply, FailureKind kind_for_err, std::string_view peer,
 		   std::string_view command)
 {
-	std::string message = std::string(peer) + ": " + std::string(command) + " refused: -ERR";
+	throw Failure(classify_refusal(reply, kind_for_err),
+		      std::string(peer) + ": " + std::string(command) + " refused: " +
+			      refusal_excerpt(reply));
+}
+
+std::string refusal_excerpt(const Reply &reply)
+{
+	std::string excerpt = "-ERR";
 	if (!reply.code.empty())
-		message += " [" + printable_excerpt(reply.code) + "]";
+		excerpt += " [" + printable_excerpt(reply.code) + "]";
 	if (!reply.text.empty())
-		message += " " + printable_excerpt(reply.text);
-	throw Failure(classify_refusal(reply, kind_for_err), message);
+		excerpt += " " + printable_excerpt(reply.text);
+	return excerpt;
 }
 
 } // namespace mailmove::pop3

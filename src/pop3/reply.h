@@ -32,6 +32,9 @@ bool is_continuation(std::string_view line);
 // admin (SYS/PERM). kind_for_err decides when nothing in the reply says.
 FailureKind classify_refusal(const Reply &reply, FailureKind kind_for_err);
 
+// "-ERR [CODE] text", printable and bounded, for messages.
+std::string refusal_excerpt(const Reply &reply);
+
 // Throws "<peer>: <command> refused: -ERR [CODE] text", classified.
 [[noreturn]] void throw_refusal(const Reply &reply, FailureKind kind_for_err,
 				std::string_view peer, std::string_view command);

@@ -48,8 +48,10 @@ BEFORE_LIST = rb"\r\n(?=\* LIST )"
 IMAP_GREETING = rb"\A\* OK[^\r\n]*\r\n"
 IMAP_LOGGED_IN = rb"Logged in\r\n"
 POP3_LOGGED_IN = rb"\+OK Logged in\.\r\n"
-POP3_RETR = rb"\+OK \d+ octets\r\n"
-BEFORE_POP3_RETR = rb"\r\n(?=\+OK \d+ octets\r\n)"
+# The status line of a message body: RETR's "+OK n octets", or the mover's
+# TOP, which Dovecot answers with a bare "+OK" (a header field follows).
+POP3_RETR = rb"\+OK(?: \d+ octets)?\r\n(?=[!-9;-~]+:)"
+BEFORE_POP3_RETR = rb"\r\n(?=\+OK(?: \d+ octets)?\r\n[!-9;-~]+:)"
 
 
 def address(name):

@@ -5,7 +5,9 @@
 #include "pop3/sasl.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 namespace fake {
 
@@ -17,7 +19,49 @@ std::string upper(std::string text)
 	return text;
 }
 
+bool has_8bit(const std::string &text)
+{
+	return std::any_of(text.begin(), text.end(), [](char c) { return (c & 0x80) != 0; });
+}
+
 } // namespace
+
+const char FakePop3Server::utf8_notice[] =
+	"From: Mail Delivery Subsystem <postmaster>\r\n"
+	"Subject: Cannot display Unicode content\r\n\r\n"
+	"Please use an E-mail reader that supports POP3 with UTF-8.\r\n";
+
+size_t FakePop3Server::read_some(char *buf, size_t len)
+{
+	if (options_.read_delay_ms > 0)
+		std::this_thread::sleep_for(std::chrono::milliseconds(options_.read_delay_ms));
+	return FakeLineServer::read_some(buf, len);
+}
+
+std::string FakePop3Server::as_sent(uint32_t number) const
+{
+	const Pop3Message &m = maildrop_[number - 1];
+	std::string text = m.body;
+	if (options_.utf8 && !utf8_enabled_ && has_8bit(header_of(m.body)))
+		text = utf8_notice;
+	auto extra = options_.oversize.find(number);
+	if (extra != options_.oversize.end()) {
+		for (size_t sent = 0; sent < extra->second; sent += 100)
+			text += std::string(98, 'x') + "\r\n";
+	}
+	return text;
+}
+
+std::string FakePop3Server::top_of(const std::string &text, size_t lines) const
+{
+	std::string header = header_of(text);
+	size_t end = header.size();
+	for (size_t i = 0; i < lines && end < text.size(); i++) {
+		size_t lf = text.find('\n', end);
+		end = lf == std::string::npos ? text.size() : lf + 1;
+	}
+	return text.substr(0, end);
+}
 
 FakePop3Server::FakePop3Server(const std::vector<Pop3Message> &maildrop,
 			       Pop3ServerOptions options)
@@ -74,12 +118,19 @@ void FakePop3Server::handle_line(const std::string &line)
 			output_ += "PIPELINING\r\n";
 		if (!options_.sasl.empty())
 			output_ += "SASL " + options_.sasl + "\r\n";
+		if (options_.utf8)
+			output_ += "UTF8 USER\r\n";
+		if (!options_.implementation.empty())
+			output_ += "IMPLEMENTATION " + options_.implementation + "\r\n";
 		output_ += ".\r\n";
 	} else if (command == "QUIT") {
 		output_ += "+OK bye\r\n";
 		closed_ = true;
 	} else if (!authenticated_) {
-		if (command == "USER") {
+		if (command == "UTF8" && options_.utf8) {
+			utf8_enabled_ = true;
+			output_ += "+OK UTF8 enabled\r\n";
+		} else if (command == "USER") {
 			pending_user_ = argument;
 			output_ += "+OK\r\n";
 		} else if (command == "PASS") {
@@ -123,12 +174,22 @@ void FakePop3Server::handle_transaction(const std::string &command, const std::s
 		output_ += ".\r\n";
 	} else if (command == "TOP" && options_.top) {
 		const Pop3Message *m = message(argument);
-		if (m == nullptr || argument.find(" 0") == std::string::npos) {
+		size_t space = argument.find(' ');
+		if (m == nullptr || space == std::string::npos) {
 			output_ += "-ERR no such message\r\n";
 			return;
 		}
+		uint32_t number = uint32_t(std::strtoul(argument.c_str(), nullptr, 10));
+		size_t lines = std::strtoul(argument.c_str() + space + 1, nullptr, 10);
+		if (lines > 0 && options_.refuse_retr.count(number) > 0) {
+			output_ += "-ERR [SYS/PERM] cannot read this message\r\n";
+			return;
+		}
 		output_ += "+OK top of message follows\r\n";
-		send_multiline(header_of(m->body), false);
+		std::string top = top_of(as_sent(number), lines);
+		if (lines > 0 && options_.top_adds_line_end)
+			top += "\r\n";
+		send_multiline(top, lines > 0);
 	} else if (command == "RETR") {
 		const Pop3Message *m = message(argument);
 		uint32_t number = uint32_t(std::strtoul(argument.c_str(), nullptr, 10));
@@ -137,7 +198,9 @@ void FakePop3Server::handle_transaction(const std::string &command, const std::s
 			return;
 		}
 		output_ += "+OK " + std::to_string(m->body.size() + added) + " octets\r\n";
-		send_multiline(m->body, true);
+		send_multiline(as_sent(number), true);
+		if (options_.marked_read != nullptr)
+			options_.marked_read->insert(number);
 	} else {
 		output_ += "-ERR unknown or unsupported command\r\n";
 	}

@@ -2,11 +2,15 @@
 // testing the POP3 mover without a network: it answers the commands from
 // an in-memory maildrop (with dot-stuffing, as a real server sends), logs
 // every command, and can drop the connection in the middle of a message,
-// refuse some RETRs or lack UIDL and TOP.
+// refuse some RETRs or lack UIDL and TOP. Like Courier it can mark what
+// RETR sends as read (TOP marks nothing), offer RFC 6856 UTF8 and send a
+// notice instead of messages with 8-bit headers to clients that did not
+// enable it; it can also send more than LIST announced, or trickle.
 #pragma once
 
 #include <cstdint>
 #include <cstddef>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,8 +41,22 @@ struct Pop3ServerOptions {
 	std::string refusal = "Unsafe Login. Please contact kefu@188.com for help";
 	// UIDL lists only the first this many messages (a short listing).
 	size_t uidl_lists = SIZE_MAX;
-	// Message numbers whose RETR is answered with -ERR.
+	// Message numbers whose RETR (and TOP with lines) is answered with
+	// -ERR.
 	std::set<uint32_t> refuse_retr;
+	// Where RETR records the numbers it sent: what Courier marks read.
+	std::set<uint32_t> *marked_read = nullptr;
+	// CAPA lists "UTF8 USER"; messages with 8-bit header bytes are
+	// replaced by utf8_notice until the client sent UTF8.
+	bool utf8 = false;
+	// Message number -> bytes sent after its body, beyond its LIST size.
+	std::map<uint32_t, size_t> oversize;
+	// TOP with lines sends an extra line end, as GNU Mailutils does.
+	bool top_adds_line_end = false;
+	// CAPA's IMPLEMENTATION argument ("Courier Mail Server"); empty: none.
+	std::string implementation;
+	// Each read of the client waits this long (a trickling server).
+	int read_delay_ms = 0;
 	// Written into every message's header when it is sent, like an mbox
 	// server that adds Status: once a message has been read.
 	std::string added_header;
@@ -53,6 +71,11 @@ public:
 	FakePop3Server(const std::vector<Pop3Message> &maildrop, Pop3ServerOptions options);
 
 	std::string peer() const override { return "fake-pop3:110"; }
+	size_t read_some(char *buf, size_t len) override;
+
+	// What a server without the client's UTF8 sends instead of a
+	// message with 8-bit header bytes.
+	static const char utf8_notice[];
 
 private:
 	void handle_line(const std::string &line) override;
@@ -60,6 +83,10 @@ private:
 	// The message as sent: added_header first, dot-stuffed, ".\r\n" last.
 	void send_multiline(const std::string &text, bool may_cut);
 	std::string header_of(const std::string &body) const;
+	// The message as this session sends it (notice, oversize).
+	std::string as_sent(uint32_t number) const;
+	// TOP n lines: the header and the first lines of the body.
+	std::string top_of(const std::string &text, size_t lines) const;
 	const Pop3Message *message(const std::string &number) const;
 
 	const std::vector<Pop3Message> &maildrop_;
@@ -67,6 +94,7 @@ private:
 	std::string pending_user_;
 	bool authenticated_ = false;
 	bool awaiting_plain_ = false;
+	bool utf8_enabled_ = false;
 	size_t bodies_sent_ = 0;
 };
 

@@ -12,6 +12,7 @@
 //   await(bytes)           the server needs these exact bytes from the
 //                          client before it goes on
 //   read_error(kind, msg)  the next read throws (a timeout, a reset)
+// writes_fail_from(bytes) makes the client's writes fail from there on.
 // When the script runs out, reads return 0 (the server closed).
 //
 // An await the client has not satisfied when it reads is a deadlock on a
@@ -141,8 +142,19 @@ public:
 		return 0;
 	}
 
+	// The server is gone once the client writes needle: that write and
+	// every later one fail as on a closed TCP connection.
+	FakeStream &writes_fail_from(std::string_view needle)
+	{
+		writes_fail_from_ = needle;
+		return *this;
+	}
+
 	void write_all(std::string_view data) override
 	{
+		if (!writes_fail_from_.empty() &&
+		    (written_ + std::string(data)).find(writes_fail_from_) != std::string::npos)
+			throw Failure(FailureKind::temporary, peer() + ": write failed: Broken pipe");
 		writes_.push_back(Write{written_.size(), server_bytes_read_});
 		written_ += data;
 	}
@@ -254,6 +266,7 @@ private:
 	std::string written_;
 	size_t checked_ = 0;
 	std::vector<Write> writes_;
+	std::string writes_fail_from_;
 	bool tls_ = false;
 	std::optional<std::pair<uint64_t, size_t>> tls_started_after_;
 };

@@ -179,6 +179,9 @@ START_TEST(plain_list_merged_with_lsub)
 		{lsub, "* LSUB () \".\" \"inbox\"\r\n"
 		       "* LSUB () \".\" \"INBOX.Sent\"\r\n"
 		       "* LSUB () \".\" \"INBOX.Archive.2019.Q1\"\r\n"
+		       // Listed for its subscribed child only, not itself
+		       // subscribed (RFC 3501 6.3.9).
+		       "* LSUB (\\Noselect \\HasChildren) \".\" \"INBOX.Archive\"\r\n"
 		       // Subscribed, but gone: not a folder.
 		       "* LSUB () \".\" \"INBOX.Deleted long ago\"\r\n"
 		       "a2 OK LSUB completed\r\n"}});

@@ -12,6 +12,7 @@
 #include "fake-stream.h"
 #include "pop3-wire.h"
 #include "pop3/client.h"
+#include "pop3/connection.h"
 #include "base/sasl.h"
 #include "pop3/sasl.h"
 #include "check-assert.h"
@@ -334,6 +335,77 @@ START_TEST(listings_and_top)
 }
 END_TEST
 
+START_TEST(listings_are_capped)
+{
+	/* One line too many, each line short. */
+	std::string lines = "+OK\r\n";
+	for (size_t i = 1; i <= max_listing_lines + 1; i++)
+		lines += std::to_string(i) + " 1\r\n";
+	Session many;
+	many.open();
+	many.server->await("LIST\r\n").send(lines + ".\r\n");
+	Failure f = expect_failure([&] { many.client.list(); });
+	ck_assert(f.kind() == FailureKind::permanent);
+	ck_assert_msg(contains(f.what(), "the LIST listing has more than 1000000 lines"), "%s",
+		      f.what());
+
+	/* Few lines, each long (UIDLs of 60 KiB). */
+	std::string uidls = "+OK\r\n";
+	std::string long_uidl(60 * 1024, 'u');
+	for (size_t i = 1; uidls.size() <= max_listing_bytes + 100; i++)
+		uidls += std::to_string(i) + " " + long_uidl + "\r\n";
+	Session big;
+	big.open();
+	big.server->await("UIDL\r\n").send(uidls + ".\r\n");
+	f = expect_failure([&] { big.client.uidl(); });
+	ck_assert(f.kind() == FailureKind::permanent);
+	ck_assert_msg(contains(f.what(), "the UIDL listing is longer than 67108864 bytes"), "%s",
+		      f.what());
+}
+END_TEST
+
+START_TEST(retrieve_whole_messages_with_top)
+{
+	/* TOP n <lines>: more lines than a message within its size limit
+	   can have, so the whole message comes. */
+	Session s(Chunking::bytes(3));
+	s.open();
+	ck_assert(s.client.can_read_unmarked());
+	std::string body = "Subject: x\r\n\r\n.dot\r\nline\r\n";
+	s.server->await("TOP 2 " + std::to_string(2 * body.size() + 65536 + 1) + "\r\n")
+		.send("+OK\r\n" + fake::pop3_wire(body));
+	RecordingHandler handler;
+	s.client.retrieve({{2, body.size()}}, handler, RetrieveCommand::top_whole);
+	ck_assert_uint_eq(handler.messages.size(), 1);
+	ck_assert(handler.messages[0].second == body);
+	ck_assert(s.server->script_done());
+
+	Session no_top;
+	no_top.open("+OK\r\nUIDL\r\nUSER\r\n.\r\n");
+	ck_assert(!no_top.client.can_read_unmarked());
+}
+END_TEST
+
+START_TEST(utf8_only_when_offered)
+{
+	Session offered;
+	offered.open("+OK\r\nUSER\r\nUTF8 USER\r\n.\r\n");
+	offered.server->await("UTF8\r\n").send("+OK UTF8 enabled\r\n");
+	ck_assert(offered.client.utf8());
+	ck_assert(offered.server->script_done());
+
+	Session refused;
+	refused.open("+OK\r\nUSER\r\nUTF8\r\n.\r\n");
+	refused.server->await("UTF8\r\n").send("-ERR not now\r\n");
+	ck_assert(!refused.client.utf8());
+
+	Session absent;
+	absent.open();
+	ck_assert(!absent.client.utf8());
+	ck_assert(!contains(absent.server->written(), "UTF8"));
+}
+END_TEST
+
 START_TEST(retrieve_pipelined_with_exact_bytes)
 {
 	ClientOptions options;
@@ -442,6 +514,36 @@ START_TEST(broken_connection_and_cancel)
 	/* The session is unusable: QUIT is not even tried. */
 	cut.client.quit();
 	ck_assert(!contains(cut.server->written(), "QUIT"));
+
+	/* "-ERR [SYS/TEMP] going away", then the server closes: the
+	   failure says why, not only that the connection ended. */
+	ClientOptions pipelined;
+	pipelined.pipeline_depth = 3;
+	Session bye(Chunking::bytes(7), pipelined);
+	bye.open();
+	bye.server->await("RETR 3\r\nRETR 2\r\nRETR 1\r\n")
+		.send("+OK\r\n" + fake::pop3_wire("a\r\n"))
+		.send("-ERR [SYS/TEMP] going away\r\n");
+	RecordingHandler bye_handler;
+	f = expect_failure([&] { bye.client.retrieve({{3, 3}, {2, 3}, {1, 3}}, bye_handler); });
+	ck_assert(f.kind() == FailureKind::temporary);
+	ck_assert_msg(contains(f.what(), "after RETR 2 was answered -ERR [SYS/TEMP] going away"),
+		      "%s", f.what());
+	ck_assert_uint_eq(bye_handler.messages.size(), 1);
+
+	/* The same, but the server is gone before the client reads the
+	   -ERR: the failed write says what the server said last. */
+	Session gone(Chunking::bytes(7));
+	gone.open(capa_no_sasl);
+	gone.server->await("RETR 2\r\n")
+		.send("+OK\r\n" + fake::pop3_wire("a\r\n") + "-ERR [SYS/TEMP] going away\r\n")
+		.writes_fail_from("RETR 1");
+	RecordingHandler gone_handler;
+	f = expect_failure([&] { gone.client.retrieve({{2, 3}, {1, 3}}, gone_handler); });
+	ck_assert(f.kind() == FailureKind::temporary);
+	ck_assert_msg(contains(f.what(), "write failed: Broken pipe (the server's last reply: "
+					 "-ERR [SYS/TEMP] going away)"),
+		      "%s", f.what());
 
 	Session reset;
 	reset.open(capa_no_sasl);
@@ -553,6 +655,7 @@ static Suite *client_suite()
 	tcase_add_test(session, login_refusal_kinds);
 	tcase_add_test(session, stls_refused_or_injected);
 	tcase_add_test(session, listings_and_top);
+	tcase_add_test(session, utf8_only_when_offered);
 	tcase_add_test(session, quit_and_never_changes_the_legacy_server);
 	tcase_add_test(session, protocol_trace_hides_credentials);
 	suite_add_tcase(s, session);
@@ -564,6 +667,8 @@ static Suite *client_suite()
 	tcase_add_test(retrieve, unread_bodies_are_drained);
 	tcase_add_test(retrieve, large_body_is_streamed);
 	tcase_add_test(retrieve, broken_connection_and_cancel);
+	tcase_add_test(retrieve, retrieve_whole_messages_with_top);
+	tcase_add_test(retrieve, listings_are_capped); /* slow: 64 MiB */
 	suite_add_tcase(s, retrieve);
 	return s;
 }

@@ -85,6 +85,7 @@ struct Harness {
 	std::vector<std::string> all_commands;
 	unsigned batch_max_messages = 100;
 	bool mark_seen = false;
+	int command_timeout_ms = 10 * 60 * 1000;
 	move::MoveOptions options;
 	move::Pop3Identity identity = move::Pop3Identity::unknown;
 
@@ -100,6 +101,7 @@ struct Harness {
 		source.stls = move::TlsUpgrade::never; // the fake server has no STLS
 		source.batch_max_messages = batch_max_messages;
 		source.mark_seen = mark_seen;
+		source.client.command_timeout_ms = command_timeout_ms;
 		NullLogger log;
 		options.lock_wait_ms = 200;
 		progress.clear();
@@ -146,10 +148,12 @@ struct Harness {
 			ck_assert_int_eq(seen[added_header + m.body], 1);
 	}
 
-	size_t retr_count() const
+	// Whole messages asked for: RETR, or TOP with lines (not TOP n 0).
+	size_t fetch_count() const
 	{
 		return size_t(std::count_if(commands.begin(), commands.end(), [](const std::string &c) {
-			return c.rfind("RETR ", 0) == 0;
+			return c.rfind("RETR ", 0) == 0 ||
+			       (c.rfind("TOP ", 0) == 0 && c.substr(c.size() - 2) != " 0");
 		}));
 	}
 };
@@ -245,7 +249,7 @@ START_TEST(rerun_fetches_only_new_uidls)
 	move::MoveReport again = h.run();
 	ck_assert_uint_eq(again.saved_now, 0);
 	ck_assert_uint_eq(again.progress.messages_done, 20);
-	ck_assert_uint_eq(h.retr_count(), 0);
+	ck_assert_uint_eq(h.fetch_count(), 0);
 	h.assert_exactly_once();
 
 	/* New mail, and an old message deleted by the user's own client:
@@ -255,7 +259,7 @@ START_TEST(rerun_fetches_only_new_uidls)
 	h.legacy.insert(h.legacy.end(), more.begin(), more.end());
 	move::MoveReport third = h.run();
 	ck_assert_uint_eq(third.saved_now, 5);
-	ck_assert_uint_eq(h.retr_count(), 5);
+	ck_assert_uint_eq(h.fetch_count(), 5);
 	ck_assert_uint_eq(h.inbox().size(), 25);
 	/* the five new ones came newest first */
 	for (size_t i = 0; i < 5; i++)
@@ -275,7 +279,7 @@ START_TEST(crash_between_commit_and_checkpoint)
 	ck_assert_uint_eq(h.inbox().size(), 7);
 	move::MoveReport report = h.run();
 	ck_assert_uint_eq(report.saved_now, 23);
-	ck_assert_uint_eq(h.retr_count(), 23);
+	ck_assert_uint_eq(h.fetch_count(), 23);
 	h.assert_exactly_once();
 }
 END_TEST
@@ -385,7 +389,7 @@ START_TEST(refused_messages_are_counted_and_retried)
 	ck_assert_uint_eq(failed.size(), 2);
 	ck_assert_string_eq(failed["4"].at("uidl"), h.legacy[3].uidl);
 	ck_assert_string_eq(failed["4"].at("folder"), "INBOX");
-	ck_assert(contains(failed["4"].at("reason"), "RETR refused: -ERR [SYS/PERM]"));
+	ck_assert(contains(failed["4"].at("reason"), "TOP refused: -ERR [SYS/PERM]"));
 	ck_assert(contains(failed["7"].at("reason"), "Quota exceeded"));
 	ck_assert_string_eq(failed["7"].at("size"), std::to_string(h.legacy[6].body.size()));
 	ck_assert_string_eq(report_entries(h, "pop3-identity", "folder")["INBOX"].at("identity"),
@@ -396,7 +400,7 @@ START_TEST(refused_messages_are_counted_and_retried)
 	report = h.run();
 	ck_assert_uint_eq(report.saved_now, 2);
 	ck_assert_uint_eq(report.progress.messages_failed, 0);
-	ck_assert_uint_eq(h.retr_count(), 2);
+	ck_assert_uint_eq(h.fetch_count(), 2);
 	h.assert_exactly_once();
 	ck_assert(report_entries(h, "message-failed", "number").empty());
 }
@@ -489,7 +493,7 @@ START_TEST(without_uidl_content_digests)
 	h.server_options.added_header = "Status: RO\r\n";
 	report = h.run();
 	ck_assert_uint_eq(report.saved_now, 0);
-	ck_assert_uint_eq(h.retr_count(), 0);
+	ck_assert_uint_eq(h.fetch_count(), 0);
 
 	/* A crash after a commit is recovered by digest too. */
 	std::vector<fake::Pop3Message> more = make_maildrop(11, 50);
@@ -548,6 +552,166 @@ START_TEST(wrong_password_is_auth)
 	h.server_options.password = "other";
 	Failure f = expect_failure([&] { h.run(); });
 	ck_assert(f.kind() == FailureKind::auth);
+}
+END_TEST
+
+START_TEST(legacy_messages_stay_unread)
+{
+	/* Courier marks what a session RETRieves as read (even without
+	   QUIT); TOP with enough lines reads the same bytes and marks
+	   nothing. */
+	Harness h;
+	h.legacy = make_maildrop(12);
+	std::set<uint32_t> marked;
+	h.server_options.marked_read = &marked;
+	h.run();
+	h.assert_exactly_once();
+	ck_assert_uint_eq(h.fetch_count(), 12);
+	ck_assert(marked.empty());
+	for (const std::string &command : h.all_commands)
+		ck_assert_msg(command.rfind("RETR", 0) != 0, "the mover sent %s", command.c_str());
+	ck_assert_string_eq(report_entries(h, "pop3-retrieval", "folder")["INBOX"].at("command"),
+			    "TOP");
+
+	/* A TOP that does not give the message as LIST sized it (GNU
+	   Mailutils adds a line end): nothing of it is kept, and everything
+	   is read with RETR, byte for byte. The session then ends without
+	   QUIT, so servers that mark RETRieved mail read at QUIT (Dovecot,
+	   Mailutils) mark nothing. */
+	Harness mailutils;
+	mailutils.legacy = make_maildrop(12);
+	mailutils.server_options.top_adds_line_end = true;
+	std::set<uint32_t> retrieved;
+	mailutils.server_options.marked_read = &retrieved;
+	move::MoveReport report = mailutils.run();
+	mailutils.assert_exactly_once();
+	ck_assert_uint_eq(report.progress.messages_failed, 0);
+	ck_assert_uint_eq(retrieved.size(), 12);
+	ck_assert(report_entries(mailutils, "pop3-retrieval", "command").count("RETR") == 1);
+	ck_assert(std::find(mailutils.all_commands.begin(), mailutils.all_commands.end(),
+			    "QUIT") == mailutils.all_commands.end());
+
+	/* Courier marks read at RETR itself: there an inexact TOP leaves
+	   the messages unmoved and failed, never RETRieved. */
+	Harness courier;
+	courier.legacy = make_maildrop(5);
+	courier.server_options.top_adds_line_end = true;
+	courier.server_options.implementation = "Courier Mail Server";
+	std::set<uint32_t> courier_read;
+	courier.server_options.marked_read = &courier_read;
+	report = courier.run();
+	ck_assert(courier_read.empty());
+	ck_assert_uint_eq(courier.inbox().size(), 0);
+	ck_assert_uint_eq(report.progress.messages_failed, 5);
+	ck_assert(contains(report_entries(courier, "message-failed", "number")["1"].at("reason"),
+			   "marking it read"));
+	for (const std::string &command : courier.all_commands)
+		ck_assert_msg(command.rfind("RETR", 0) != 0, "the mover sent %s", command.c_str());
+
+	/* Without TOP only RETR is left: the report says so. */
+	Harness retr;
+	retr.legacy = make_maildrop(3);
+	retr.server_options.top = false;
+	retr.run();
+	retr.assert_exactly_once();
+	ck_assert_string_eq(report_entries(retr, "pop3-retrieval", "folder")["INBOX"].at("command"),
+			    "RETR");
+}
+END_TEST
+
+START_TEST(utf8_enabled_for_raw_8bit_headers)
+{
+	Harness h;
+	h.legacy = make_maildrop(3);
+	h.legacy[1].body = "From: J\xc3\xbcrgen <j@example.com>\r\nSubject: Gr\xc3\xbc\xc3\x9f"
+			   "e\r\nMessage-ID: <u8@example.com>\r\n\r\nbody\r\n";
+	h.server_options.utf8 = true;
+	h.run();
+	h.assert_exactly_once();
+	auto utf8 = std::find(h.commands.begin(), h.commands.end(), "UTF8");
+	ck_assert(utf8 != h.commands.end());
+	ck_assert(utf8 < std::find(h.commands.begin(), h.commands.end(), "AUTH PLAIN"));
+	for (const auto &m : h.inbox())
+		ck_assert(!contains(m.body, "Cannot display Unicode content"));
+}
+END_TEST
+
+START_TEST(message_longer_than_listed_is_cut_off)
+{
+	/* Message 3 is listed at its real size and then runs on for 1 MB:
+	   the target gets nothing of it, the report says why, and the
+	   messages behind it in the pipeline still arrive. */
+	Harness h;
+	h.legacy = make_maildrop(6);
+	h.server_options.oversize[3] = 1000 * 1000;
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.saved_now, 5);
+	ck_assert_uint_eq(report.progress.messages_failed, 1);
+	ck_assert_uint_eq(h.inbox().size(), 5);
+	for (const auto &m : h.inbox())
+		ck_assert_uint_lt(m.body.size(), 10 * 1000);
+	std::map<std::string, KeyValues> failed = report_entries(h, "message-failed", "number");
+	ck_assert_uint_eq(failed.size(), 1);
+	ck_assert(contains(failed["3"].at("reason"), "longer than the " +
+					       std::to_string(h.legacy[2].body.size()) + " octets"));
+	ck_assert(contains(failed["3"].at("reason"),
+			   "cut off after " + std::to_string(2 * h.legacy[2].body.size() + 65536)));
+
+	/* Within the margin (a server counting bare LFs) it moves. */
+	h.server_options.oversize[3] = 2000;
+	report = h.run();
+	ck_assert_uint_eq(report.saved_now, 1);
+	ck_assert_uint_eq(report.progress.messages_failed, 0);
+}
+END_TEST
+
+START_TEST(command_deadline_stops_a_trickling_server)
+{
+	/* Every read gets a little, in time for any per-read timeout, but
+	   the RETR as a whole takes far longer than its deadline. */
+	Harness h;
+	h.legacy = make_maildrop(2);
+	h.legacy[1].body += std::string(20000, 'y') + "\r\n";
+	h.server_options.max_read_chunk = 200;
+	h.server_options.read_delay_ms = 5;
+	h.command_timeout_ms = 300;
+	Failure f = expect_failure([&] { h.run(); });
+	ck_assert(f.kind() == FailureKind::temporary);
+	ck_assert_msg(contains(f.what(), "TOP did not complete within 300 ms"), "%s", f.what());
+	ck_assert_uint_eq(h.inbox().size(), 0);
+}
+END_TEST
+
+START_TEST(only_rfc1939_uidls_are_kept)
+{
+	Harness h;
+	h.legacy = make_maildrop(6);
+	h.legacy[1].uidl = "ctl\x01" "char";
+	h.legacy[2].uidl = std::string(71, 'u');
+	h.legacy[3].uidl = std::string(70, 'v');
+	h.legacy[4].uidl = "cr\rinside";
+	h.legacy[5].uidl = std::string(64 * 1024 - 10, 'w');
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.saved_now, 6);
+	ck_assert(h.identity == move::Pop3Identity::uidl_and_digest);
+	ck_assert(h.statuses.back().identity == move::Pop3Identity::uidl_and_digest);
+	ck_assert_string_eq(move::pop3_identity_name(h.identity), "uidl+digest");
+	std::set<std::string> stored;
+	for (const auto &m : h.inbox())
+		stored.insert(m.pop3_uidl);
+	ck_assert(stored == (std::set<std::string>{"", h.legacy[0].uidl, h.legacy[3].uidl}));
+	std::map<std::string, KeyValues> invalid = report_entries(h, "uidl-invalid", "number");
+	ck_assert_uint_eq(invalid.size(), 4);
+	ck_assert_string_eq(invalid["6"].at("length"), std::to_string(64 * 1024 - 10));
+	ck_assert(invalid["2"].at("uidl").find('\x01') == std::string::npos);
+
+	/* The digests name them again on the next run: nothing twice. */
+	ck_assert_uint_eq(h.run().saved_now, 0);
+	h.assert_exactly_once();
+	ck_assert(move::is_rfc1939_uidl("UID1-1796461708"));
+	ck_assert(!move::is_rfc1939_uidl(""));
+	ck_assert(!move::is_rfc1939_uidl("a b"));
+	ck_assert(!move::is_rfc1939_uidl("\x7f"));
 }
 END_TEST
 
@@ -739,6 +903,11 @@ static Suite *mover_suite()
 	tcase_add_test(mover, identical_copies_and_repeated_uidls);
 	tcase_add_test(mover, neither_uidl_nor_top);
 	tcase_add_test(mover, wrong_password_is_auth);
+	tcase_add_test(mover, legacy_messages_stay_unread);
+	tcase_add_test(mover, utf8_enabled_for_raw_8bit_headers);
+	tcase_add_test(mover, message_longer_than_listed_is_cut_off);
+	tcase_add_test(mover, command_deadline_stops_a_trickling_server);
+	tcase_add_test(mover, only_rfc1939_uidls_are_kept);
 	suite_add_tcase(s, mover);
 
 	TCase *pieces = tcase_create("pieces");

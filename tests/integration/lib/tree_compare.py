@@ -28,7 +28,7 @@ import re
 import unicodedata
 
 from . import clients, compare
-from .imap_tree import examine, list_folders, mutf7_encode
+from .imap_tree import examine, list_folders, mutf7_encode, quote
 from .scenario import check, check_equal, note
 from .tree_corpus import TARGET_SPECIAL_USE
 
@@ -202,6 +202,11 @@ def compare_tree(label, legacy, legacy_user, target, target_user, tree, target_s
                         and r.sha256 not in not_moved]
             expected += extra_messages.pop(row.target_name, [])
             row.expected_count = len(expected)
+            if spec.implicit and (legacy_folder is None or
+                                  "\\noselect" in legacy_folder.attributes):
+                _compare_plain_parent(row, spec.subscribed, expected, target_listed, tconn,
+                                      target_separator, not_moved)
+                continue
             _compare_folder(row, spec.role, spec.subscribed, expected,
                             target_listed.get(row.target_name), tconn, not_moved)
 
@@ -249,6 +254,35 @@ def _compare_folder(row, role, subscribed, expected, target_folder, tconn, not_m
     row.problems += [str(p) for p in compare.diff(expected, actual)]
     row.problems += ["a message that must not be moved is there: %s" % r.describe("target")
                      for r in actual if r.sha256 in not_moved]
+
+
+def _compare_plain_parent(row, subscribed, expected, target_listed, tconn, separator,
+                          not_moved):
+    """A legacy \\Noselect parent (RFC 3501: a name in the hierarchy, no
+    mailbox, no mail; Cyrus's intermediate folders are selectable and
+    compared as folders). With a folder moved below it the target lists it
+    as that folder's parent by itself: it must not be made a selectable
+    mailbox there, nor subscribed unless the legacy user subscribed it.
+    With nothing below it, the move creates it as an empty folder."""
+    if expected:
+        row.problems.append("a \\Noselect parent with %d messages to move" % len(expected))
+    below = [name for name in target_listed if name.startswith(row.target_name + separator)]
+    listed = target_listed.get(row.target_name)
+    if listed is None or "\\noselect" in listed.attributes:
+        if not below:
+            row.problems.append("not at the target, and no folder there is below it")
+        typ, data = tconn.lsub('""', quote(mutf7_encode(row.target_name)))
+        check(typ == "OK", "LSUB %s at the target: %r", row.target_name, data)
+        on_lsub = any(item is not None for item in data)
+        row.subscribed = ("yes" if subscribed else "no", "yes" if on_lsub else "no")
+        if row.subscribed[0] != row.subscribed[1]:
+            row.problems.append("subscribed at the target: %s, expected %s" % (
+                row.subscribed[1], row.subscribed[0]))
+        return
+    if below:
+        row.problems.append("made a selectable mailbox at the target, though the folders "
+                            "below it (%s) make the target list it as their parent" % below[0])
+    _compare_folder(row, None, subscribed, expected, listed, tconn, not_moved)
 
 
 def check_tree(label, legacy, legacy_user, target, target_user, tree, **options):

@@ -178,7 +178,7 @@ def dovecot_tree(scale=1, long_names=False):
         F(["Archives", "2019", "Q1"], ["Archive", "2019", "Q1"], messages=n(3),
           why="at any depth"),
         F(["Projekte"], ["Projekte"], implicit=True,
-          why="\\Noselect parent: created as a plain parent"),
+          why="\\Noselect parent: listed at the target as its children's parent"),
         F(["Projekte", "Kunde A"], ["Projekte", "Kunde A"], messages=n(3), subscribed=True,
           why="nested, a space in the name"),
         F(["Projekte", "Kunde A", "2023"], ["Projekte", "Kunde A", "2023"], implicit=True,
