@@ -64,7 +64,10 @@ run_sanitized_unit_tests() {
 		return
 	fi
 	local status=0
-	make -C "$tests" -j"$MM_JOBS" check >"$log" 2>&1 || status=$?
+	# The sanitizers make the code about four times slower (check-assert.h's
+	# sanitizer_slowdown): Check's per-test timeouts, hang detectors, are
+	# stretched by the same factor.
+	CK_TIMEOUT_MULTIPLIER=4 make -C "$tests" -j"$MM_JOBS" check >"$log" 2>&1 || status=$?
 	local any=0
 	while read -r result name; do
 		[ -n "$name" ] || continue
