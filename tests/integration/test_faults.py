@@ -26,6 +26,7 @@ import os
 import random
 import re
 import subprocess
+import sys
 import threading
 import time
 
@@ -110,18 +111,15 @@ class Case:
 
     expect: "done" (the fault is legal, or harmless) or "failed" (the run
     must fail: result failed, exit code non-zero, job not done);
-    error: a regex the run's error and the job's last_error must match;
-    waits_for: the fix on another branch the expected end state needs."""
+    error: a regex the run's error and the job's last_error must match."""
 
-    def __init__(self, name, protocol, fault, expect, error=None, clean_fault=None,
-                 waits_for=None):
+    def __init__(self, name, protocol, fault, expect, error=None, clean_fault=None):
         self.name = name
         self.protocol = protocol
         self.fault = fault
         self.expect = expect
         self.error = error
         self.clean_fault = clean_fault or (lambda: None)
-        self.waits_for = waits_for
 
     @property
     def user(self):
@@ -149,16 +147,14 @@ CASES = [
          lambda: InjectAt(rb"\* \d+ EXISTS\r\n", flood(b"* OK flood\r\n", 500_000)), "done"),
     Case("huge-literal-size-body", "imap",
          lambda: Rewrite([(rb"BODY\[\] \{\d+\}", b"BODY[] {4000000000}", 1)]), "failed",
-         r"(?i)size|larger|exceed|RFC822", waits_for="IMAP: literal larger than RFC822.SIZE "
-         "aborted per message"),
+         r"(?i)size|larger|exceed|RFC822"),
     Case("huge-literal-size-list", "imap",
          lambda: InjectAt(BEFORE_LIST, overlong(b'* LIST () "." {3000000000}\r\n', 8 * MIB)),
          "failed", r"(?i)too long|too large|longer than|limit|exceed|size"),
     Case("early-literal-end", "imap",
          lambda: Rewrite([(rb"BODY\[\] \{(\d+)\}",
                            lambda m: b"BODY[] {%d}" % (int(m.group(1)) + 40), 1)]), "failed",
-         r"(?i)size|larger|malformed|unexpected|exceed",
-         waits_for="IMAP: literal larger than RFC822.SIZE aborted per message"),
+         r"(?i)size|larger|malformed|unexpected|exceed"),
     Case("bye-after-greeting", "imap",
          lambda: InjectAt(IMAP_GREETING, b"* BYE going away\r\n", then="close"), "failed",
          r"BYE|going away"),
@@ -170,7 +166,7 @@ CASES = [
          "failed", r"BYE|going away"),
     Case("deep-nesting", "imap",
          lambda: InjectAt(BEFORE_LIST, deep_list(480_000)), "failed",
-         r"(?i)nest|deep|malformed|too", waits_for="IMAP: nesting depth limit"),
+         r"(?i)nest|deep|malformed|too"),
     Case("invalid-mutf7-folder", "imap",
          lambda: Rewrite([MUTF7_SERVER], [MUTF7_CLIENT]), "done",
          clean_fault=lambda: Rewrite([MUTF7_SERVER], [MUTF7_CLIENT])),
@@ -272,24 +268,40 @@ class World:
 
 # -- running and measuring -------------------------------------------------
 
+# Runs argv[2:] and writes the peak RSS (KiB) of it and its children to
+# argv[1]. Linux keeps a process's peak RSS across fork and exec, so a
+# doveadm forked straight from this test runner (hundreds of MiB after the
+# earlier scenarios) would report the runner's size; forked from this small
+# interpreter it reports its own.
+PEAK_RSS_OF = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
 def measured_run(target, user):
     """`doveadm -f json mailmove run -u USER` with its peak RSS (MiB):
     (parsed rows or None, exit code, stdout, stderr, peak RSS MiB, seconds)."""
-    argv = [DOVEADM, "-c", target.config_path, "-f", "json", "mailmove", "run", "-u", user]
+    rss_file = os.path.join(target.base_dir, "peak-rss-" + user)
+    argv = [sys.executable, "-c", PEAK_RSS_OF, rss_file,
+            DOVEADM, "-c", target.config_path, "-f", "json", "mailmove", "run", "-u", user]
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
     out = {}
     readers = [threading.Thread(target=lambda n=n, s=s: out.__setitem__(n, s.read()))
                for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))]
     for reader in readers:
         reader.start()
-    timer = threading.Timer(RUN_TIMEOUT, proc.kill)
+    timer = threading.Timer(RUN_TIMEOUT, lambda: os.killpg(proc.pid, 9))
     timer.start()
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc.wait()
     finally:
         timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join()
     stdout = out["stdout"].decode("utf-8", "replace")
@@ -299,7 +311,15 @@ def measured_run(target, user):
     except ValueError:
         rows = None
     return dict(rows=rows, exit_code=proc.returncode, stdout=stdout, stderr=stderr,
-                rss_mb=usage.ru_maxrss / 1024.0, seconds=time.monotonic() - started)
+                rss_mb=peak_rss_mb(rss_file), seconds=time.monotonic() - started)
+
+
+def peak_rss_mb(rss_file):
+    try:
+        with open(rss_file) as f:
+            return int(f.read()) / 1024.0
+    except (OSError, ValueError):
+        return float("inf")  # killed: no figure, and no pass
 
 
 def faulty_run(world, case):
@@ -409,8 +429,6 @@ def check_clean_rerun(world, case):
 
 
 def run_case(world, case):
-    if case.waits_for:
-        note("%s: its end state needs: %s", case.name, case.waits_for)
     run = faulty_run(world, case)
     check_end_state(world, case, run)
     check_clean_rerun(world, case)

@@ -71,7 +71,11 @@ def forged_logins(world):
     user of another uid: no job, no window, no worker, no restart. Root's
     and the user's own uid's notifications are believed."""
     target = world.trust
-    service_pid = target.mailmove_service_pid()
+    # The service starts on its first connection: start it, so that a
+    # restart caused by the forged logins shows as a new pid.
+    rows_by_user(target)
+    service_pid = procs.wait_until(target.mailmove_service_pid, 10,
+                                   what="the mailmove service to start")
     mark = target.log_mark()
     forged = [("forged%d@victim.example" % i, ["source=" + SOURCE]) for i in range(50)]
     real = [("alice@trust.test", ["password=planted-by-nobody"]),
