@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/secret.h"
 #include "vault/credential-vault.h"
 #include "vault/record-cipher.h"
 #include "vault/vault-key.h"
@@ -283,6 +284,37 @@ START_TEST(compaction_keeps_sealed_records)
 }
 END_TEST
 
+// The bytes a password left in a string's buffer, unused capacity
+// included (where a longer, earlier value may still sit). The buffer is
+// the string's own after clear(): capacity() does not shrink.
+static size_t password_bytes_left(const std::string &text, char mark)
+{
+	size_t left = 0;
+	for (size_t i = 0; i < text.capacity(); i++)
+		left += text.data()[i] == mark;
+	return left;
+}
+
+START_TEST(passwords_are_wiped_from_their_buffers)
+{
+	std::string text(200, 'P');
+	text.resize(10); // a shorter value over a longer one: 190 bytes of it linger
+	wipe(text);
+	ck_assert(text.empty());
+	ck_assert_uint_ge(text.capacity(), 200);
+	ck_assert_uint_eq(password_bytes_left(text, 'P'), 0);
+
+	// A SecretString wipes its old value when it is assigned over (a
+	// short new value is copied into the old, longer buffer).
+	SecretString other(std::string(250, 'R'));
+	const char *old_buffer = other.data();
+	other = SecretString("short");
+	if (other.data() == old_buffer) // reused: nothing of R may be left
+		ck_assert_uint_eq(password_bytes_left(other, 'R'), 0);
+	ck_assert_str_eq(other.c_str(), "short");
+}
+END_TEST
+
 static Suite *vault_suite()
 {
 	Suite *s = suite_create("vault");
@@ -296,6 +328,7 @@ static Suite *vault_suite()
 	tcase_add_test(tc, compaction_keeps_sealed_records);
 	tcase_add_test(tc, key_creation_survives_a_crash);
 	tcase_add_test(tc, key_file_owner_and_emptiness_are_checked);
+	tcase_add_test(tc, passwords_are_wiped_from_their_buffers);
 	suite_add_tcase(s, tc);
 	return s;
 }
