@@ -213,14 +213,7 @@ class CourierInstance:
         go with the namespace."""
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        procs.kill_session(self.process)
         self.process = None
 
     def log_tail(self, lines=20):

@@ -220,14 +220,7 @@ DAEMON {{
         """SIGKILL the master's whole session (instant, nothing to keep)."""
         if self.master is None:
             return
-        try:
-            os.killpg(self.master.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            self.master.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        procs.kill_session(self.master)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and self._session_alive():
             time.sleep(0.05)

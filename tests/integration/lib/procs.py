@@ -126,6 +126,19 @@ def kill_quietly(pid, sig=signal.SIGKILL):
         pass
 
 
+def kill_session(process):
+    """SIGKILL the whole session (process group) that process leads, and
+    reap process; a session that is already gone is no error."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 def run(argv, input=None, timeout=120, check=True, env=None):
     """Run a command, capture its output, and raise with all of it on failure.
 
