@@ -80,11 +80,18 @@ run_unit_tests() {
 
 # The scenarios; their runner's last line is "integration: N passed, M failed".
 run_integration() {
-	local log="$MM_LOGDIR/integration.log" line n_passed n_failed
+	local log="$MM_LOGDIR/integration.log"
 	"$MM_PYTHON" "$MM_TOP/tests/integration/run.py" --workdir "$workdir" "$@" 2>&1 | tee "$log"
-	line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	count_summary integration "$log" "the runner"
+}
+
+# Adds the counts of a phase's last line "$1: N passed, M failed" in log
+# $2 to the totals; a phase that ended without it ($3) is one failure.
+count_summary() {
+	local line n_passed n_failed
+	line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed\$" "$2" | tail -n 1)
 	if [ -z "$line" ]; then
-		echo "FAIL  integration  (the runner ended without its summary line)"
+		echo "FAIL  $1  ($3 ended without its summary line)"
 		failed=$((failed + 1))
 		return
 	fi
@@ -127,6 +134,30 @@ else
 	run_integration "$@" test_harness
 fi
 phase_done "integration tests" "$t"
+
+# The Debian package: built, checked, installed into a debootstrap root
+# and removed again (tests/package-test.sh); its last line is
+# "package: N passed, M failed". -k runs only the integration scenarios.
+# MM_SKIP_PACKAGE_TEST=1 leaves it out, for local iteration only (it
+# says so in the output); CI and a plain ./check.sh always run it.
+run_package_test() {
+	local log="$MM_LOGDIR/package-test.log"
+	"$MM_TOP/tests/package-test.sh" 2>&1 | tee "$log"
+	count_summary package "$log" "the package test"
+}
+case " $* " in
+*" -k "*) ;;
+*)
+	if [ -n "${MM_SKIP_PACKAGE_TEST:-}" ]; then
+		mm_say "package test SKIPPED (MM_SKIP_PACKAGE_TEST is set; never in CI)"
+	else
+		t=$SECONDS
+		mm_say "package test (tests/package-test.sh)"
+		run_package_test
+		phase_done "package test" "$t"
+	fi
+	;;
+esac
 mm_say "total $((SECONDS - started)) s"
 
 echo "$passed passed, $failed failed"

@@ -28,7 +28,10 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	# the libraries of the Courier-IMAP/POP3 and courier-authlib that
 	# tests/integration/lib/courier.py unpacks into a private root (the
 	# servers conflict with dovecot-imapd/pop3d and are not installed)
-	libidn12 libcourier-unicode4 libgamin0 gamin libgdbm6 libltdl7 libgnutls30)
+	libidn12 libcourier-unicode4 libgamin0 gamin libgdbm6 libltdl7 libgnutls30
+	# tests/package-test.sh: builds the .deb, checks it and installs it
+	# into a debootstrap root
+	debhelper lintian debootstrap man-db curl)
 
 mm_say() {
 	printf '==> %s\n' "$*"

@@ -32,6 +32,8 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_import;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_window_open;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_window_close;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_window;
+/* `doveadm mailmove version` (doveadm-mailmove-version.c). */
+extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_version;
 
 /* A column of a command's output: the reply field it shows. */
 struct mailmove_column {

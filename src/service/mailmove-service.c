@@ -91,6 +91,8 @@ static void main_init(const struct mailmove_service_settings *set)
 	worker_socket = t_strconcat(master_set->base_dir, "/",
 				    MAILMOVE_WORKER_SOCKET, NULL);
 	service.dispatch = worker_dispatch_init(&service, worker_socket);
+	e_info(service.event, "dovecot-mailmove %s started (Dovecot ABI %s)",
+	       MAILMOVE_VERSION, DOVECOT_ABI_VERSION);
 	e_debug(service.event, "Job table %s: %u jobs queued; "
 		"mailmove_max_workers=%u mailmove_max_per_host=%u", paths.journal,
 		mailmove_core_queued_count(service.core), set->max_workers,
