@@ -22,7 +22,10 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	# SASL mechanisms and the sasldb for the Cyrus IMAP that
 	# tests/integration/lib/cyrus.py runs from a private root (Cyrus
 	# itself conflicts with dovecot-imapd and is not installed)
-	libsasl2-modules libsasl2-modules-db)
+	libsasl2-modules libsasl2-modules-db
+	# the DNS server (dnsmasq without its system service) and `ip` of
+	# tests/integration/test_providers.py's private network namespace
+	dnsmasq-base iproute2)
 
 mm_say() {
 	printf '==> %s\n' "$*"

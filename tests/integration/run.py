@@ -29,7 +29,8 @@ sys.path.insert(0, HERE)
 from lib import scenario  # noqa: E402
 
 DEFAULT_MODULES = ["test_harness", "test_skeleton", "test_pop3", "test_imap_protocol",
-                   "test_admin", "test_folders", "test_cyrus", "test_crash"]
+                   "test_admin", "test_folders", "test_cyrus", "test_crash",
+                   "test_providers"]
 
 
 def _terminate(signum, frame):

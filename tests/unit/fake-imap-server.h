@@ -52,6 +52,9 @@ struct ImapServerOptions {
 	// Hold it back until two bodies of the next UID FETCH went out, as
 	// Dovecot does when it runs pipelined FETCHes at once.
 	bool interleave_fetch_ok = false;
+	// Coremail (NetEase): EXAMINE fails with "Unsafe Login" unless the
+	// client sent ID after LOGIN.
+	bool require_id_after_login = false;
 	// When set, every command line the client sent is appended here
 	// (the server itself dies with the client that owns it).
 	std::vector<std::string> *command_log = nullptr;
@@ -80,6 +83,8 @@ private:
 	std::string deferred_; // held-back tagged OKs
 	size_t bodies_sent_ = 0;
 	bool closed_ = false;
+	bool logged_in_ = false;
+	bool id_after_login_ = false;
 };
 
 } // namespace fake

@@ -61,6 +61,7 @@ struct Harness {
 	fake::LegacyMailbox &legacy = server.mailboxes["INBOX"];
 	fake::ImapServerOptions server_options;
 	imap::ClientOptions client_options;
+	std::string auth_hint;
 	move::MoveOptions options;
 	std::vector<Progress> progress;
 	std::map<std::string, FolderProgress> folders; // the last seen, per folder
@@ -75,6 +76,7 @@ struct Harness {
 		source.login = "alice";
 		source.password = password;
 		source.client = client_options;
+		source.auth_hint = auth_hint;
 		NullLogger log;
 		options.lock_wait_ms = 200;
 		move::ImapMover mover(
