@@ -28,7 +28,10 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	# the libraries of the Courier-IMAP/POP3 and courier-authlib that
 	# tests/integration/lib/courier.py unpacks into a private root (the
 	# servers conflict with dovecot-imapd/pop3d and are not installed)
-	libidn12 libcourier-unicode4 libgamin0 gamin libgdbm6 libltdl7 libgnutls30)
+	libidn12 libcourier-unicode4 libgamin0 gamin libgdbm6 libltdl7 libgnutls30
+	# the DNS server (dnsmasq without its system service) and `ip` of
+	# tests/integration/test_providers.py's private network namespace
+	dnsmasq-base iproute2)
 
 mm_say() {
 	printf '==> %s\n' "$*"

@@ -32,6 +32,9 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_import;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_window_open;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_window_close;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_window;
+/* `doveadm mailmove provider list|detect` (doveadm-mailmove-provider.c). */
+extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_provider_list;
+extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_provider_detect;
 
 /* A column of a command's output: the reply field it shows. */
 struct mailmove_column {

@@ -41,6 +41,9 @@ struct ImapSource {
 	ImapAuth auth = ImapAuth::automatic;
 	net::TlsOptions tls;
 	imap::ClientOptions client;
+	// Added to a refused login's message: what the provider needs
+	// (authorization code, app password, IMAP switched on).
+	std::string auth_hint;
 };
 
 class Checkpoint;

@@ -59,7 +59,16 @@ std::unique_ptr<imap::Client> open_imap_session(const ImapSource &source, Logger
 	start_tls_if_wanted(*client, source, log);
 	if (source.client.send_id)
 		client->id({{"name", product_name}, {"version", PACKAGE_VERSION}});
-	log_in(*client, source);
+	try {
+		log_in(*client, source);
+	} catch (const Failure &failure) {
+		if (failure.kind() != FailureKind::auth || source.auth_hint.empty())
+			throw;
+		throw Failure(FailureKind::auth,
+			      std::string(failure.what()) + " - " + source.auth_hint);
+	}
+	if (source.client.send_id_after_login)
+		client->id({{"name", product_name}, {"version", PACKAGE_VERSION}});
 	return client;
 }
 
