@@ -137,6 +137,11 @@ move::ImapSource read_imap_source(struct mail_user *user,
 	apply_id_timing(user, preset, source.client);
 	if (preset && !preset->auth_hint.empty())
 		source.auth_hint = preset->title + ": " + preset->auth_hint;
+	if (preset) {
+		source.throttle_answers = preset->throttle_answers;
+		if (preset->oauth2_only)
+			source.oauth2_only_provider = preset->title;
+	}
 	source.tls = read_tls_options(user, source.url, source.starttls, log);
 	return source;
 }

@@ -137,6 +137,8 @@ void FakeImapServer::handle_line(const std::string &line)
 	} else if (command == "ID") {
 		id_after_login_ |= logged_in_;
 		output_ += "* ID NIL\r\n" + tag + " OK ID done\r\n";
+	} else if (command == "LOGIN" && !options_.login_refusal.empty()) {
+		output_ += tag + " " + options_.login_refusal + "\r\n";
 	} else if (command == "LOGIN" && t.size() == 4) {
 		if (t[2] == options_.user && t[3] == options_.password) {
 			logged_in_ = true;

@@ -64,6 +64,9 @@ struct ImapServerOptions {
 	// Coremail (NetEase): EXAMINE fails with "Unsafe Login" unless the
 	// client sent ID after LOGIN.
 	bool require_id_after_login = false;
+	// When set, every LOGIN is answered with this (after the tag), e.g.
+	// Microsoft's "NO Request is throttled...".
+	std::string login_refusal;
 	// When set, every command line the client sent is appended here
 	// (the server itself dies with the client that owns it).
 	std::vector<std::string> *command_log = nullptr;

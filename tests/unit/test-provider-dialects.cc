@@ -91,6 +91,41 @@ START_TEST(refused_login_says_what_the_provider_needs)
 }
 END_TEST
 
+START_TEST(oauth2_only_provider_gets_no_password)
+{
+	Harness h;
+	h.legacy = make_legacy(1);
+	h.oauth2_only_provider = "Microsoft 365";
+	Failure refused = expect_failure([&] { h.run(); });
+	ck_assert(refused.kind() == FailureKind::permanent);
+	ck_assert_msg(contains(refused.what(), "Microsoft 365") &&
+			      contains(refused.what(), "OAuth2"),
+		      "%s", refused.what());
+	// Not a byte of the password went out: no command at all.
+	ck_assert_uint_eq(find_command(h.commands, "LOGIN"), h.commands.size());
+	ck_assert_uint_eq(find_command(h.commands, "AUTHENTICATE"), h.commands.size());
+}
+END_TEST
+
+START_TEST(throttled_login_is_temporary)
+{
+	Harness h;
+	h.legacy = make_legacy(1);
+	// Gmail over its daily allowance; the generic refusal rules (which
+	// know "throttled", "try later"...) take it for a wrong password.
+	h.server_options.login_refusal = "NO [ALERT] Session expired, please login again";
+	Failure plain = expect_failure([&] { h.run(); });
+	ck_assert(plain.kind() == FailureKind::auth);
+	h.throttle_answers = {"session EXPIRED"};
+	Failure throttled = expect_failure([&] { h.run(); });
+	ck_assert_msg(throttled.kind() == FailureKind::temporary, "%s", throttled.what());
+	ck_assert_msg(contains(throttled.what(), "Session expired") &&
+			      contains(throttled.what(), "throttling"),
+		      "%s", throttled.what());
+	ck_assert_uint_eq(h.inbox().size(), 0);
+}
+END_TEST
+
 static Suite *dialects_suite()
 {
 	Suite *s = suite_create("provider-dialects");
@@ -99,6 +134,8 @@ static Suite *dialects_suite()
 	tcase_add_test(tc, id_after_login_moves_from_coremail);
 	tcase_add_test(tc, id_only_after_login);
 	tcase_add_test(tc, refused_login_says_what_the_provider_needs);
+	tcase_add_test(tc, oauth2_only_provider_gets_no_password);
+	tcase_add_test(tc, throttled_login_is_temporary);
 	suite_add_tcase(s, tc);
 	return s;
 }
