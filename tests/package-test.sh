@@ -125,6 +125,7 @@ check_contents() {
 	dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$list"
 	for path in /etc/dovecot/conf.d/90-mailmove.conf \
 		/usr/share/dovecot-mailmove/90-mailmove.conf \
+		/usr/share/dovecot-mailmove/providers.conf \
 		/usr/lib/dovecot/mailmove /usr/lib/dovecot/mailmove-worker \
 		/usr/lib/dovecot/modules/lib90_mailmove_plugin.so \
 		/usr/lib/dovecot/modules/doveadm/lib10_doveadm_mailmove_plugin.so \

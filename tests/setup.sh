@@ -31,7 +31,10 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	libidn12 libcourier-unicode4 libgamin0 gamin libgdbm6 libltdl7 libgnutls30
 	# tests/package-test.sh: builds the .deb, checks it and installs it
 	# into a debootstrap root
-	debhelper lintian debootstrap man-db curl)
+	debhelper lintian debootstrap man-db curl
+	# the DNS server (dnsmasq without its system service) and `ip` of
+	# tests/integration/test_providers.py's private network namespace
+	dnsmasq-base iproute2)
 
 mm_say() {
 	printf '==> %s\n' "$*"

@@ -337,6 +337,8 @@ void doveadm_mailmove_plugin_init(struct module *module ATTR_UNUSED)
 		&doveadm_cmd_mailmove_window_close,
 		&doveadm_cmd_mailmove_window,
 		&doveadm_cmd_mailmove_version,
+		&doveadm_cmd_mailmove_provider_list,
+		&doveadm_cmd_mailmove_provider_detect,
 	};
 	unsigned int i;
 

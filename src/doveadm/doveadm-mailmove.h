@@ -35,6 +35,10 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_window;
 /* `doveadm mailmove version` (doveadm-mailmove-version.c). */
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_version;
 
+/* `doveadm mailmove provider list|detect` (doveadm-mailmove-provider.c). */
+extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_provider_list;
+extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_provider_detect;
+
 /* A column of a command's output: the reply field it shows. */
 struct mailmove_column {
 	const char *key;

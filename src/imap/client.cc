@@ -78,7 +78,8 @@ bool Client::preauthenticated() const
 void Client::id(const std::vector<std::pair<std::string, std::string>> &fields)
 {
 	Connection &connection = impl_->connection;
-	if (!impl_->options.send_id || !connection.has_capability("ID"))
+	if ((!impl_->options.send_id && !impl_->options.send_id_after_login) ||
+	    !connection.has_capability("ID"))
 		return;
 
 	CommandBuilder command("ID", connection.literal_support());

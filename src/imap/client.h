@@ -43,6 +43,9 @@ struct ClientOptions {
 	int command_timeout_ms = 10 * 60 * 1000;
 	// Send ID (RFC 2971) before login when the server offers it.
 	bool send_id = true;
+	// Send ID after login too: Coremail (NetEase) refuses SELECT and
+	// EXAMINE ("Unsafe Login") unless ID came after login.
+	bool send_id_after_login = false;
 	// UID FETCH BODY.PEEK[] commands kept in flight at once.
 	unsigned pipeline_depth = 4;
 	// A batch (one UID FETCH) holds at most this many messages or bytes

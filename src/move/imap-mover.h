@@ -41,6 +41,17 @@ struct ImapSource {
 	ImapAuth auth = ImapAuth::automatic;
 	net::TlsOptions tls;
 	imap::ClientOptions client;
+	// Added to a refused login's message: what the provider needs
+	// (authorization code, app password, IMAP switched on).
+	std::string auth_hint;
+	// Text in a server's answer that means "too fast, try later" (the
+	// preset's throttle lines): a greeting or login refused with one is a
+	// temporary failure, retried with the service's backoff.
+	std::vector<std::string> throttle_answers;
+	// Non-empty (the provider's title) when the provider refuses
+	// passwords and only OAuth2 logs in: the move stops before sending
+	// the password, with a permanent failure that says so.
+	std::string oauth2_only_provider;
 };
 
 class Checkpoint;

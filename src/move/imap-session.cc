@@ -1,6 +1,7 @@
 #include "move/imap-session.h"
 
 #include "base/failure.h"
+#include "base/text.h"
 #include "mailmove-config.h"
 
 namespace mailmove::move {
@@ -41,12 +42,49 @@ void log_in(imap::Client &client, const ImapSource &source)
 	client.login(source.login, source.password);
 }
 
+bool is_throttle_answer(const ImapSource &source, const std::string &server_text)
+{
+	std::string text = to_lower(server_text);
+	for (const std::string &answer : source.throttle_answers) {
+		if (text.find(to_lower(answer)) != std::string::npos)
+			return true;
+	}
+	return false;
+}
+
+// What a refused greeting or login means for this provider: a throttle
+// answer is temporary whatever its response code said; an auth failure
+// gets the provider's hint. Anything else is rethrown as it came.
+[[noreturn]] void throw_provider_failure(const ImapSource &source, const Failure &failure)
+{
+	if (is_throttle_answer(source, failure.what())) {
+		throw Failure(FailureKind::temporary,
+			      std::string(failure.what()) +
+				      " - the provider is throttling; retried later");
+	}
+	if (failure.kind() == FailureKind::auth && !source.auth_hint.empty())
+		throw Failure(FailureKind::auth,
+			      std::string(failure.what()) + " - " + source.auth_hint);
+	throw;
+}
+
+void refuse_password_login_for_oauth2(const ImapSource &source)
+{
+	if (source.oauth2_only_provider.empty())
+		return;
+	throw Failure(FailureKind::permanent,
+		      source.oauth2_only_provider +
+			      " accepts only OAuth2 logins, which dovecot-mailmove does not "
+			      "support yet; no password was sent");
+}
+
 } // namespace
 
 std::unique_ptr<imap::Client> open_imap_session(const ImapSource &source, Logger &log,
 						const CancelCheck &cancel,
 						const StreamFactory &connect)
 {
+	refuse_password_login_for_oauth2(source);
 	std::unique_ptr<net::Stream> stream;
 	if (connect) {
 		stream = connect();
@@ -55,11 +93,19 @@ std::unique_ptr<imap::Client> open_imap_session(const ImapSource &source, Logger
 		stream = net::connect(endpoint, source.tls, source.client.timeouts, cancel);
 	}
 	auto client = std::make_unique<imap::Client>(std::move(stream), log, source.client, cancel);
-	client->greeting();
-	start_tls_if_wanted(*client, source, log);
-	if (source.client.send_id)
+	try {
+		client->greeting();
+		start_tls_if_wanted(*client, source, log);
+		if (source.client.send_id)
+			client->id({{"name", product_name}, {"version", PACKAGE_VERSION}});
+		log_in(*client, source);
+	} catch (const Cancelled &) {
+		throw;
+	} catch (const Failure &failure) {
+		throw_provider_failure(source, failure);
+	}
+	if (source.client.send_id_after_login)
 		client->id({{"name", product_name}, {"version", PACKAGE_VERSION}});
-	log_in(*client, source);
 	return client;
 }
 

@@ -152,6 +152,11 @@ static void mailmove_mail_user_created(struct mail_user *user)
 	T_BEGIN {
 		if (mailmove_is_client_login(user, event)) {
 			source = mail_user_plugin_getenv(user, "mailmove_source");
+			/* A provider preset without a URL: the worker resolves
+			   it (src/runner/provider-settings.h). */
+			if ((source == NULL || source[0] == '\0') &&
+			    mail_user_plugin_getenv(user, "mailmove_provider") != NULL)
+				source = "auto";
 			if (source == NULL || source[0] == '\0')
 				e_debug(event, "Skipped: mailmove_source is not set");
 			else

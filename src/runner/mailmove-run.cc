@@ -53,6 +53,11 @@ private:
 extern "C" const char *mailmove_run_source(struct mail_user *user)
 {
 	const char *value = mail_user_plugin_getenv(user, "mailmove_source");
+	const char *provider = mail_user_plugin_getenv(user, "mailmove_provider");
+	/* A provider preset without a URL: resolved when the run reads its
+	   source (runner/provider-settings.h). */
+	if ((value == nullptr || value[0] == '\0') && provider != nullptr && provider[0] != '\0')
+		return "auto";
 	return value == nullptr || value[0] == '\0' ? nullptr : value;
 }
 

@@ -2,6 +2,7 @@
 
 #include "base/failure.h"
 #include "runner/move-settings.h"
+#include "runner/provider-settings.h"
 #include "storage/dovecot-headers.h"
 
 namespace mailmove::runner {
@@ -103,8 +104,13 @@ source::SourceUrl read_source_url(struct mail_user *user,
 {
 	std::string text = credential(credentials_or_none(credentials).source, user,
 				      "mailmove_source", "");
-	if (text.empty())
-		throw Failure(FailureKind::permanent, "mailmove_source is not set");
+	if (text.empty() || text == "auto") {
+		/* a preset (mailmove_provider) or detection: provider-settings.h */
+		text = provider_source_url(
+			user, text,
+			credential(credentials_or_none(credentials).login, user,
+				   "mailmove_source_user", user->username));
+	}
 	std::string error;
 	auto url = source::parse_source_url(text, error);
 	if (!url)
@@ -126,8 +132,16 @@ move::ImapSource read_imap_source(struct mail_user *user,
 	source.starttls = read_tls_upgrade(user, "mailmove_source_starttls");
 	source.auth = move::ImapAuth(plugin_setting_choice(
 		user, "mailmove_source_auth", {"auto", "login", "plain"}));
-	source.client.send_id = plugin_setting_bool(user, "mailmove_source_id", true);
 	source.client.max_message_size = read_max_message_size(user);
+	std::optional<providers::Preset> preset = source_preset(user, source.url.host);
+	apply_id_timing(user, preset, source.client);
+	if (preset && !preset->auth_hint.empty())
+		source.auth_hint = preset->title + ": " + preset->auth_hint;
+	if (preset) {
+		source.throttle_answers = preset->throttle_answers;
+		if (preset->oauth2_only)
+			source.oauth2_only_provider = preset->title;
+	}
 	source.tls = read_tls_options(user, source.url, source.starttls, log);
 	return source;
 }

@@ -135,14 +135,21 @@ void FakeImapServer::handle_line(const std::string &line)
 	if (command == "CAPABILITY") {
 		output_ += std::string("* CAPABILITY ") + capabilities + "\r\n" + tag + " OK done\r\n";
 	} else if (command == "ID") {
+		id_after_login_ |= logged_in_;
 		output_ += "* ID NIL\r\n" + tag + " OK ID done\r\n";
+	} else if (command == "LOGIN" && !options_.login_refusal.empty()) {
+		output_ += tag + " " + options_.login_refusal + "\r\n";
 	} else if (command == "LOGIN" && t.size() == 4) {
-		if (t[2] == options_.user && t[3] == options_.password)
+		if (t[2] == options_.user && t[3] == options_.password) {
+			logged_in_ = true;
 			output_ += tag + " OK [CAPABILITY " + capabilities + "] Logged in\r\n";
-		else
+		} else
 			output_ += tag + " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n";
 	} else if (command == "LIST" || command == "LSUB") {
 		list(tag, command == "LSUB");
+	} else if (command == "EXAMINE" && options_.require_id_after_login &&
+		   !id_after_login_) {
+		output_ += tag + " NO SELECT Unsafe Login. Please contact kefu@188.com for help\r\n";
 	} else if (command == "EXAMINE" && t.size() == 3) {
 		if (auto refusal = options_.refuse_examine.find(t[2]);
 		    refusal != options_.refuse_examine.end()) {

@@ -61,6 +61,12 @@ struct ImapServerOptions {
 	std::map<std::string, std::string> refuse_examine;
 	// Untagged lines sent with every LIST reply, e.g. malformed entries.
 	std::vector<std::string> extra_list_lines;
+	// Coremail (NetEase): EXAMINE fails with "Unsafe Login" unless the
+	// client sent ID after LOGIN.
+	bool require_id_after_login = false;
+	// When set, every LOGIN is answered with this (after the tag), e.g.
+	// Microsoft's "NO Request is throttled...".
+	std::string login_refusal;
 	// When set, every command line the client sent is appended here
 	// (the server itself dies with the client that owns it).
 	std::vector<std::string> *command_log = nullptr;
@@ -89,6 +95,8 @@ private:
 	std::string deferred_; // held-back tagged OKs
 	size_t bodies_sent_ = 0;
 	bool closed_ = false;
+	bool logged_in_ = false;
+	bool id_after_login_ = false;
 };
 
 } // namespace fake

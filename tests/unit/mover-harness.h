@@ -64,6 +64,9 @@ struct Harness {
 	// The fake server speaks plain IMAP only: these tests allow a login
 	// in clear, as an admin would with mailmove_source_starttls = no.
 	move::TlsUpgrade starttls = move::TlsUpgrade::never;
+	std::string auth_hint;
+	std::vector<std::string> throttle_answers;
+	std::string oauth2_only_provider;
 	move::MoveOptions options;
 	std::vector<Progress> progress;
 	std::map<std::string, FolderProgress> folders; // the last seen, per folder
@@ -79,6 +82,9 @@ struct Harness {
 		source.password = password;
 		source.starttls = starttls;
 		source.client = client_options;
+		source.auth_hint = auth_hint;
+		source.throttle_answers = throttle_answers;
+		source.oauth2_only_provider = oauth2_only_provider;
 		NullLogger log;
 		options.lock_wait_ms = 200;
 		move::ImapMover mover(

@@ -1,0 +1,108 @@
+#include "runner/provider-presets.h"
+
+#include <string>
+#include <vector>
+
+#include "base/failure.h"
+#include "base/line-codec.h"
+#include "providers/detection.h"
+#include "providers/preset.h"
+#include "storage/dovecot-headers.h"
+
+using namespace mailmove;
+using namespace mailmove::providers;
+
+namespace {
+
+constexpr const char *override_file_name = "mailmove-providers.conf";
+
+// key=value strings on the data stack, NULL-terminated.
+const char *const *data_stack_fields(const KeyValues &values)
+{
+	std::vector<std::string> fields = to_key_value_fields(values);
+	const char **array = t_new(const char *, fields.size() + 1);
+	for (size_t i = 0; i < fields.size(); i++)
+		array[i] = t_strdup(fields[i].c_str());
+	return array;
+}
+
+std::string join_words(const std::vector<std::string> &words)
+{
+	std::string joined;
+	for (const std::string &word : words)
+		joined += (joined.empty() ? "" : " ") + word;
+	return joined;
+}
+
+KeyValues preset_fields(const Preset &preset)
+{
+	return {
+		{"name", preset.name},
+		{"title", preset.title},
+		{"imap", preset.imap},
+		{"pop3", preset.pop3},
+		{"mx", join_words(preset.mx_patterns)},
+		{"id", id_timing_name(preset.id)},
+		{"max_connections", std::to_string(preset.max_connections)},
+		{"daily_download", std::to_string(preset.daily_download_bytes)},
+		{"oauth2_only", preset.oauth2_only ? "yes" : "no"},
+		{"confirmed", preset.confirmed ? "yes" : "no"},
+		{"note", preset.note},
+		{"origin", preset.origin},
+	};
+}
+
+PresetTable read_presets(const char *override_path)
+{
+	return load_presets(MAILMOVE_PROVIDERS_PATH, override_path == nullptr ? "" : override_path);
+}
+
+} // namespace
+
+extern "C" const char *mailmove_providers_override_path(const char *dovecot_config_path)
+{
+	std::string path = dovecot_config_path == nullptr ? "" : dovecot_config_path;
+	size_t slash = path.rfind('/');
+	std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+	return t_strdup((dir + "/" + override_file_name).c_str());
+}
+
+extern "C" int mailmove_provider_list(const char *override_path,
+				      void (*row)(const char *const *fields, void *context),
+				      void *context, const char **error_r)
+{
+	try {
+		PresetTable table = read_presets(override_path);
+		for (const Preset &preset : table.presets())
+			row(data_stack_fields(preset_fields(preset)), context);
+		return 0;
+	} catch (const std::exception &e) {
+		*error_r = t_strdup(e.what());
+		return -1;
+	}
+}
+
+extern "C" int mailmove_provider_detect(const char *override_path, const char *domain,
+					const char *const **fields_r,
+					const char **failure_kind_r, const char **error_r)
+{
+	try {
+		PresetTable table = read_presets(override_path);
+		SystemResolver resolver;
+		Detection found = detect_provider(domain, table, resolver);
+		*fields_r = data_stack_fields({
+			{"domain", found.domain},
+			{"provider", found.provider},
+			{"source", found.source},
+			{"via", found.via},
+		});
+		return 0;
+	} catch (const Failure &failure) {
+		*failure_kind_r = failure_kind_name(failure.kind());
+		*error_r = t_strdup(failure.what());
+	} catch (const std::exception &e) {
+		*failure_kind_r = failure_kind_name(FailureKind::temporary);
+		*error_r = t_strdup(e.what());
+	}
+	return -1;
+}

@@ -1,0 +1,39 @@
+#ifndef MAILMOVE_PROVIDER_PRESETS_H
+#define MAILMOVE_PROVIDER_PRESETS_H
+
+/* The provider presets and detection (src/providers/) for Dovecot's C
+   code: `doveadm mailmove provider list|detect`. The presets are the
+   installed MAILMOVE_PROVIDERS_PATH ($pkgdatadir/providers.conf) and then
+   mailmove-providers.conf in the directory of the Dovecot configuration
+   in use (usually /etc/dovecot/), which an admin writes to add, change or
+   remove providers. No exception escapes; strings are on the data stack. */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The admin's presets file beside dovecot_config_path (data stack). */
+const char *mailmove_providers_override_path(const char *dovecot_config_path);
+
+/* Calls row() with each preset's key=value fields (NULL-terminated):
+   name, title, imap, pop3, mx, id, max_connections, daily_download,
+   oauth2_only, confirmed, note, origin. Returns 0, or -1 with error_r
+   when a presets file is missing or invalid. */
+int mailmove_provider_list(const char *override_path,
+			   void (*row)(const char *const *fields, void *context),
+			   void *context, const char **error_r);
+
+/* Detects domain's provider through the system resolver. fields_r:
+   domain, provider, source, via (key=value, NULL-terminated). Returns 0,
+   or -1 with failure_kind_r ("temporary": DNS did not answer;
+   "permanent": bad domain, NXDOMAIN, bad presets) and error_r. Blocks
+   for the DNS lookups: never call it from the service's loop. */
+int mailmove_provider_detect(const char *override_path, const char *domain,
+			     const char *const **fields_r,
+			     const char **failure_kind_r, const char **error_r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

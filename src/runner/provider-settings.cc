@@ -1,0 +1,115 @@
+#include "runner/provider-settings.h"
+
+#include "base/failure.h"
+#include "providers/detection.h"
+#include "runner/provider-presets.h"
+#include "runner/user-settings.h"
+#include "source/source-url.h"
+#include "storage/dovecot-headers.h"
+
+extern "C" {
+#include "master-service.h"
+}
+
+namespace mailmove::runner {
+
+namespace {
+
+bool is_preset_server(const std::string &url_text, const std::string &host)
+{
+	std::string error;
+	auto url = source::parse_source_url(url_text, error);
+	return url && url->host == host;
+}
+
+// The preset mailmove_provider names; nullptr when it is unset. An
+// unknown name is a permanent Failure.
+const providers::Preset *named_preset(struct mail_user *user,
+				      const providers::PresetTable &presets)
+{
+	std::string name = plugin_setting(user, "mailmove_provider", "");
+	if (name.empty())
+		return nullptr;
+	const providers::Preset *preset = presets.find(name);
+	if (preset == nullptr) {
+		throw Failure(FailureKind::permanent,
+			      "mailmove_provider = " + name + " is no known provider "
+			      "(doveadm mailmove provider list)");
+	}
+	return preset;
+}
+
+} // namespace
+
+providers::PresetTable read_presets()
+{
+	return providers::load_presets(
+		MAILMOVE_PROVIDERS_PATH,
+		mailmove_providers_override_path(master_service_get_config_path(master_service)));
+}
+
+std::string provider_source_url(struct mail_user *user, const std::string &setting,
+				const std::string &login)
+{
+	providers::PresetTable presets = read_presets();
+	if (const providers::Preset *preset = named_preset(user, presets))
+		return !preset->imap.empty() ? preset->imap : preset->pop3;
+	if (setting != "auto")
+		throw Failure(FailureKind::permanent, "mailmove_source is not set");
+	size_t at = login.rfind('@');
+	if (at == std::string::npos) {
+		throw Failure(FailureKind::permanent,
+			      "mailmove_source = auto needs a domain in the legacy login (user@domain)");
+	}
+	providers::SystemResolver resolver;
+	providers::Detection found =
+		providers::detect_provider(login.substr(at + 1), presets, resolver);
+	if (found.source.empty()) {
+		throw Failure(FailureKind::permanent,
+			      "mailmove_source = auto: no provider detected for " + found.domain +
+				      " (" + found.via + "); set mailmove_source");
+	}
+	return found.source;
+}
+
+std::optional<providers::Preset> source_preset(struct mail_user *user, const std::string &host)
+{
+	providers::PresetTable presets = read_presets();
+	if (const providers::Preset *preset = named_preset(user, presets))
+		return *preset;
+	for (const providers::Preset &preset : presets.presets()) {
+		if (is_preset_server(preset.imap, host) || is_preset_server(preset.pop3, host))
+			return preset;
+		for (const std::string &alternative : preset.imap_alternatives) {
+			if (is_preset_server(alternative, host))
+				return preset;
+		}
+	}
+	return std::nullopt;
+}
+
+void apply_id_timing(struct mail_user *user, const std::optional<providers::Preset> &preset,
+		     imap::ClientOptions &options)
+{
+	providers::IdTiming timing = preset ? preset->id : providers::IdTiming::before_login;
+	std::string value = plugin_setting(user, "mailmove_source_id", "");
+	if (value == "yes" || value == "y" || value == "1" || value == "before-login")
+		timing = providers::IdTiming::before_login;
+	else if (value == "no" || value == "n" || value == "0")
+		timing = providers::IdTiming::none;
+	else if (value == "after-login")
+		timing = providers::IdTiming::after_login;
+	else if (value == "both")
+		timing = providers::IdTiming::both;
+	else if (!value.empty()) {
+		throw Failure(FailureKind::permanent,
+			      "invalid mailmove_source_id = " + value +
+				      " (expected yes, no, before-login, after-login or both)");
+	}
+	options.send_id = timing == providers::IdTiming::before_login ||
+			  timing == providers::IdTiming::both;
+	options.send_id_after_login = timing == providers::IdTiming::after_login ||
+				      timing == providers::IdTiming::both;
+}
+
+} // namespace mailmove::runner
