@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "base/failure.h"
+
 namespace mailmove {
 
 std::string to_upper(std::string_view text)
@@ -95,6 +97,26 @@ std::string printable_excerpt(std::string_view text, size_t max)
 	if (text.size() > max)
 		out += "...";
 	return out;
+}
+
+std::string normalize_domain_name(std::string_view domain)
+{
+	if (!domain.empty() && domain.back() == '.')
+		domain.remove_suffix(1);
+	if (domain.empty() || domain.size() > 253)
+		throw Failure(FailureKind::permanent, "invalid domain name (empty or too long)");
+	for (char c : domain) {
+		bool valid = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+		if (!valid) {
+			throw Failure(FailureKind::permanent,
+				      "invalid domain name '" + printable_excerpt(domain) +
+					      "' (IDNs must be given in their xn-- form)");
+		}
+	}
+	if (domain.front() == '.' || domain.find("..") != std::string_view::npos)
+		throw Failure(FailureKind::permanent, "invalid domain name (empty label)");
+	return to_lower(domain);
 }
 
 } // namespace mailmove

@@ -21,5 +21,9 @@ std::string printable_excerpt(std::string_view text, size_t max = 200);
 // C1 range U+0080..U+009F, which terminals read as escapes too) and
 // invalid bytes become \xNN. Cut at max bytes of input.
 std::string printable_text(std::string_view text, size_t max = 4096);
+// A mail domain as detection and the domain table keep it: lower-case,
+// no trailing dot, only host-name characters (IDNs in their xn-- form).
+// Throws a permanent Failure for anything else.
+std::string normalize_domain_name(std::string_view domain);
 
 } // namespace mailmove

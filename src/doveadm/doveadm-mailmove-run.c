@@ -227,7 +227,7 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 	   as a worker would get them; the user's settings otherwise. */
 	i_zero(&ctx->credentials);
 	if (ctx->admin != NULL)
-		(void)doveadm_mailmove_get_credentials(ctx->admin, user->username, &ctx->credentials);
+		(void)doveadm_mailmove_get_credentials(ctx->admin, user, &ctx->credentials);
 	source = ctx->credentials.source != NULL ? ctx->credentials.source :
 		mailmove_run_source(user);
 	if (source == NULL) {

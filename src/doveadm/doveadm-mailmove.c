@@ -6,6 +6,7 @@
 
 #include "lib.h"
 #include "safe-memset.h"
+#include "mail-user.h"
 #include "doveadm.h"
 #include "doveadm-print.h"
 #include "admin-client.h"
@@ -201,9 +202,15 @@ int doveadm_mailmove_command(struct mailmove_admin_client *client,
 	return -1;
 }
 
+struct mailmove_credentials_reply {
+	struct mailmove_run_credentials *credentials;
+	const char *domain_source, *domain_provider;
+};
+
 static void mailmove_credentials_row(const char *const *fields, void *context)
 {
-	struct mailmove_run_credentials *credentials = context;
+	struct mailmove_credentials_reply *reply = context;
+	struct mailmove_run_credentials *credentials = reply->credentials;
 	const char *value;
 
 	/* Empty means "from the user's settings". */
@@ -215,6 +222,11 @@ static void mailmove_credentials_row(const char *const *fields, void *context)
 	MAILMOVE_CREDENTIAL(password, "password");
 	MAILMOVE_CREDENTIAL(master_user, "master_user");
 #undef MAILMOVE_CREDENTIAL
+	/* Applied once the reply is read (mailmove_run_apply_domain()). */
+	value = doveadm_mailmove_field(fields, "domain_source");
+	reply->domain_source = value != NULL && value[0] != '\0' ? t_strdup(value) : NULL;
+	value = doveadm_mailmove_field(fields, "domain_provider");
+	reply->domain_provider = value != NULL && value[0] != '\0' ? t_strdup(value) : NULL;
 	/* The reply's own copy of the password (credentials has another). */
 	value = doveadm_mailmove_field(fields, "password");
 	if (value != NULL)
@@ -232,10 +244,11 @@ void doveadm_mailmove_wipe_credentials(struct mailmove_run_credentials *credenti
 }
 
 int doveadm_mailmove_get_credentials(struct mailmove_admin_client *client,
-				     const char *user,
+				     struct mail_user *user,
 				     struct mailmove_run_credentials *credentials_r)
 {
-	const char *const command[] = { "CREDENTIALS-GET", user, NULL };
+	const char *const command[] = { "CREDENTIALS-GET", user->username, NULL };
+	struct mailmove_credentials_reply reply = { .credentials = credentials_r };
 	const char *const *fields, *error;
 	int ret;
 
@@ -244,13 +257,15 @@ int doveadm_mailmove_get_credentials(struct mailmove_admin_client *client,
 		ret = -1;
 	else {
 		while ((ret = mailmove_admin_client_read_line(client, &fields, &error)) > 0)
-			mailmove_credentials_row(fields, credentials_r);
+			mailmove_credentials_row(fields, &reply);
 	}
 	if (ret < 0) {
 		e_warning(doveadm_mailmove_event, "Could not get the stored credentials "
-			  "of %s (using the user's settings): %s", user, error);
+			  "of %s (using the user's settings): %s", user->username, error);
 		return -1;
 	}
+	mailmove_run_apply_domain(user, reply.domain_source, reply.domain_provider,
+				  credentials_r);
 	return 0;
 }
 
@@ -339,6 +354,9 @@ void doveadm_mailmove_plugin_init(struct module *module ATTR_UNUSED)
 		&doveadm_cmd_mailmove_version,
 		&doveadm_cmd_mailmove_provider_list,
 		&doveadm_cmd_mailmove_provider_detect,
+		&doveadm_cmd_mailmove_domain_enable,
+		&doveadm_cmd_mailmove_domain_disable,
+		&doveadm_cmd_mailmove_domain_list,
 	};
 	unsigned int i;
 

@@ -12,6 +12,7 @@ struct doveadm_cmd_context;
 struct doveadm_cmd_ver2;
 struct mailmove_admin_client;
 struct mailmove_run_credentials;
+struct mail_user;
 
 /* Category "mailmove", for the commands' log lines. */
 extern struct event *doveadm_mailmove_event;
@@ -38,6 +39,10 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_version;
 /* `doveadm mailmove provider list|detect` (doveadm-mailmove-provider.c). */
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_provider_list;
 extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_provider_detect;
+/* `doveadm mailmove domain enable|disable|list` (doveadm-mailmove-domain.c). */
+extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_domain_enable;
+extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_domain_disable;
+extern struct doveadm_cmd_ver2 doveadm_cmd_mailmove_domain_list;
 
 /* A column of a command's output: the reply field it shows. */
 struct mailmove_column {
@@ -80,11 +85,12 @@ int doveadm_mailmove_command(struct mailmove_admin_client *client,
 			     const char *const *command);
 
 /* The legacy credentials the service keeps for user, for a foreground
-   run or test (data stack; NULL fields when none apply). Returns 0, or -1
-   when the service could not be asked (logged as a warning: the user's
-   settings are used then). */
+   run or test (data stack; NULL fields when none apply), with the source
+   and provider of the user's enabled domain where they apply
+   (mailmove_run_apply_domain()). Returns 0, or -1 when the service could
+   not be asked (logged as a warning: the user's settings are used then). */
 int doveadm_mailmove_get_credentials(struct mailmove_admin_client *client,
-				     const char *user,
+				     struct mail_user *user,
 				     struct mailmove_run_credentials *credentials_r);
 /* Overwrites the password of credentials from
    doveadm_mailmove_get_credentials() and forgets them all. */

@@ -13,6 +13,7 @@ namespace {
 constexpr JournalFormat job_table_format = {"MAILMOVE-JOBS", 1, "job table"};
 constexpr const char *job_tag = "JOB";
 constexpr const char *window_tag = "WINDOW";
+constexpr const char *domain_tag = "DOMAIN";
 
 std::string record_of(const char *tag, const KeyValues &values)
 {
@@ -30,6 +31,11 @@ std::string job_record(const Job &job)
 std::string window_record(const MigrationWindow &window)
 {
 	return record_of(window_tag, window_to_key_values(window));
+}
+
+std::string domain_record(const EnabledDomain &domain)
+{
+	return record_of(domain_tag, domain_to_key_values(domain));
 }
 
 } // namespace
@@ -63,6 +69,11 @@ void FileJobStore::replay()
 		} else if (fields[0] == window_tag) {
 			if (std::optional<MigrationWindow> window = window_from_key_values(values)) {
 				remember(*window, record_bytes);
+				return;
+			}
+		} else if (fields[0] == domain_tag) {
+			if (std::optional<EnabledDomain> domain = domain_from_key_values(values)) {
+				remember(*domain, record_bytes);
 				return;
 			}
 		}
@@ -189,6 +200,15 @@ void FileJobStore::remember(const MigrationWindow &window, uint64_t record_bytes
 	live_bytes_ += record_bytes;
 }
 
+void FileJobStore::remember(const EnabledDomain &domain, uint64_t record_bytes)
+{
+	auto it = domains_.find(domain.domain);
+	if (it != domains_.end())
+		live_bytes_ -= it->second.record_bytes;
+	domains_[domain.domain] = DomainEntry{domain, record_bytes};
+	live_bytes_ += record_bytes;
+}
+
 std::optional<Job> FileJobStore::find(std::string_view user) const
 {
 	auto it = jobs_.find(user);
@@ -245,6 +265,22 @@ void FileJobStore::save_window(const MigrationWindow &window)
 	compact_if_worthwhile();
 }
 
+std::vector<EnabledDomain> FileJobStore::domains() const
+{
+	std::vector<EnabledDomain> all;
+	for (const auto &[name, entry] : domains_)
+		all.push_back(entry.domain);
+	return all;
+}
+
+void FileJobStore::save_domain(const EnabledDomain &domain)
+{
+	std::string record = domain_record(domain);
+	append(record, Durability::synced);
+	remember(domain, record.size());
+	compact_if_worthwhile();
+}
+
 void FileJobStore::compact_if_worthwhile()
 {
 	journal_.compact_if_worthwhile(live_bytes_,
@@ -261,6 +297,11 @@ void FileJobStore::compact()
 	journal_.rewrite([this](const JournalFile::SnapshotWriter &write) {
 		for (auto &[scope, entry] : windows_) {
 			std::string record = window_record(entry.window);
+			entry.record_bytes = record.size();
+			write(record);
+		}
+		for (auto &[name, entry] : domains_) {
+			std::string record = domain_record(entry.domain);
 			entry.record_bytes = record.size();
 			write(record);
 		}

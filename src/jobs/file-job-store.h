@@ -1,8 +1,8 @@
 // The single-server job table: every job in memory (a map ordered by user,
 // so STATUS output is sorted for free), every change appended to a journal
 // file as one self-checking record (journal-file.h). Replaying the journal
-// rebuilds the map; the last record of a user wins. Migration windows are
-// records of the same journal.
+// rebuilds the map; the last record of a user wins. Migration windows and
+// enabled domains are records of the same journal.
 //
 // Crash safety: save() issues one write() of a whole record before it
 // returns, so an acknowledged change survives kill -9; with
@@ -74,6 +74,8 @@ public:
 	void save(const Job &job, Durability durability) override;
 	std::vector<MigrationWindow> windows() const override;
 	void save_window(const MigrationWindow &window) override;
+	std::vector<EnabledDomain> domains() const override;
+	void save_domain(const EnabledDomain &domain) override;
 
 	std::string problem() const override { return problem_; }
 	void retry_unsaved() override;
@@ -92,11 +94,16 @@ private:
 		MigrationWindow window;
 		uint64_t record_bytes;
 	};
+	struct DomainEntry {
+		EnabledDomain domain;
+		uint64_t record_bytes;
+	};
 
 	void replay();
 	void requeue_interrupted_jobs();
 	void remember(const Job &job, uint64_t record_bytes);
 	void remember(const MigrationWindow &window, uint64_t record_bytes);
+	void remember(const EnabledDomain &domain, uint64_t record_bytes);
 	void compact_if_worthwhile();
 	// Appends through the journal, keeping problem_ up to date.
 	void append(std::string_view records, Durability durability);
@@ -107,6 +114,7 @@ private:
 	uint64_t live_bytes_ = 0; // the header plus each record's latest version
 	std::map<std::string, Entry, std::less<>> jobs_;
 	std::map<std::string, WindowEntry, std::less<>> windows_;
+	std::map<std::string, DomainEntry, std::less<>> domains_;
 	OpenReport open_report_;
 	// Users whose latest state is only in memory (retry_unsaved()).
 	std::set<std::string, std::less<>> unsaved_;

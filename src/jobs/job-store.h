@@ -1,4 +1,4 @@
-// Where the service keeps its jobs and migration windows. The single-server
+// Where the service keeps its jobs, migration windows and enabled domains. The single-server
 // deployment uses FileJobStore (an in-memory map backed by an append-only
 // journal); a multi-server deployment can put the same records into a
 // shared store (Dovecot dict, redis, SQL) behind this interface without the
@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jobs/domain-table.h"
 #include "jobs/job.h"
 #include "jobs/journal-file.h"
 #include "jobs/migration-window.h"
@@ -40,6 +41,11 @@ public:
 	virtual std::vector<MigrationWindow> windows() const = 0;
 	// Inserts or replaces the window of window.scope, synced.
 	virtual void save_window(const MigrationWindow &window) = 0;
+
+	// The domain table (domain-table.h), enabled and disabled domains.
+	virtual std::vector<EnabledDomain> domains() const = 0;
+	// Inserts or replaces the record of domain.domain, synced.
+	virtual void save_domain(const EnabledDomain &domain) = 0;
 
 	// What keeps the store from writing now (a full disk), "" when
 	// nothing does. Shown to admins (status field service_error).

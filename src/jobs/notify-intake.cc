@@ -56,9 +56,14 @@ void NotifyIntake::notification(std::string_view line, long peer_uid)
 	}
 	KeyValues values;
 	for (const auto &[key, value] : from_key_value_fields(fields, 2)) {
-		if (key == "password" || (key == "source" && value.size() <= max_source_length))
+		if (key == "password" || (key == "source" && value.size() <= max_source_length) ||
+		    (key == "source_from" && value == "userdb"))
 			values[key] = value;
 	}
+	// Neither a source nor an enabled domain: nothing to verify, as
+	// nothing would be queued (no token spent, no userdb lookup).
+	if (!core_.wants_login(user, values))
+		return;
 	if (const CachedUser *known = cached(user)) {
 		if (known->answer.kind == UserdbAnswer::Kind::found && known->answer.user == user &&
 		    (peer_uid == root_uid || peer_uid == known->answer.uid)) {

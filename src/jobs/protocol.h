@@ -6,7 +6,10 @@
 // 1. Login notifications (socket "mailmove", from the mail plugin in imap
 //    and pop3 processes; fire and forget, the plugin never reads a reply):
 //      VERSION  mailmove-notify  1  0
-//      LOGIN    <user>  source=<url>  [password=<the login's password>]
+//      LOGIN    <user>  [source=<url>  [source_from=userdb]]
+//               [password=<the login's password>]
+//    source_from=userdb: the user's userdb sets the source (it wins over
+//    the domain table); no source: only an enabled domain queues a move.
 //    The password is there only when the passdb handed it to the session
 //    (userdb_mailmove_password=%w) and mailmove_password_from = login. The
 //    service believes a LOGIN only from root or the user's own uid, for a
@@ -37,7 +40,9 @@
 //               -> one line per record removed: scope=, result=cleared; "".
 //      CREDENTIALS-GET    <user>                -> the record that applies
 //               (scope=, origin=, source=, login=, password=, master_user=)
-//               or nothing, then "". For doveadm mailmove run and test.
+//               and the enabled domain's domain_source=, domain_provider=
+//               (as in JOB), or nothing, then "". For doveadm mailmove run
+//               and test.
 //      IMPORT-DATA  <a piece of the CSV file>   (no reply)
 //      IMPORT-END   [partial=yes]               -> line=, problem= per bad
 //               line, then imported=, valid=, problems=, then "". Nothing is
@@ -46,6 +51,14 @@
 //               updated=, state=open|closed|pending per window, then "".
 //      WINDOW-OPEN   <domain | *>  [opens=<time>]  [length=<seconds>]  -> "OK"
 //      WINDOW-CLOSE  <domain | *>                                      -> "OK"
+//      DOMAIN-ENABLE  <domain>  source=<url>  [provider=<preset>]  [via=<why>]
+//               [requested=auto|<url>]          -> "OK" (doveadm detects
+//               for --source auto and checks the preset name first)
+//      DOMAIN-DISABLE <domain>                  -> "OK" (ERR: not enabled)
+//      DOMAIN-LIST                              -> domain=, state=enabled|
+//               disabled, source=, provider=, via=, requested=, updated=,
+//               window=open|closed|pending|not-opened, window_closes=,
+//               users=, one count per job state, synced= per domain, then "".
 //      RUN-BEGIN     <user>  source=<url>       -> "OK" or "ERR <TAB> why"
 //      RUN-PROGRESS  <user>  <progress fields>  (no reply)
 //      RUN-END       <user>  <result fields>    -> "OK"
@@ -63,7 +76,10 @@
 //
 // 3. Workers (socket "mailmove-worker", the service connects to it):
 //      VERSION  mailmove-worker  1  0           (both directions)
-//      service -> worker:  JOB  <user>  [<credential fields>]
+//      service -> worker:  JOB  <user>  [domain_source=<url>]
+//                          [domain_provider=<preset>]  [<credential fields>]
+//                          (domain_*: the user's domain is enabled; the
+//                          worker uses them unless userdb sets a source)
 //                          (right after its VERSION line)
 //      worker -> service:  STARTED   source=<url>
 //                          FOLDER    <folder fields>   (any number)
@@ -133,6 +149,9 @@
 #define MAILMOVE_CMD_WINDOW_LIST "WINDOW-LIST"
 #define MAILMOVE_CMD_WINDOW_OPEN "WINDOW-OPEN"
 #define MAILMOVE_CMD_WINDOW_CLOSE "WINDOW-CLOSE"
+#define MAILMOVE_CMD_DOMAIN_ENABLE "DOMAIN-ENABLE"
+#define MAILMOVE_CMD_DOMAIN_DISABLE "DOMAIN-DISABLE"
+#define MAILMOVE_CMD_DOMAIN_LIST "DOMAIN-LIST"
 #define MAILMOVE_CMD_RUN_BEGIN "RUN-BEGIN"
 #define MAILMOVE_CMD_RUN_PROGRESS "RUN-PROGRESS"
 #define MAILMOVE_CMD_RUN_FOLDER "RUN-FOLDER"

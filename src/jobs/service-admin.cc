@@ -38,6 +38,8 @@ const std::vector<ServiceCore::AdminCommand> &ServiceCore::admin_commands()
 		 [](ServiceCore &core, const Request &) { return core.summary(UserMask("*")); }},
 		{MAILMOVE_CMD_WINDOW_LIST, false,
 		 [](ServiceCore &core, const Request &) { return core.window_list(); }},
+		{MAILMOVE_CMD_DOMAIN_LIST, false,
+		 [](ServiceCore &core, const Request &) { return core.domain_list(); }},
 		{MAILMOVE_CMD_IMPORT_DATA, false,
 		 [](ServiceCore &core, const Request &r) {
 			 core.import_data(r.client, r.fields);
@@ -103,6 +105,14 @@ const std::vector<ServiceCore::AdminCommand> &ServiceCore::admin_commands()
 		{MAILMOVE_CMD_WINDOW_CLOSE, true,
 		 [](ServiceCore &core, const Request &r) {
 			 return core.window_close(r.argument);
+		 }},
+		{MAILMOVE_CMD_DOMAIN_ENABLE, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.domain_enable(r.argument, r.values);
+		 }},
+		{MAILMOVE_CMD_DOMAIN_DISABLE, true,
+		 [](ServiceCore &core, const Request &r) {
+			 return core.domain_disable(r.argument);
 		 }},
 	};
 	return commands;

@@ -37,6 +37,7 @@ ServiceCore::ServiceCore(JobStore &store, CredentialStore &vault, const Clock &c
 		return std::uniform_real_distribution<double>(0.0, 1.0)(*generator);
 	};
 	windows_.load(store_.windows());
+	domains_.load(store_.domains());
 	store_.for_each([this](const Job &job) { place_in_schedule(job); });
 	// Windows that closed while the service was down.
 	try {
@@ -141,6 +142,11 @@ void ServiceCore::queue_or_expire(Job &job, const std::string &why)
 
 void ServiceCore::verified_login(const std::string &user, const KeyValues &values)
 {
+	// A user of a domain not enabled, without a source of its own:
+	// nothing is queued and its password is not kept.
+	std::string source = login_source(user, values);
+	if (source.empty())
+		return;
 	std::string password = value_of(values, "password");
 	if (!password.empty()) {
 		try {
@@ -153,7 +159,6 @@ void ServiceCore::verified_login(const std::string &user, const KeyValues &value
 		}
 	}
 
-	std::string source = value_of(values, "source");
 	Job job = load(user);
 	switch (job.state) {
 	case JobState::none:
@@ -399,6 +404,12 @@ void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
 std::vector<std::string> ServiceCore::job_fields_of(const Job &job) const
 {
 	std::vector<std::string> fields;
+	if (const EnabledDomain *domain = domain_of_job(job)) {
+		// The worker uses them unless the user's userdb names a source.
+		fields.push_back("domain_source=" + domain->source);
+		if (!domain->provider.empty())
+			fields.push_back("domain_provider=" + domain->provider);
+	}
 	std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, job.user);
 	if (!credentials)
 		return fields;

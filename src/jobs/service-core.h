@@ -38,6 +38,7 @@
 #include "base/logger.h"
 #include "jobs/clock.h"
 #include "jobs/credential-store.h"
+#include "jobs/domain-table.h"
 #include "jobs/job-actions.h"
 #include "jobs/job-events.h"
 #include "jobs/job-store.h"
@@ -93,6 +94,11 @@ public:
 	// that failed) and stores the login's password (values: source=,
 	// password=).
 	void verified_login(const std::string &user, const KeyValues &values);
+	// Whether a login of user with these values (source=, source_from=)
+	// would queue anything: the user's domain is enabled, or the login
+	// brings a source. The intake drops the others before any userdb
+	// lookup.
+	bool wants_login(const std::string &user, const KeyValues &values) const;
 
 	// Socket "mailmove-admin": one command, its reply lines (none for
 	// RUN-PROGRESS and IMPORT-DATA).
@@ -151,6 +157,13 @@ private:
 	// its window is closed. Opens the domain's window at its first job.
 	void queue_or_expire(Job &job, const std::string &why);
 	std::string window_closed_reason(std::string_view user) const;
+	// The source a login queues the user's move with: a userdb source
+	// (source_from=userdb), else the enabled domain's, else the login's
+	// (the global mailmove_source); "" queues nothing.
+	std::string login_source(const std::string &user, const KeyValues &values) const;
+	// The domain record whose source and provider the job's runs use
+	// (JOB's domain_source=, domain_provider=); nullptr when none.
+	const EnabledDomain *domain_of_job(const Job &job) const;
 
 	// captured passwords
 	bool capture_password(const std::string &user, const std::string &password);
@@ -214,6 +227,9 @@ private:
 	Lines window_list() const;
 	Lines window_open(const std::string &scope, const KeyValues &values);
 	Lines window_close(const std::string &scope);
+	Lines domain_enable(const std::string &name, const KeyValues &values);
+	Lines domain_disable(const std::string &name);
+	Lines domain_list() const;
 	void reopen_jobs_of(std::string_view scope);
 	std::string credentials_status(const std::string &user) const;
 
@@ -225,6 +241,7 @@ private:
 	CoreSettings settings_;
 	Scheduler scheduler_;
 	WindowTable windows_;
+	DomainTable domains_;
 	std::time_t swept_until_ = 0;
 	RunId next_run_ = 1;
 	std::unordered_map<RunId, Run> runs_;

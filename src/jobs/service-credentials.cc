@@ -79,16 +79,25 @@ ServiceCore::Lines ServiceCore::credentials_clear(const std::string &scope)
 ServiceCore::Lines ServiceCore::credentials_get(const std::string &user) const
 {
 	Lines lines;
+	KeyValues domain_fields;
+	if (const EnabledDomain *domain = domain_of_job(load(user))) {
+		domain_fields = {{"domain_source", domain->source},
+				 {"domain_provider", domain->provider}};
+	}
 	if (std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, user)) {
 		Credentials secret = *vault_.reveal(credentials->scope);
-		lines.push_back(key_value_line(
-			{{"scope", credentials->scope},
-			 {"origin", credential_origin_name(credentials->info.origin)},
-			 {"source", credentials->info.source},
-			 {"login", secret.login},
-			 {"password", secret.password},
-			 {"master_user", secret.master_user}}));
+		KeyValues values = {{"scope", credentials->scope},
+				    {"origin", credential_origin_name(credentials->info.origin)},
+				    {"source", credentials->info.source},
+				    {"login", secret.login},
+				    {"password", secret.password},
+				    {"master_user", secret.master_user}};
+		values.insert(domain_fields.begin(), domain_fields.end());
+		lines.push_back(key_value_line(values));
+		wipe(values["password"]);
 		wipe(secret.password);
+	} else if (!domain_fields.empty()) {
+		lines.push_back(key_value_line(domain_fields));
 	}
 	lines.emplace_back();
 	return lines;

@@ -21,6 +21,7 @@
 #include "mail-storage-hooks.h"
 #include "jobs/protocol.h"
 #include "mailmove-plugin.h"
+#include "userdb-source.h"
 
 #include <unistd.h>
 
@@ -85,8 +86,10 @@ mailmove_captured_password(struct mail_user *user, struct event *event)
 	return password == NULL || password[0] == '\0' ? NULL : password;
 }
 
-/* started: when the hook began, for the cost of the hook in the debug
-   line (the login benchmark in tests/integration/test_admin.py reads it). */
+/* source: the user's mailmove_source, NULL when unset (the service then
+   queues a move only for a user of an enabled domain). started: when the
+   hook began, for the cost of the hook in the debug line (the login
+   benchmark in tests/integration/test_admin.py reads it). */
 static void mailmove_notify_login(struct mail_user *user, struct event *event,
 				  const char *source, const struct timeval *started)
 {
@@ -101,8 +104,12 @@ static void mailmove_notify_login(struct mail_user *user, struct event *event,
 	str_append(msg, MAILMOVE_NOTIFY_HANDSHAKE);
 	str_append(msg, MAILMOVE_CMD_LOGIN "\t");
 	str_append_tabescaped(msg, user->username);
-	str_append(msg, "\tsource=");
-	str_append_tabescaped(msg, source);
+	if (source != NULL) {
+		str_append(msg, "\tsource=");
+		str_append_tabescaped(msg, source);
+		if (mailmove_userdb_sets_source(user->userdb_fields))
+			str_append(msg, "\tsource_from=userdb");
+	}
 	if (password != NULL) {
 		str_append(msg, "\tpassword=");
 		str_append_tabescaped(msg, password);
@@ -157,10 +164,11 @@ static void mailmove_mail_user_created(struct mail_user *user)
 			if ((source == NULL || source[0] == '\0') &&
 			    mail_user_plugin_getenv(user, "mailmove_provider") != NULL)
 				source = "auto";
-			if (source == NULL || source[0] == '\0')
-				e_debug(event, "Skipped: mailmove_source is not set");
-			else
-				mailmove_notify_login(user, event, source, &started);
+			if (source != NULL && source[0] == '\0')
+				source = NULL;
+			/* Without a source too: the user's domain may be
+			   enabled (doveadm mailmove domain enable). */
+			mailmove_notify_login(user, event, source, &started);
 		}
 	} T_END;
 	event_unref(&event);

@@ -76,31 +76,11 @@ bool detect_by_srv(const std::string &domain, Resolver &resolver, Detection &res
 
 } // namespace
 
-std::string normalize_domain(std::string_view domain)
-{
-	if (!domain.empty() && domain.back() == '.')
-		domain.remove_suffix(1);
-	if (domain.empty() || domain.size() > 253)
-		throw Failure(FailureKind::permanent, "invalid domain name (empty or too long)");
-	for (char c : domain) {
-		bool valid = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-		if (!valid) {
-			throw Failure(FailureKind::permanent,
-				      "invalid domain name '" + printable_excerpt(domain) +
-					      "' (IDNs must be given in their xn-- form)");
-		}
-	}
-	if (domain.front() == '.' || domain.find("..") != std::string_view::npos)
-		throw Failure(FailureKind::permanent, "invalid domain name (empty label)");
-	return to_lower(domain);
-}
-
 Detection detect_provider(std::string_view domain_text, const PresetTable &presets,
 			  Resolver &resolver)
 {
 	Detection result;
-	result.domain = normalize_domain(domain_text);
+	result.domain = normalize_domain_name(domain_text);
 
 	DnsAnswer<MxRecord> mx = resolver.mx(result.domain);
 	require_answer(mx, "MX " + result.domain);

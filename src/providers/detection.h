@@ -26,10 +26,6 @@ struct Detection {
 	DetectedBy by = DetectedBy::none;
 };
 
-// A domain as detection wants it: lower-case, no trailing dot, only
-// host-name characters. Throws a permanent Failure for anything else.
-std::string normalize_domain(std::string_view domain);
-
 // Throws a temporary Failure when DNS does not answer (the result would
 // be a guess), a permanent one when the domain does not exist.
 Detection detect_provider(std::string_view domain, const PresetTable &presets,

@@ -11,6 +11,7 @@
 #include "runner/move-settings.h"
 #include "runner/transfer-cap.h"
 #include "runner/user-settings.h"
+#include "plugin/userdb-source.h"
 
 #include <chrono>
 #include <string>
@@ -49,6 +50,18 @@ private:
 };
 
 } // namespace
+
+extern "C" void mailmove_run_apply_domain(struct mail_user *user, const char *domain_source,
+					  const char *domain_provider,
+					  struct mailmove_run_credentials *credentials)
+{
+	if (domain_source == nullptr || domain_source[0] == '\0' || credentials->source != nullptr ||
+	    mailmove_userdb_sets_source(user->userdb_fields))
+		return;
+	credentials->source = domain_source;
+	credentials->provider =
+		domain_provider != nullptr && domain_provider[0] != '\0' ? domain_provider : nullptr;
+}
 
 extern "C" const char *mailmove_run_source(struct mail_user *user)
 {

@@ -24,6 +24,10 @@ struct mailmove_run_credentials {
 	/* Log in as this SASL authentication identity, for login (the
 	   authorization identity): master-user migrations. */
 	const char *master_user;
+	/* The provider preset whose dialect the run speaks (an enabled
+	   domain's --provider); NULL: mailmove_provider, or the preset whose
+	   server the source names. */
+	const char *provider;
 };
 
 struct mailmove_run_callbacks {
@@ -55,6 +59,15 @@ struct mailmove_run_result {
 
 /* The user's mailmove_source, or NULL when not set. */
 const char *mailmove_run_source(struct mail_user *user);
+
+/* An enabled domain's source and provider (the service's JOB
+   domain_source= and domain_provider=, or its CREDENTIALS-GET reply) into
+   credentials, unless credentials already name a source (the vault's) or
+   the user's userdb sets mailmove_source or mailmove_provider, which win
+   (plugin/userdb-source.h). The strings must outlive credentials. */
+void mailmove_run_apply_domain(struct mail_user *user, const char *domain_source,
+			       const char *domain_provider,
+			       struct mailmove_run_credentials *credentials);
 
 /* Returns 0 when the move completed, -1 when it failed (result says why).
    credentials may be NULL. Logs through a child of the user's event

@@ -6,6 +6,7 @@
 #include "base/failure.h"
 #include "base/line-codec.h"
 #include "providers/detection.h"
+#include "providers/domain-choice.h"
 #include "providers/preset.h"
 #include "storage/dovecot-headers.h"
 
@@ -97,6 +98,38 @@ extern "C" int mailmove_provider_detect(const char *override_path, const char *d
 			{"via", found.via},
 		});
 		return 0;
+	} catch (const Failure &failure) {
+		*failure_kind_r = failure_kind_name(failure.kind());
+		*error_r = t_strdup(failure.what());
+	} catch (const std::exception &e) {
+		*failure_kind_r = failure_kind_name(FailureKind::temporary);
+		*error_r = t_strdup(e.what());
+	}
+	return -1;
+}
+
+extern "C" int mailmove_domain_choose(const char *override_path, const char *domain,
+				      const char *source, const char *provider,
+				      const char *const **fields_r,
+				      const char **failure_kind_r, const char **error_r)
+{
+	try {
+		PresetTable table = read_presets(override_path);
+		SystemResolver resolver;
+		DomainChoice choice = choose_domain_source(domain, source == nullptr ? "" : source,
+							   provider == nullptr ? "" : provider,
+							   table, resolver);
+		*fields_r = data_stack_fields({
+			{"domain", choice.domain},
+			{"source", choice.source},
+			{"provider", choice.provider},
+			{"via", choice.via},
+			{"requested", choice.requested},
+		});
+		return 0;
+	} catch (const InvalidDomainRequest &e) {
+		*failure_kind_r = "usage";
+		*error_r = t_strdup(e.what());
 	} catch (const Failure &failure) {
 		*failure_kind_r = failure_kind_name(failure.kind());
 		*error_r = t_strdup(failure.what());

@@ -32,6 +32,18 @@ int mailmove_provider_detect(const char *override_path, const char *domain,
 			     const char *const **fields_r,
 			     const char **failure_kind_r, const char **error_r);
 
+/* What doveadm mailmove domain enable stores for domain
+   (providers/domain-choice.h): source and provider may be NULL or ""
+   (source "auto": detect). fields_r: domain, source, provider, via,
+   requested. Returns 0, or -1 with failure_kind_r ("usage": bad domain,
+   URL or provider name; "temporary": DNS did not answer; "permanent":
+   nothing detected, NXDOMAIN, bad presets) and error_r. Blocks for the DNS
+   lookups. */
+int mailmove_domain_choose(const char *override_path, const char *domain,
+			   const char *source, const char *provider,
+			   const char *const **fields_r,
+			   const char **failure_kind_r, const char **error_r);
+
 #ifdef __cplusplus
 }
 #endif

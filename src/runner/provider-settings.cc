@@ -2,6 +2,7 @@
 
 #include "base/failure.h"
 #include "providers/detection.h"
+#include "providers/domain-choice.h"
 #include "runner/provider-presets.h"
 #include "runner/user-settings.h"
 #include "source/source-url.h"
@@ -15,26 +16,22 @@ namespace mailmove::runner {
 
 namespace {
 
-bool is_preset_server(const std::string &url_text, const std::string &host)
-{
-	std::string error;
-	auto url = source::parse_source_url(url_text, error);
-	return url && url->host == host;
-}
-
-// The preset mailmove_provider names; nullptr when it is unset. An
-// unknown name is a permanent Failure.
-const providers::Preset *named_preset(struct mail_user *user,
+// The preset the run's domain names (domain_provider), else the one
+// mailmove_provider names; nullptr when neither is set. An unknown name is
+// a permanent Failure.
+const providers::Preset *named_preset(struct mail_user *user, const char *domain_provider,
 				      const providers::PresetTable &presets)
 {
-	std::string name = plugin_setting(user, "mailmove_provider", "");
+	bool of_domain = domain_provider != nullptr && domain_provider[0] != '\0';
+	std::string name = of_domain ? domain_provider : plugin_setting(user, "mailmove_provider", "");
 	if (name.empty())
 		return nullptr;
 	const providers::Preset *preset = presets.find(name);
 	if (preset == nullptr) {
 		throw Failure(FailureKind::permanent,
-			      "mailmove_provider = " + name + " is no known provider "
-			      "(doveadm mailmove provider list)");
+			      std::string(of_domain ? "the domain's provider " : "mailmove_provider = ") +
+				      name + " is no known provider "
+				      "(doveadm mailmove provider list)");
 	}
 	return preset;
 }
@@ -52,7 +49,7 @@ std::string provider_source_url(struct mail_user *user, const std::string &setti
 				const std::string &login)
 {
 	providers::PresetTable presets = read_presets();
-	if (const providers::Preset *preset = named_preset(user, presets))
+	if (const providers::Preset *preset = named_preset(user, nullptr, presets))
 		return !preset->imap.empty() ? preset->imap : preset->pop3;
 	if (setting != "auto")
 		throw Failure(FailureKind::permanent, "mailmove_source is not set");
@@ -72,19 +69,14 @@ std::string provider_source_url(struct mail_user *user, const std::string &setti
 	return found.source;
 }
 
-std::optional<providers::Preset> source_preset(struct mail_user *user, const std::string &host)
+std::optional<providers::Preset> source_preset(struct mail_user *user, const std::string &host,
+					       const char *domain_provider)
 {
 	providers::PresetTable presets = read_presets();
-	if (const providers::Preset *preset = named_preset(user, presets))
+	if (const providers::Preset *preset = named_preset(user, domain_provider, presets))
 		return *preset;
-	for (const providers::Preset &preset : presets.presets()) {
-		if (is_preset_server(preset.imap, host) || is_preset_server(preset.pop3, host))
-			return preset;
-		for (const std::string &alternative : preset.imap_alternatives) {
-			if (is_preset_server(alternative, host))
-				return preset;
-		}
-	}
+	if (const providers::Preset *preset = providers::preset_of_server(presets, host))
+		return *preset;
 	return std::nullopt;
 }
 

@@ -28,9 +28,11 @@ providers::PresetTable read_presets();
 std::string provider_source_url(struct mail_user *user, const std::string &setting,
 				const std::string &login);
 
-// The preset for a source: mailmove_provider's, else the one whose IMAP
-// or POP3 server is host; nullopt when none.
-std::optional<providers::Preset> source_preset(struct mail_user *user, const std::string &host);
+// The preset for a source: the enabled domain's provider (domain_provider,
+// may be NULL), else mailmove_provider's, else the one whose IMAP or POP3
+// server is host; nullopt when none.
+std::optional<providers::Preset> source_preset(struct mail_user *user, const std::string &host,
+					       const char *domain_provider);
 
 // mailmove_source_id (yes = before-login, no, before-login, after-login,
 // both), defaulting to the preset's timing (before-login without one),

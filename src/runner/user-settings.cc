@@ -133,7 +133,7 @@ move::ImapSource read_imap_source(struct mail_user *user,
 	source.auth = move::ImapAuth(plugin_setting_choice(
 		user, "mailmove_source_auth", {"auto", "login", "plain"}));
 	source.client.max_message_size = read_max_message_size(user);
-	std::optional<providers::Preset> preset = source_preset(user, source.url.host);
+	std::optional<providers::Preset> preset = source_preset(user, source.url.host, c.provider);
 	apply_id_timing(user, preset, source.client);
 	if (preset && !preset->auth_hint.empty())
 		source.auth_hint = preset->title + ": " + preset->auth_hint;

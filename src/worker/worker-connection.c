@@ -150,7 +150,8 @@ static void worker_move_user(struct worker_connection *wconn, struct mail_user *
 }
 
 static void worker_run_job(struct worker_connection *wconn, const char *username,
-			   const struct mailmove_run_credentials *credentials)
+			   struct mailmove_run_credentials *credentials,
+			   const char *domain_source, const char *domain_provider)
 {
 	struct mail_storage_service_input input;
 	struct mail_storage_service_user *service_user;
@@ -175,6 +176,7 @@ static void worker_run_job(struct worker_connection *wconn, const char *username
 		return;
 	}
 	process_title_set(t_strdup_printf("[%s]", user->username));
+	mailmove_run_apply_domain(user, domain_source, domain_provider, credentials);
 	worker_move_user(wconn, user, credentials);
 	mail_user_deinit(&user);
 	mail_storage_service_user_unref(&service_user);
@@ -186,6 +188,7 @@ static int worker_input_args(struct connection *conn, const char *const *args)
 	struct worker_connection *wconn =
 		container_of(conn, struct worker_connection, conn);
 	struct mailmove_run_credentials credentials;
+	const char *domain_source = NULL, *domain_provider = NULL;
 	const char *const *arg;
 
 	if (str_array_length(args) < 2 || strcmp(args[0], MAILMOVE_CMD_JOB) != 0 ||
@@ -194,10 +197,15 @@ static int worker_input_args(struct connection *conn, const char *const *args)
 		e_error(conn->event, "Invalid input from the mailmove service");
 		return -1;
 	}
-	/* JOB <user> [source=, login=, password=, master_user=] */
+	/* JOB <user> [domain_source=, domain_provider=, source=, login=,
+	   password=, master_user=] */
 	i_zero(&credentials);
 	for (arg = args + 2; *arg != NULL; arg++) {
-		if (str_begins(*arg, "source="))
+		if (str_begins(*arg, "domain_source="))
+			domain_source = *arg + 14;
+		else if (str_begins(*arg, "domain_provider="))
+			domain_provider = *arg + 16;
+		else if (str_begins(*arg, "source="))
 			credentials.source = *arg + 7;
 		else if (str_begins(*arg, "login="))
 			credentials.login = *arg + 6;
@@ -207,7 +215,7 @@ static int worker_input_args(struct connection *conn, const char *const *args)
 			credentials.master_user = *arg + 12;
 	}
 	i_gettimeofday(&wconn->last_check);
-	worker_run_job(wconn, args[1], &credentials);
+	worker_run_job(wconn, args[1], &credentials, domain_source, domain_provider);
 	/* The engine wiped its copies; this one is the parsed JOB line's. */
 	if (credentials.password != NULL)
 		safe_memset((char *)credentials.password, 0, strlen(credentials.password));

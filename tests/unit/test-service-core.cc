@@ -349,7 +349,7 @@ START_TEST(window_survives_restart)
 		FileJobStore store(dir.path() + "/jobs.journal", logger);
 		vault::CredentialVault vault(dir.path() + "/v", dir.path() + "/k", logger);
 		ServiceCore core(store, vault, clock, logger, events, settings);
-		core.verified_login("q@one.test", {});
+		core.verified_login("q@one.test", {{"source", "imaps://old:993"}});
 	}
 	// Down while the window closed.
 	clock.advance(7200);
@@ -626,11 +626,11 @@ START_TEST(queued_jobs_resume_after_restart)
 		FileJobStore store(dir.path() + "/jobs.journal", logger);
 		vault::CredentialVault vault(dir.path() + "/v", dir.path() + "/k", logger);
 		ServiceCore core(store, vault, clock, logger, events, fixture_settings(1));
-		core.verified_login("first", {});
+		core.verified_login("first", {{"source", "imaps://old:993"}});
 		clock.advance(1);
-		core.verified_login("second", {});
+		core.verified_login("second", {{"source", "imaps://old:993"}});
 		clock.advance(1);
-		core.verified_login("third", {});
+		core.verified_login("third", {{"source", "imaps://old:993"}});
 		ck_assert_uint_eq(core.tick().size(), 1); // "first" is running
 	}
 	FileJobStore store(dir.path() + "/jobs.journal", logger);
@@ -672,10 +672,10 @@ START_TEST(unreadable_vault_fails_the_run_not_the_service)
 	vault::CredentialVault vault(files.vault_path, files.key_path, files.logger);
 	ServiceCore core(store, vault, files.clock, files.logger, files.events,
 			 fixture_settings());
-	core.verified_login("alice", {});
+	core.verified_login("alice", {{"source", "imaps://old:993"}});
 	ck_assert(core.tick().empty());
 	// A login that brings a password still queues its move.
-	core.verified_login("bob", {{"password", "new-one"}});
+	core.verified_login("bob", {{"source", "imaps://old:993"}, {"password", "new-one"}});
 	ck_assert(files.logger.logged("bob: Could not store the login's password"));
 	ck_assert(!files.logger.logged("new-one"));
 	ck_assert(store.find("bob")->state == JobState::queued);
@@ -713,6 +713,8 @@ public:
 	}
 	std::vector<MigrationWindow> windows() const override { return store_.windows(); }
 	void save_window(const MigrationWindow &window) override { store_.save_window(window); }
+	std::vector<EnabledDomain> domains() const override { return store_.domains(); }
+	void save_domain(const EnabledDomain &domain) override { store_.save_domain(domain); }
 
 private:
 	JobStore &store_;
@@ -732,9 +734,9 @@ START_TEST(failed_start_the_store_cannot_record_keeps_the_other_starts)
 	vault::CredentialVault vault(files.vault_path, files.key_path, files.logger);
 	ServiceCore core(store, vault, files.clock, files.logger, files.events,
 			 fixture_settings());
-	core.verified_login("bob", {});
+	core.verified_login("bob", {{"source", "imaps://old:993"}});
 	files.clock.advance(1);
-	core.verified_login("alice", {});
+	core.verified_login("alice", {{"source", "imaps://old:993"}});
 
 	std::vector<RunStart> starts = core.tick();
 	ck_assert_uint_eq(starts.size(), 1);

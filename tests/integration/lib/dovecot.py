@@ -403,7 +403,8 @@ class TargetInstance(DovecotInstance):
         self.plugin_settings = dict(plugin_settings or {})
 
     def _extra_config(self):
-        settings = {"mailmove_source": self.source_url}
+        # source_url None: no global mailmove_source (only enabled domains move).
+        settings = {} if self.source_url is None else {"mailmove_source": self.source_url}
         if self.ca_file:
             settings["mailmove_source_ssl_ca_file"] = self.ca_file
         settings.update(self.plugin_settings)
