@@ -351,7 +351,9 @@ def login_captured(world):
 
     mark = target.log_mark()
     nobody = 65534
-    admin.notify_logins(target, [(user, ["password=planted-by-nobody"])], peer_uid=nobody)
+    # With a source: one without (and no domain enabled) is dropped unread.
+    admin.notify_logins(target, [(user, ["source=" + target.source_url,
+                                         "password=planted-by-nobody"])], peer_uid=nobody)
     line = target.wait_for_log(r"Ignored a login notification", mark)
     note("service: %s", line.split("mailmove: ", 1)[-1])
     check("uid %d" % nobody in line, "the refusal does not name the sender's uid: %s", line)

@@ -78,10 +78,11 @@ def forged_logins(world):
                                    what="the mailmove service to start")
     mark = target.log_mark()
     forged = [("forged%d@victim.example" % i, ["source=" + SOURCE]) for i in range(50)]
-    real = [("alice@trust.test", ["password=planted-by-nobody"]),
-            ("other@trust.test", [])]
+    # With a source: one without (and no domain enabled) is dropped unread.
+    real = [("alice@trust.test", ["source=" + SOURCE, "password=planted-by-nobody"]),
+            ("other@trust.test", ["source=" + SOURCE])]
     admin.notify_logins(target, forged + real, peer_uid=NOBODY)
-    admin.notify_logins(target, [("other@trust.test", [])], peer_uid=MAIL_UID)
+    admin.notify_logins(target, [("other@trust.test", ["source=" + SOURCE])], peer_uid=MAIL_UID)
     # Lookups are asynchronous: wait for the verdicts.
     procs.wait_until(lambda: refusals(target, mark) >= 10, 10,
                      what="the service to refuse the forged logins")
