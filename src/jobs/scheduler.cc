@@ -2,6 +2,15 @@
 
 namespace mailmove::jobs {
 
+unsigned SchedulerLimits::limit_of(std::string_view host) const
+{
+	auto it = host_caps.find(host);
+	unsigned cap = it == host_caps.end() ? 0 : it->second;
+	if (cap == 0 || (max_per_host > 0 && max_per_host < cap))
+		return max_per_host;
+	return cap;
+}
+
 void Scheduler::enqueue(const std::string &user, std::time_t due, const std::string &host)
 {
 	remove(user);
@@ -41,7 +50,8 @@ std::vector<std::string> Scheduler::pick(std::time_t now, size_t active_worker_r
 	       active_worker_runs + starting.size() < limits_.max_workers) {
 		auto placement = by_user_.find(it->user);
 		unsigned &load = host_load[placement->second.host];
-		if (limits_.max_per_host > 0 && load >= limits_.max_per_host) {
+		unsigned limit = limits_.limit_of(placement->second.host);
+		if (limit > 0 && load >= limit) {
 			++it;
 			continue;
 		}

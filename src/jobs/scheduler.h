@@ -27,6 +27,15 @@ struct SchedulerLimits {
 	// Moves (worker and doveadm runs) connected to one legacy host at
 	// once (mailmove_max_per_host); 0: only max_workers limits them.
 	unsigned max_per_host = 0;
+	// Lower limits for some hosts (lower-case names): a provider preset's
+	// connections per account (max_connections) for its servers, since
+	// each move holds one connection at a time and a provider that caps
+	// an account's connections is not to be hit harder from one site.
+	// max_per_host still applies where it is lower.
+	std::map<std::string, unsigned, std::less<>> host_caps;
+
+	// The limit for host; 0: none.
+	unsigned limit_of(std::string_view host) const;
 };
 
 // Active runs per legacy host name.

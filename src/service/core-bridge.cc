@@ -11,6 +11,8 @@
 #include "base/secret.h"
 #include "jobs/notify-intake.h"
 #include "jobs/service-core.h"
+#include "runner/provider-settings.h"
+#include "source/source-url.h"
 #include "storage/event-logger.h"
 #include "vault/credential-vault.h"
 
@@ -84,10 +86,39 @@ private:
 	void *context_;
 };
 
-jobs::CoreSettings core_settings(const struct mailmove_service_settings *set)
+// The provider presets' connection caps per server host
+// (SchedulerLimits::host_caps). Unreadable presets leave them out: the
+// doveadm and worker commands that use them report why.
+std::map<std::string, unsigned, std::less<>> preset_host_caps(Logger &logger)
+{
+	std::map<std::string, unsigned, std::less<>> caps;
+	try {
+		for (const providers::Preset &preset : runner::read_presets().presets()) {
+			if (preset.max_connections == 0)
+				continue;
+			std::vector<std::string> servers = preset.imap_alternatives;
+			servers.push_back(preset.imap);
+			servers.push_back(preset.pop3);
+			for (const std::string &server : servers) {
+				std::string error;
+				auto url = source::parse_source_url(server, error);
+				if (url)
+					caps[to_lower(url->host)] = preset.max_connections;
+			}
+		}
+	} catch (const std::exception &e) {
+		logger.error(std::string("Provider presets not applied to the host limits: ") +
+			     e.what());
+	}
+	return caps;
+}
+
+jobs::CoreSettings core_settings(const struct mailmove_service_settings *set, Logger &logger)
 {
 	jobs::CoreSettings settings;
-	settings.limits = {set->max_workers, set->max_per_host};
+	settings.limits.max_workers = set->max_workers;
+	settings.limits.max_per_host = set->max_per_host;
+	settings.limits.host_caps = preset_host_caps(logger);
 	settings.retry = {set->retry_delay, set->retry_max_delay, set->auth_retries};
 	settings.pass_interval = set->pass_interval;
 	settings.window_length = set->window;
@@ -105,7 +136,7 @@ struct mailmove_core {
 		: event(service_event), logger(service_event), events(service_event),
 		  directory(lookup, lookup_context), store(paths->journal, logger),
 		  vault(paths->vault, paths->vault_key, logger),
-		  core(store, vault, clock, logger, events, core_settings(set)),
+		  core(store, vault, clock, logger, events, core_settings(set, logger)),
 		  intake(core, directory, clock, logger)
 	{
 	}

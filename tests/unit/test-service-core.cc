@@ -415,6 +415,32 @@ START_TEST(per_host_limit_lets_other_hosts_pass)
 }
 END_TEST
 
+START_TEST(preset_connection_cap_limits_its_host)
+{
+	// A provider preset's max_connections caps its servers below
+	// mailmove_max_per_host; a lower max_per_host still wins elsewhere.
+	CoreSettings settings = fixture_settings(4);
+	settings.limits.max_per_host = 3;
+	settings.limits.host_caps["imap.capped.example"] = 1;
+	settings.limits.host_caps["imap.roomy.example"] = 10;
+	ck_assert_uint_eq(settings.limits.limit_of("imap.capped.example"), 1);
+	ck_assert_uint_eq(settings.limits.limit_of("imap.roomy.example"), 3);
+	ck_assert_uint_eq(settings.limits.limit_of("other.example"), 3);
+	Service service(settings);
+	for (int i = 1; i <= 3; i++) {
+		service.login("c" + std::to_string(i), "imaps://Imap.Capped.Example:993");
+		service.clock.advance(1);
+	}
+	service.login("r1", "imaps://imap.roomy.example:993");
+	std::vector<RunStart> starts = service.tick();
+	ck_assert_uint_eq(starts.size(), 2);
+	ck_assert_string_eq(starts[0].user, "c1");
+	ck_assert_string_eq(starts[1].user, "r1");
+	service.finish_run(starts[0].run, 1, 1);
+	ck_assert(service.start_users() == Users{"c2"});
+}
+END_TEST
+
 START_TEST(long_runs_yield_to_waiting_jobs)
 {
 	CoreSettings settings = fixture_settings(1);
@@ -768,6 +794,7 @@ static Suite *service_core_suite()
 	tcase_add_test(tc, window_survives_restart);
 	tcase_add_test(tc, worker_limit_and_fifo);
 	tcase_add_test(tc, per_host_limit_lets_other_hosts_pass);
+	tcase_add_test(tc, preset_connection_cap_limits_its_host);
 	tcase_add_test(tc, long_runs_yield_to_waiting_jobs);
 	tcase_add_test(tc, worker_progress_done);
 	tcase_add_test(tc, worker_failed_lost_unreachable);
