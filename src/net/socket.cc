@@ -47,7 +47,9 @@ void Socket::write_all(std::string_view data)
 	Deadline deadline(timeouts_.io_ms);
 	while (!data.empty()) {
 		/* MSG_NOSIGNAL: a peer that went away is this connection's
-		   EPIPE, not a SIGPIPE that kills the whole process. */
+		   EPIPE, not a SIGPIPE that kills the whole process. EPIPE
+		   and ECONNRESET are named as the close they are: "Broken
+		   pipe" alone does not tell an admin the server hung up. */
 		ssize_t ret = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
 		if (ret > 0) {
 			data.remove_prefix(static_cast<size_t>(ret));
@@ -56,6 +58,8 @@ void Socket::write_all(std::string_view data)
 		}
 		if (ret < 0 && errno == EINTR)
 			continue;
+		if (ret < 0 && (errno == EPIPE || errno == ECONNRESET))
+			throw_io_error("write failed, the server closed the connection", errno);
 		if (ret < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			throw_io_error("write failed", errno);
 		wait(POLLOUT, deadline, "sending data");

@@ -154,7 +154,10 @@ public:
 	{
 		if (!writes_fail_from_.empty() &&
 		    (written_ + std::string(data)).find(writes_fail_from_) != std::string::npos)
-			throw Failure(FailureKind::temporary, peer() + ": write failed: Broken pipe");
+			// Worded as net::Socket words a peer's close.
+			throw Failure(FailureKind::temporary,
+				      peer() + ": write failed, the server closed the "
+					       "connection: Broken pipe");
 		writes_.push_back(Write{written_.size(), server_bytes_read_});
 		written_ += data;
 	}

@@ -202,7 +202,8 @@ START_TEST(write_to_closed_peer_fails_without_sigpipe)
 	ck_assert_string_eq(server.finish(), "");
 	Failure failure = write_until_failure_with_sigpipe_fatal(*stream);
 	ck_assert(failure.kind() == FailureKind::temporary);
-	ck_assert_msg(contains(failure.what(), "write failed"), "%s", failure.what());
+	ck_assert_msg(contains(failure.what(), "write failed, the server closed the connection"),
+		      "%s", failure.what());
 }
 END_TEST
 

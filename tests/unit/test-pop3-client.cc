@@ -541,7 +541,8 @@ START_TEST(broken_connection_and_cancel)
 	RecordingHandler gone_handler;
 	f = expect_failure([&] { gone.client.retrieve({{2, 3}, {1, 3}}, gone_handler); });
 	ck_assert(f.kind() == FailureKind::temporary);
-	ck_assert_msg(contains(f.what(), "write failed: Broken pipe (the server's last reply: "
+	ck_assert_msg(contains(f.what(), "write failed, the server closed the connection: Broken pipe "
+					 "(the server's last reply: "
 					 "-ERR [SYS/TEMP] going away)"),
 		      "%s", f.what());
 
