@@ -92,6 +92,7 @@ private:
 	const LegacyMailbox *selected_ = nullptr;
 	std::string input_;
 	std::string output_;
+	size_t output_sent_ = 0; // bytes of output_ already read by the client
 	std::string deferred_; // held-back tagged OKs
 	size_t bodies_sent_ = 0;
 	bool closed_ = false;
