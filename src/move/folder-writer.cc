@@ -3,7 +3,7 @@
 #include "base/failure.h"
 
 #include <optional>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace mailmove::move {
 
@@ -70,23 +70,37 @@ void FolderWriter::restart(uint32_t uidvalidity, const UidRanges &done)
 }
 
 template <typename Key>
-void FolderWriter::recover_any(const std::vector<Key> &candidates,
-			       const std::function<std::string(const Key &)> &guid_of)
+void FolderWriter::recover_any(
+	const std::vector<Key> &candidates, const std::function<std::string(const Key &)> &guid_of,
+	const std::function<std::vector<std::string>(const Key &)> &flags_of)
 {
 	TargetMailboxState state = target_->state();
 	if (state.uidnext <= record_.target_uidnext &&
 	    state.uidvalidity == record_.target_uidvalidity)
 		return;
 
-	std::vector<std::string> guids = target_->guids_from_uid(record_.target_uidnext);
-	std::unordered_set<std::string> present(guids.begin(), guids.end());
-	uint64_t found = 0;
+	std::unordered_map<std::string, uint32_t> present; // GUID -> target UID
+	for (TargetGuid &saved : target_->guids_from_uid(record_.target_uidnext))
+		present.emplace(std::move(saved.guid), saved.uid);
+	std::vector<const Key *> recovered;
+	std::vector<TargetFlags> reflag;
 	for (const Key &candidate : candidates) {
-		if (!is_done(candidate) && present.count(guid_of(candidate)) > 0) {
-			mark_done(candidate);
-			found++;
-		}
+		if (is_done(candidate))
+			continue;
+		auto it = present.find(guid_of(candidate));
+		if (it == present.end())
+			continue;
+		recovered.push_back(&candidate);
+		if (flags_of)
+			reflag.push_back({it->second, flags_of(candidate)});
 	}
+	/* Before they count as done: a failure here leaves them to the next
+	   run's recovery. */
+	if (!reflag.empty())
+		target_->replace_flags(reflag);
+	for (const Key *key : recovered)
+		mark_done(*key);
+	size_t found = recovered.size();
 	record_.target_uidvalidity = state.uidvalidity;
 	record_.target_uidnext = state.uidnext;
 	checkpoint_.record(legacy_folder_, record_);
@@ -97,15 +111,18 @@ void FolderWriter::recover_any(const std::vector<Key> &candidates,
 }
 
 void FolderWriter::recover(const std::vector<uint32_t> &candidates,
-			   const std::function<std::string(uint32_t)> &guid_of)
+			   const std::function<std::string(uint32_t)> &guid_of,
+			   const std::function<std::vector<std::string>(uint32_t)> &flags_of)
 {
-	recover_any<uint32_t>(candidates, [&](const uint32_t &uid) { return guid_of(uid); });
+	recover_any<uint32_t>(
+		candidates, [&](const uint32_t &uid) { return guid_of(uid); },
+		[&](const uint32_t &uid) { return flags_of(uid); });
 }
 
 void FolderWriter::recover_keys(const std::vector<std::string> &candidates,
 				const std::function<std::string(const std::string &)> &guid_of)
 {
-	recover_any<std::string>(candidates, guid_of);
+	recover_any<std::string>(candidates, guid_of, {});
 }
 
 size_t FolderWriter::expunge_orphans(

@@ -65,10 +65,16 @@ public:
 			       const std::function<std::string(const std::string &key)> &guid_of);
 	// Finds messages that a crashed run committed but did not record:
 	// target messages saved after the last recorded commit whose GUID is
-	// one of candidates' (guid_of gives a legacy UID's GUID).
+	// one of candidates' (guid_of gives a legacy UID's GUID). Their
+	// flags are set again to flags_of's before they are recorded: a
+	// crash inside the commit can have kept a message but not its
+	// keywords (Dovecot's maildir writes dovecot-uidlist, with the
+	// GUIDs, before dovecot-keywords, with new keywords' names).
 	void recover(const std::vector<uint32_t> &candidates,
-		     const std::function<std::string(uint32_t)> &guid_of);
-	// The same for sources that name messages by string keys.
+		     const std::function<std::string(uint32_t)> &guid_of,
+		     const std::function<std::vector<std::string>(uint32_t)> &flags_of);
+	// The same for sources that name messages by string keys and give
+	// no keywords (POP3): the flags are kept as saved.
 	void recover_keys(const std::vector<std::string> &candidates,
 			  const std::function<std::string(const std::string &)> &guid_of);
 
@@ -96,9 +102,11 @@ private:
 	// Writes the intent down durably, then commits.
 	void commit_with_intent(TargetTransaction &saves,
 				const std::vector<IntendedMessage> &intended);
+	// flags_of may be empty (the flags are kept).
 	template <typename Key>
 	void recover_any(const std::vector<Key> &candidates,
-			 const std::function<std::string(const Key &)> &guid_of);
+			 const std::function<std::string(const Key &)> &guid_of,
+			 const std::function<std::vector<std::string>(const Key &)> &flags_of);
 	void mark_done(uint32_t uid) { record_.done.add(uid); }
 	void mark_done(const std::string &key) { record_.done_keys.insert(key); }
 

@@ -10,16 +10,23 @@
 
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <strings.h>
 
 namespace mailmove::move {
 
 namespace {
 
-bool is_recent_flag(const std::string &flag)
+// The legacy flags a moved message keeps: all but \Recent, which
+// belongs to the session, not the message.
+std::vector<std::string> flags_to_keep(const std::vector<std::string> &legacy_flags)
 {
-	/* \Recent belongs to the session, not the message. */
-	return strcasecmp(flag.c_str(), "\\Recent") == 0;
+	std::vector<std::string> kept;
+	for (const std::string &flag : legacy_flags) {
+		if (strcasecmp(flag.c_str(), "\\Recent") != 0)
+			kept.push_back(flag);
+	}
+	return kept;
 }
 
 // How much of a message is read ahead for its Message-ID (commit intents).
@@ -157,10 +164,7 @@ private:
 		message.guid = guid_of_(uid);
 		if (writer_.keeps_uids())
 			message.uid = uid;
-		for (const std::string &flag : summary.flags) {
-			if (!is_recent_flag(flag))
-				message.flags.push_back(flag);
-		}
+		message.flags = flags_to_keep(summary.flags);
 		if (auto date = imap::parse_internaldate(summary.internaldate)) {
 			message.received_time = date->unix_time;
 			message.received_tz_offset_minutes = date->tz_offset_minutes;
@@ -270,9 +274,19 @@ void ImapFolder::survey(imap::Client &client, RunContext &run)
 
 	expunge_orphans(run, writer);
 	std::vector<uint32_t> uids;
+	std::unordered_map<uint32_t, const imap::MessageSummary *> by_uid;
 	for (const imap::MessageSummary &summary : summaries)
 		uids.push_back(summary.uid);
-	writer.recover(uids, [this](uint32_t uid) { return guid_of(uid); });
+	writer.recover(
+		uids, [this](uint32_t uid) { return guid_of(uid); },
+		[&](uint32_t uid) {
+			/* only for messages found recovered: rare */
+			if (by_uid.empty()) {
+				for (const imap::MessageSummary &summary : summaries)
+					by_uid.emplace(summary.uid, &summary);
+			}
+			return flags_to_keep(by_uid.at(uid)->flags);
+		});
 
 	std::map<std::string, uint64_t> filtered;
 	for (imap::MessageSummary &summary : summaries) {

@@ -72,6 +72,19 @@ struct TargetMessage {
 	ContentIdentity identity;
 };
 
+// A target message's UID and the GUID it was saved with.
+struct TargetGuid {
+	uint32_t uid = 0;
+	std::string guid;
+};
+
+// The flags and keywords a target message must have, spelled as in
+// MessageToSave::flags.
+struct TargetFlags {
+	uint32_t uid = 0;
+	std::vector<std::string> flags;
+};
+
 struct TargetMailboxState {
 	uint32_t uidvalidity = 0;
 	uint32_t uidnext = 0;
@@ -103,8 +116,8 @@ public:
 	virtual TargetMailboxState state() = 0;
 	// A new transaction for saves; it must not outlive the mailbox.
 	virtual std::unique_ptr<TargetTransaction> begin_saves() = 0;
-	// GUIDs of the messages whose target UID is >= uid.
-	virtual std::vector<std::string> guids_from_uid(uint32_t uid) = 0;
+	// UIDs and GUIDs of the messages whose target UID is >= uid.
+	virtual std::vector<TargetGuid> guids_from_uid(uint32_t uid) = 0;
 	// The content identity of every message in the mailbox.
 	virtual std::vector<ContentIdentity> content_identities() = 0;
 	// When the mailbox is empty and never had mail, gives it this
@@ -116,6 +129,15 @@ public:
 	virtual std::vector<TargetMessage> messages_from_uid(uint32_t uid)
 	{
 		throw Failure(FailureKind::permanent, "this store cannot list messages by UID");
+	}
+	// Gives these messages exactly these flags and keywords, in a
+	// transaction of its own (keywords the target cannot store are
+	// left out). Crash recovery needs it: a commit interrupted by a
+	// crash can leave messages whose keywords were never written (see
+	// FolderWriter::recover()).
+	virtual void replace_flags(const std::vector<TargetFlags> &messages)
+	{
+		throw Failure(FailureKind::permanent, "this store cannot change flags");
 	}
 	// Expunges these messages at once, in a transaction of its own.
 	virtual void expunge(const std::vector<uint32_t> &uids)

@@ -74,6 +74,51 @@ enum mail_flags system_flag(const std::string &flag)
 	return (enum mail_flags)0;
 }
 
+// Legacy flags as Dovecot takes them: system flags and a keyword list.
+// Keywords the mailbox cannot store are set aside in rejected, since
+// mailbox_keywords_create_valid() would drop them without a word.
+class MailFlags {
+public:
+	MailFlags(struct mailbox *box, const std::vector<std::string> &legacy_flags)
+	{
+		std::vector<const char *> names;
+		for (const std::string &flag : legacy_flags) {
+			const char *error;
+			if (flag.empty())
+				continue;
+			if (flag[0] == '\\')
+				flags_ = (enum mail_flags)(flags_ | system_flag(flag));
+			else if (mailbox_keyword_is_valid(box, flag.c_str(), &error))
+				names.push_back(flag.c_str());
+			else
+				rejected.push_back(flag);
+		}
+		any_keywords_ = !names.empty();
+		names.push_back(nullptr);
+		keywords_ = mailbox_keywords_create_valid(box, names.data());
+	}
+	~MailFlags() { mailbox_keywords_unref(&keywords_); }
+	MailFlags(const MailFlags &) = delete;
+	MailFlags &operator=(const MailFlags &) = delete;
+
+	enum mail_flags flags() const { return flags_; }
+	// Never null: an empty list when there are no keywords
+	// (mail_update_keywords() replaces with it).
+	struct mail_keywords *keywords() const { return keywords_; }
+	// Null when there are none, as saves have always been given them.
+	struct mail_keywords *keywords_or_null() const
+	{
+		return any_keywords_ ? keywords_ : nullptr;
+	}
+
+	std::vector<std::string> rejected;
+
+private:
+	enum mail_flags flags_ = (enum mail_flags)0;
+	bool any_keywords_ = false;
+	struct mail_keywords *keywords_;
+};
+
 } // namespace
 
 DovecotMailbox::DovecotMailbox(struct mailbox *box) : box_(box)
@@ -114,39 +159,12 @@ move::SaveOutcome DovecotSaves::save(const move::MessageToSave &message, ByteSou
 			"mailmove");
 	}
 
-	int flags = 0;
-	std::vector<const char *> keywords;
-	for (const std::string &flag : message.flags) {
-		if (flag.empty())
-			continue;
-		if (flag[0] == '\\')
-			flags |= system_flag(flag);
-		else
-			keywords.push_back(flag.c_str());
-	}
-	/* mailbox_keywords_create_valid() drops what the target cannot
-	   store without a word: find those first, the report lists them. */
-	for (auto it = keywords.begin(); it != keywords.end();) {
-		const char *error;
-		if (mailbox_keyword_is_valid(mailbox_.box_, *it, &error)) {
-			++it;
-		} else {
-			outcome.rejected_keywords.emplace_back(*it);
-			it = keywords.erase(it);
-		}
-	}
-	struct mail_keywords *kw = nullptr;
-	if (!keywords.empty()) {
-		keywords.push_back(nullptr);
-		kw = mailbox_keywords_create_valid(mailbox_.box_, keywords.data());
-	}
-
+	MailFlags flags(mailbox_.box_, message.flags);
+	outcome.rejected_keywords = std::move(flags.rejected);
 	struct mail_save_context *save_ctx = mailbox_save_alloc(trans_);
 	if (!message.guid.empty())
 		mailbox_save_set_guid(save_ctx, message.guid.c_str());
-	mailbox_save_set_flags(save_ctx, (enum mail_flags)flags, kw);
-	if (kw != nullptr)
-		mailbox_keywords_unref(&kw);
+	mailbox_save_set_flags(save_ctx, flags.flags(), flags.keywords_or_null());
 	if (message.uid != 0)
 		mailbox_save_set_uid(save_ctx, message.uid);
 	if (!message.pop3_uidl.empty())
@@ -292,15 +310,15 @@ void DovecotMailbox::for_each_mail(uint32_t first_uid, Fn &&fn)
 		fail("Reading messages of");
 }
 
-std::vector<std::string> DovecotMailbox::guids_from_uid(uint32_t uid)
+std::vector<move::TargetGuid> DovecotMailbox::guids_from_uid(uint32_t uid)
 {
 	DataStackFrame frame;
-	std::vector<std::string> guids;
+	std::vector<move::TargetGuid> guids;
 	for_each_mail(uid, [&](struct mail *mail) {
 		const char *guid;
 		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0)
 			return false;
-		guids.emplace_back(guid);
+		guids.push_back({mail->uid, guid});
 		return true;
 	});
 	return guids;
@@ -354,6 +372,24 @@ std::vector<move::TargetMessage> DovecotMailbox::messages_from_uid(uint32_t uid)
 		return true;
 	});
 	return messages;
+}
+
+void DovecotMailbox::replace_flags(const std::vector<move::TargetFlags> &messages)
+{
+	DataStackFrame frame;
+	struct mailbox_transaction_context *t = mailbox_transaction_begin(
+		box_, MAILBOX_TRANSACTION_FLAG_EXTERNAL, "mailmove recovery");
+	struct mail *mail = mail_alloc(t, (enum mail_fetch_field)0, nullptr);
+	for (const move::TargetFlags &message : messages) {
+		if (!mail_set_uid(mail, message.uid))
+			continue; /* expunged meanwhile */
+		MailFlags flags(box_, message.flags);
+		mail_update_flags(mail, MODIFY_REPLACE, flags.flags());
+		mail_update_keywords(mail, MODIFY_REPLACE, flags.keywords());
+	}
+	mail_free(&mail);
+	if (mailbox_transaction_commit(&t) < 0)
+		fail("Setting flags in");
 }
 
 void DovecotMailbox::expunge(const std::vector<uint32_t> &uids)

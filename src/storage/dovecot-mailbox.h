@@ -24,10 +24,11 @@ public:
 
 	move::TargetMailboxState state() override { return state_; }
 	std::unique_ptr<move::TargetTransaction> begin_saves() override;
-	std::vector<std::string> guids_from_uid(uint32_t uid) override;
+	std::vector<move::TargetGuid> guids_from_uid(uint32_t uid) override;
 	std::vector<move::ContentIdentity> content_identities() override;
 	bool keep_uids(uint32_t uidvalidity) override;
 	std::vector<move::TargetMessage> messages_from_uid(uint32_t uid) override;
+	void replace_flags(const std::vector<move::TargetFlags> &messages) override;
 	void expunge(const std::vector<uint32_t> &uids) override;
 
 private:

@@ -1,6 +1,6 @@
 // An in-memory move::Store for engine tests: mailboxes with UIDs, GUIDs,
 // flags and dates, transactions that only show their saves on commit, and
-// a switch that makes a commit "crash" right after it became durable.
+// switches that make a commit "crash" right after it became durable.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +44,10 @@ struct FakeStoreData {
 	// with Dovecot's maildir after a crash between renaming the message
 	// files and writing dovecot-uidlist.
 	bool lose_guids_in_next_commit = false;
+	// The same, but the messages lose their keywords, as with Dovecot's
+	// maildir after a crash between writing dovecot-uidlist and
+	// dovecot-keywords.
+	bool lose_keywords_in_next_commit = false;
 	size_t max_body_chunk_seen = 0;
 	// Keywords the target cannot store, and a body marker that makes it
 	// refuse a message (like a quota or a broken message).
@@ -114,13 +118,19 @@ public:
 			store_.commit_log.emplace_back(name_, m.body);
 			if (store_.lose_guids_in_next_commit)
 				m.guid = "orphan-" + std::to_string(m.uid);
+			if (store_.lose_keywords_in_next_commit)
+				std::erase_if(m.flags, [](const std::string &flag) {
+					return flag.empty() || flag[0] != '\\';
+				});
 			box_.messages.push_back(std::move(m));
 		}
 		pending_.clear();
 		store_.commit_ends.push_back(store_.commit_log.size());
-		if (store_.crash_after_next_commit || store_.lose_guids_in_next_commit) {
+		if (store_.crash_after_next_commit || store_.lose_guids_in_next_commit ||
+		    store_.lose_keywords_in_next_commit) {
 			store_.crash_after_next_commit = false;
 			store_.lose_guids_in_next_commit = false;
+			store_.lose_keywords_in_next_commit = false;
 			throw mailmove::Failure(mailmove::FailureKind::temporary, "simulated crash");
 		}
 	}
@@ -149,14 +159,29 @@ public:
 		return std::make_unique<FakeSaves>(store_, name_, box_);
 	}
 
-	std::vector<std::string> guids_from_uid(uint32_t uid) override
+	std::vector<mailmove::move::TargetGuid> guids_from_uid(uint32_t uid) override
 	{
-		std::vector<std::string> guids;
+		std::vector<mailmove::move::TargetGuid> guids;
 		for (const StoredMessage &m : box_.messages) {
 			if (m.uid >= uid)
-				guids.push_back(m.guid);
+				guids.push_back({m.uid, m.guid});
 		}
 		return guids;
+	}
+
+	void replace_flags(const std::vector<mailmove::move::TargetFlags> &messages) override
+	{
+		for (const mailmove::move::TargetFlags &wanted : messages) {
+			for (StoredMessage &m : box_.messages) {
+				if (m.uid != wanted.uid)
+					continue;
+				m.flags.clear();
+				for (const std::string &flag : wanted.flags) {
+					if (store_.invalid_keywords.count(flag) == 0)
+						m.flags.push_back(flag);
+				}
+			}
+		}
 	}
 
 	std::vector<mailmove::move::ContentIdentity> content_identities() override

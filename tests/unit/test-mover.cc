@@ -18,6 +18,40 @@
 
 using namespace mailmove;
 
+// The UID make_legacy() gave a moved message ("Subject: message UID").
+static uint32_t uid_of(const fake::StoredMessage &m)
+{
+	return std::stoul(m.body.substr(17));
+}
+
+// The flags make_legacy()'s message must have at the target.
+static std::vector<std::string> flags_moved(uint32_t uid)
+{
+	std::vector<std::string> want;
+	if (uid % 3 == 0)
+		want.push_back("\\Seen");
+	if (uid % 5 == 0)
+		want.push_back("$Forwarded");
+	return want;
+}
+
+// Runs a move that a switch of the fake store makes crash.
+static void run_into_simulated_crash(Harness &h)
+{
+	try {
+		h.run();
+		ck_abort_msg("the simulated crash did not stop the run");
+	} catch (const Failure &) {
+	}
+}
+
+// Every UID FETCH batch (and so every commit) of 7 messages.
+static void use_batches_of_7(Harness &h)
+{
+	h.client_options.batch_start_messages = 7;
+	h.client_options.batch_max_messages = 7;
+}
+
 START_TEST(moves_everything_newest_first)
 {
 	Harness h;
@@ -43,13 +77,8 @@ START_TEST(moves_everything_newest_first)
 	/* flags without \Recent, keywords kept, dates with their zone */
 	std::string key = move::source_key("legacy.example", "alice");
 	for (const auto &m : inbox) {
-		uint32_t uid = std::stoul(m.body.substr(17));
-		std::vector<std::string> want;
-		if (uid % 3 == 0)
-			want.push_back("\\Seen");
-		if (uid % 5 == 0)
-			want.push_back("$Forwarded");
-		ck_assert(m.flags == want);
+		uint32_t uid = uid_of(m);
+		ck_assert(m.flags == flags_moved(uid));
 		ck_assert_int_eq(m.tz_offset, -420);
 		int day = 1 + (uid * 7) % 28;
 		/* 17-Jul-2019 02:44:25 -0700 is 1563356665 */
@@ -88,11 +117,7 @@ START_TEST(crash_between_commit_and_checkpoint)
 	h.legacy = make_legacy(30);
 	h.client_options.batch_max_messages = 7;
 	h.data.crash_after_next_commit = true;
-	try {
-		h.run();
-		ck_abort_msg("the simulated crash did not stop the run");
-	} catch (const Failure &) {
-	}
+	run_into_simulated_crash(h);
 	/* the first batch is in the store but not in the checkpoint */
 	ck_assert_uint_eq(h.inbox().size(), 7);
 	move::MoveReport report = h.run();
@@ -107,19 +132,38 @@ START_TEST(crash_inside_commit_leaves_no_duplicate)
 	   GUIDs: a kill in between leaves messages without our GUID. */
 	Harness h;
 	h.legacy = make_legacy(30);
-	h.client_options.batch_start_messages = 7;
-	h.client_options.batch_max_messages = 7;
+	use_batches_of_7(h);
 	h.data.lose_guids_in_next_commit = true;
-	try {
-		h.run();
-		ck_abort_msg("the simulated crash did not stop the run");
-	} catch (const Failure &) {
-	}
+	run_into_simulated_crash(h);
 	ck_assert_uint_eq(h.inbox().size(), 7);
 	h.run();
 	ck_assert_exactly_once(h);
 	for (const auto &m : h.inbox())
 		ck_assert(m.guid.rfind("orphan-", 0) != 0);
+}
+END_TEST
+
+START_TEST(crash_inside_commit_keeps_keywords)
+{
+	/* Dovecot's maildir writes dovecot-uidlist (the GUIDs) before
+	   dovecot-keywords (new keywords' names): a kill in between leaves
+	   messages recognised by GUID whose keywords have no name. */
+	Harness h;
+	h.legacy = make_legacy(30);
+	use_batches_of_7(h);
+	h.data.lose_keywords_in_next_commit = true;
+	run_into_simulated_crash(h);
+	ck_assert_uint_eq(h.inbox().size(), 7);
+	size_t lost = 0;
+	for (const auto &m : h.inbox())
+		lost += m.flags != flags_moved(uid_of(m)) ? 1 : 0;
+	ck_assert_msg(lost > 0, "the simulated crash cost no keyword");
+
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.saved_now, 23);
+	ck_assert_exactly_once(h);
+	for (const auto &m : h.inbox())
+		ck_assert(m.flags == flags_moved(uid_of(m)));
 }
 END_TEST
 
@@ -138,14 +182,9 @@ START_TEST(crash_inside_commit_with_bare_lf_messages)
 		}
 		m.body = lf;
 	}
-	h.client_options.batch_start_messages = 7;
-	h.client_options.batch_max_messages = 7;
+	use_batches_of_7(h);
 	h.data.lose_guids_in_next_commit = true;
-	try {
-		h.run();
-		ck_abort_msg("the simulated crash did not stop the run");
-	} catch (const Failure &) {
-	}
+	run_into_simulated_crash(h);
 	ck_assert_uint_eq(h.inbox().size(), 7);
 	h.run();
 	ck_assert_exactly_once(h);
@@ -297,6 +336,7 @@ static Suite *mover_suite()
 	tcase_add_test(tc, rerun_moves_only_new_mail);
 	tcase_add_test(tc, crash_between_commit_and_checkpoint);
 	tcase_add_test(tc, crash_inside_commit_leaves_no_duplicate);
+	tcase_add_test(tc, crash_inside_commit_keeps_keywords);
 	tcase_add_test(tc, crash_inside_commit_with_bare_lf_messages);
 	tcase_add_test(tc, cut_connection_then_resume);
 	tcase_add_test(tc, cut_connection_with_interleaved_batches);

@@ -824,7 +824,7 @@ public:
 		ck_abort_msg("recovery saved a message");
 		return nullptr;
 	}
-	std::vector<std::string> guids_from_uid(uint32_t) override { return {}; }
+	std::vector<move::TargetGuid> guids_from_uid(uint32_t) override { return {}; }
 	std::vector<move::ContentIdentity> content_identities() override { return {}; }
 	bool keep_uids(uint32_t) override { return false; }
 	std::vector<move::TargetMessage> messages_from_uid(uint32_t uid) override
