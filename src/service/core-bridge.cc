@@ -93,7 +93,10 @@ std::map<std::string, unsigned, std::less<>> preset_host_caps(Logger &logger)
 {
 	std::map<std::string, unsigned, std::less<>> caps;
 	try {
-		for (const providers::Preset &preset : runner::read_presets().presets()) {
+		/* Named: a range-for over read_presets().presets() would walk
+		   a table already destroyed. */
+		providers::PresetTable presets = runner::read_presets();
+		for (const providers::Preset &preset : presets.presets()) {
 			if (preset.max_connections == 0)
 				continue;
 			std::vector<std::string> servers = preset.imap_alternatives;
