@@ -29,6 +29,28 @@ void write_all(int fd, std::string_view data, const std::string &path)
 	}
 }
 
+void replace_file(const std::string &path, std::string_view data, Sync sync)
+{
+	std::string tmp_path = path + ".tmp";
+	UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+	if (!fd)
+		throw_io("open", tmp_path);
+	try {
+		write_all(fd.get(), data, tmp_path);
+		if (sync == Sync::fsync && ::fsync(fd.get()) < 0)
+			throw_io("fsync", tmp_path);
+	} catch (...) {
+		fd.reset();
+		::unlink(tmp_path.c_str());
+		throw;
+	}
+	fd.reset();
+	if (::rename(tmp_path.c_str(), path.c_str()) < 0)
+		throw_io("rename", tmp_path);
+	if (sync == Sync::fsync)
+		fsync_directory_of(path);
+}
+
 bool fsync_directory_of(const std::string &path, std::string &failed_call)
 {
 	size_t slash = path.rfind('/');

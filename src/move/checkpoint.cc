@@ -242,26 +242,10 @@ void Checkpoint::replay(std::string_view line)
 
 void Checkpoint::compact()
 {
-	std::string tmp_path = path_ + ".tmp";
-	int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		throw_io("open", tmp_path);
 	std::string data;
 	for (const auto &[key, record] : records_)
 		data += encode_line(key.first, key.second, record);
-	try {
-		write_all(fd, data, tmp_path);
-		if (::fsync(fd) < 0)
-			throw_io("fsync", tmp_path);
-	} catch (...) {
-		::close(fd);
-		::unlink(tmp_path.c_str());
-		throw;
-	}
-	::close(fd);
-	if (::rename(tmp_path.c_str(), path_.c_str()) < 0)
-		throw_io("rename", tmp_path);
-	fsync_directory_of(path_);
+	replace_file(path_, data, Sync::fsync);
 	lines_ = records_.size();
 }
 
