@@ -1,6 +1,7 @@
 #include "runner/provider-presets.h"
 
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 #include "base/failure.h"
@@ -63,8 +64,16 @@ PresetTable read_presets(const char *override_path)
 extern "C" const char *mailmove_providers_override_path(const char *dovecot_config_path)
 {
 	std::string path = dovecot_config_path == nullptr ? "" : dovecot_config_path;
-	size_t slash = path.rfind('/');
-	std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+	struct stat st;
+	std::string dir;
+	if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+		size_t slash = path.rfind('/');
+		dir = slash == std::string::npos ? "." : path.substr(0, slash);
+	} else {
+		/* A service's "config path" is the config socket in
+		   base_dir: the file beside it is not the admin's. */
+		dir = MAILMOVE_DOVECOT_CONFDIR;
+	}
 	return t_strdup((dir + "/" + override_file_name).c_str());
 }
 

@@ -12,7 +12,10 @@
 extern "C" {
 #endif
 
-/* The admin's presets file beside dovecot_config_path (data stack). */
+/* The admin's presets file beside dovecot_config_path when that is a file
+   (doveadm -c, dovecot -c), else in Dovecot's configuration directory
+   (MAILMOVE_DOVECOT_CONFDIR, configure --with-dovecot-confdir): Dovecot's
+   services are handed the config socket, not dovecot.conf (data stack). */
 const char *mailmove_providers_override_path(const char *dovecot_config_path);
 
 /* Calls row() with each preset's key=value fields (NULL-terminated):
