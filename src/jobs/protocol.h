@@ -86,7 +86,11 @@
 //                          PROGRESS  <progress fields>
 //                          DONE      <progress fields>  saved_now=<n>
 //                          FAILED    kind=<temporary|permanent|auth>
-//                                    error=<text>  <progress fields>
+//                                    error=<text>  [retry_at=<UTC time>]
+//                                    <progress fields>
+//                          (retry_at: a temporary failure that ends at a
+//                          known time, the legacy account's daily
+//                          download cap; the job waits until then)
 //    A worker that closes the connection without DONE or FAILED crashed or
 //    was killed: the job is failed temporarily and retried.
 //
@@ -102,6 +106,7 @@
 // They travel only on the worker socket and in CREDENTIALS-GET replies on
 // the admin socket (both root only) and are never logged.
 // Result fields (RUN-END): result=done|failed, kind=..., error=...,
+// retry_at=... (as in FAILED),
 // saved_now=<n>, plus the progress fields. doveadm reports folders with
 //      RUN-FOLDER    <user>  <folder fields>    (no reply)
 //

@@ -364,9 +364,12 @@ ServiceCore::Outcome ServiceCore::reported_outcome(bool done, const KeyValues &v
 		return outcome;
 	}
 	std::string error = value_of(values, "error");
-	return {JobState::failed,
+	Outcome outcome{
+		JobState::failed,
 		failure_kind_from_name(value_of(values, "kind")).value_or(FailureKind::temporary),
 		error.empty() ? no_reason : error};
+	outcome.retry_at = parse_utc_time(value_of(values, "retry_at")).value_or(0);
+	return outcome;
 }
 
 void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
@@ -384,9 +387,17 @@ void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
 			now + settings_.pass_interval : 0;
 		return;
 	}
-	job.failures++;
 	job.synced = false;
 	FailureKind kind = outcome.kind.value_or(FailureKind::temporary);
+	if (kind == FailureKind::temporary && outcome.retry_at > now && window_open) {
+		/* Nothing failed: the legacy account's daily download cap is
+		   spent, and the move goes on when it is not. */
+		job.state = JobState::queued;
+		job.queued = now;
+		job.next_run = outcome.retry_at;
+		return;
+	}
+	job.failures++;
 	bool retry = kind == FailureKind::temporary ||
 		     (kind == FailureKind::auth && job.failures <= settings_.retry.auth_retries);
 	job.next_run = 0;

@@ -143,6 +143,9 @@ private:
 		std::optional<FailureKind> kind;
 		std::string error;
 		uint64_t saved_now = 0;
+		// A temporary failure that knows when to try again (a daily
+		// download cap): then, not after the backoff. 0 = not known.
+		std::time_t retry_at = 0;
 	};
 	using Lines = std::vector<std::string>;
 

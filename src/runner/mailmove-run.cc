@@ -1,6 +1,7 @@
 #include "runner/mailmove-run.h"
 
 #include "base/failure.h"
+#include "jobs/job.h"
 #include "jobs/protocol.h"
 #include "move/imap-mover.h"
 #include "move/move-report.h"
@@ -134,12 +135,18 @@ static move::MoveReport run_pop3_move(struct mail_user *user,
 				      const struct mailmove_run_credentials *credentials,
 				      source::SourceUrl url,
 				      const struct mailmove_run_callbacks *callbacks,
-				      storage::EventLogger &log, Progress &last)
+				      storage::EventLogger &log, Progress &last,
+				      storage::DovecotStore &store,
+				      move::DownloadAllowance *allowance)
 {
 	move::Pop3Source source = runner::read_pop3_source(user, credentials, std::move(url), log);
+	if (allowance != nullptr) {
+		uint64_t start_bytes = source.batch_max_bytes;
+		runner::fit_batches_to_cap(allowance->cap(), 1, start_bytes, source.batch_max_bytes);
+	}
 	log.info("Moving mail from " + source.url.to_string() + " as " + source.credentials.user);
-	storage::DovecotStore store(user);
-	move::StreamFactory connect = runner::capped_connect(user, source, cancel_check(callbacks));
+	move::StreamFactory connect =
+		runner::capped_connect(user, source, cancel_check(callbacks), allowance);
 	move::Pop3Mover mover(
 		std::move(source), runner::read_move_options(user), store, log,
 		cancel_check(callbacks), progress_reporter(callbacks, last),
@@ -163,11 +170,20 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 	uint64_t saved_now = 0;
 	auto start = std::chrono::steady_clock::now();
 
+	std::unique_ptr<move::DownloadAllowance> allowance;
+
 	Outcome outcome = guarded([&]() {
 		source::SourceUrl url = runner::read_source_url(user, credentials);
+		storage::DovecotStore store(user);
+		allowance = runner::daily_download_allowance(
+			user, url.host, credentials != nullptr ? credentials->provider : nullptr,
+			store.state_dir());
+		if (allowance != nullptr && allowance->exhausted())
+			throw Failure(FailureKind::temporary, "the daily download cap is reached");
 		if (url.protocol == source::Protocol::pop3) {
-			move::MoveReport report =
-				run_pop3_move(user, credentials, std::move(url), callbacks, log, last);
+			move::MoveReport report = run_pop3_move(user, credentials, std::move(url),
+								callbacks, log, last, store,
+								allowance.get());
 			last = report.progress;
 			saved_now = report.saved_now;
 			move::throw_if_incomplete(report);
@@ -175,10 +191,14 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 		}
 		move::ImapSource source =
 			runner::read_imap_source(user, credentials, std::move(url), log);
+		if (allowance != nullptr) {
+			imap::ClientOptions &client = source.client;
+			runner::fit_batches_to_cap(allowance->cap(), client.pipeline_depth,
+						   client.batch_start_bytes, client.batch_max_bytes);
+		}
 		log.info("Moving mail from " + source.url.to_string() + " as " + source.login);
-		storage::DovecotStore store(user);
-		move::StreamFactory connect =
-			runner::capped_connect(user, source, cancel_check(callbacks));
+		move::StreamFactory connect = runner::capped_connect(
+			user, source, cancel_check(callbacks), allowance.get());
 		move::ImapMover mover(std::move(source), runner::read_move_options(user), store,
 				      log, cancel_check(callbacks),
 				      progress_reporter(callbacks, last), connect);
@@ -191,6 +211,15 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 		/* The other folders moved, but the run is not done. */
 		move::throw_if_incomplete(report);
 	});
+
+	/* Stopped by the daily cap, whatever layer noticed: the move goes on
+	   when the 24 hours are over, not at the service's backoff. */
+	std::time_t retry_at = 0;
+	if (!outcome.ok() && outcome.failure_kind == failure_kind_name(FailureKind::temporary) &&
+	    allowance != nullptr && allowance->exhausted()) {
+		outcome.error = runner::deferral_reason(*allowance);
+		retry_at = allowance->period_end();
+	}
 
 	double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 	/* What this run saved is known only when it completes. */
@@ -214,6 +243,8 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 	if (!outcome.ok()) {
 		outcome_values["kind"] = outcome.failure_kind;
 		outcome_values["error"] = outcome.error;
+		if (retry_at != 0)
+			outcome_values["retry_at"] = jobs::format_utc_time(retry_at);
 	}
 	result_r->outcome_fields =
 		t_strdup(join_fields(to_key_value_fields(outcome_values)).c_str());

@@ -151,6 +151,35 @@ START_TEST(temporary_failures_back_off_exponentially)
 }
 END_TEST
 
+// A run stopped by the legacy account's daily download cap waits until the
+// cap's 24 hours are over, however long the backoff would be, and does not
+// count as a failure.
+START_TEST(daily_cap_waits_until_retry_at)
+{
+	Service service;
+	service.login("alice");
+	service.fail_run(service.start_one("alice"), "temporary", "BYE server shutting down");
+	service.clock.advance(30);
+	std::time_t retry_at = service.clock.now() + 20 * 3600;
+	RunId run = service.start_one("alice");
+	std::string reason = "the daily download cap of 2500 MB is reached";
+	ck_assert(service.core.worker_line(
+			  run, join_fields({"FAILED", "kind=temporary", "error=" + reason,
+					    "retry_at=" + format_utc_time(retry_at),
+					    "messages_done=40", "messages_total=100"})) ==
+		  RunState::ended);
+	std::string line = service.status_of("alice");
+	ck_assert_string_eq(reply_field(line, "state"), "queued");
+	ck_assert_string_eq(reply_field(line, "last_error"), reason);
+	ck_assert_string_eq(reply_field(line, "next_run"), format_utc_time(retry_at));
+	ck_assert_string_eq(reply_field(line, "failures"), "1");
+	service.clock.advance(retry_at - service.clock.now() - 1);
+	ck_assert(service.start_users().empty());
+	service.clock.advance(1);
+	ck_assert(service.start_users() == std::vector<std::string>{"alice"});
+}
+END_TEST
+
 START_TEST(wrong_password_is_auth_failed_after_bounded_logins)
 {
 	Service service; // mailmove_auth_retries = 1
@@ -785,6 +814,7 @@ static Suite *service_core_suite()
 	tcase_add_test(tc, folder_progress_of_the_latest_run);
 	tcase_add_test(tc, permanent_failure_is_queued_again_by_login);
 	tcase_add_test(tc, temporary_failures_back_off_exponentially);
+	tcase_add_test(tc, daily_cap_waits_until_retry_at);
 	tcase_add_test(tc, wrong_password_is_auth_failed_after_bounded_logins);
 	tcase_add_test(tc, login_with_new_password_requeues_auth_failed);
 	tcase_add_test(tc, login_does_not_override_admin_credentials);

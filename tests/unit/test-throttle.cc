@@ -1,6 +1,7 @@
 // The bytes-per-second cap: a token bucket on a clock that sleeping moves,
-// so the test is exact and takes no time; and the command deadline, which
-// must not count the cap's waits against the server.
+// so the test is exact and takes no time; the command deadline, which
+// must not count the cap's waits against the server; and the daily
+// download allowance, on a clock the test moves.
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -8,8 +9,13 @@
 #include <utility>
 
 #include "fake-stream.h"
+#include "temp-dir.h"
+#include "base/failure.h"
 #include "imap/command-deadline.h"
+#include "move/download-allowance.h"
 #include "net/throttled-stream.h"
+
+#include <fstream>
 #include "check-assert.h"
 #include "check-main.h"
 
@@ -173,6 +179,112 @@ START_TEST(a_slow_server_still_times_out_under_a_cap)
 }
 END_TEST
 
+// A server with endless mail: every read fills the buffer.
+class EndlessServer final : public Stream {
+public:
+	size_t read_some(char *buf, size_t len) override
+	{
+		memset(buf, 'x', len);
+		return len;
+	}
+	void write_all(std::string_view) override {}
+	void start_tls(const TlsOptions &) override {}
+	bool is_tls() const override { return false; }
+	std::string peer() const override { return "imap.gmail.example:993"; }
+};
+
+struct FakeDay {
+	std::time_t now = 1764000000;
+	move::DownloadAllowance::Clock clock()
+	{
+		return [this] { return now; };
+	}
+};
+
+START_TEST(allowance_stops_reads_at_the_cap)
+{
+	TempDir dir;
+	FakeDay day;
+	move::DownloadAllowance allowance(dir.path(), 1000, day.clock());
+	move::AllowanceStream stream(std::make_unique<EndlessServer>(), allowance);
+	char buf[300];
+	uint64_t read = 0;
+	std::string failure;
+	try {
+		for (int i = 0; i < 10; i++)
+			read += stream.read_some(buf, sizeof(buf));
+	} catch (const Failure &f) {
+		ck_assert(f.kind() == FailureKind::temporary);
+		failure = f.what();
+	}
+	/* not a byte past it */
+	ck_assert_uint_eq(read, 1000);
+	ck_assert_str_eq(failure.c_str(), "imap.gmail.example:993: the daily download cap is reached");
+	ck_assert(allowance.exhausted());
+	ck_assert_int_eq(allowance.period_start(), day.now);
+	ck_assert_int_eq(allowance.period_end(), day.now + 24 * 3600);
+}
+END_TEST
+
+START_TEST(allowance_is_shared_by_later_runs)
+{
+	TempDir dir;
+	FakeDay day;
+	std::time_t first_read = day.now;
+	{
+		move::DownloadAllowance run(dir.path(), 1000, day.clock());
+		run.spend(600); /* below save_every: saved when the run ends */
+	}
+	day.now += 3600;
+	move::DownloadAllowance next(dir.path(), 1000, day.clock());
+	ck_assert_uint_eq(next.left(), 400);
+	ck_assert_uint_eq(next.spent(), 600);
+	ck_assert_int_eq(next.period_start(), first_read);
+}
+END_TEST
+
+START_TEST(allowance_renews_when_the_24_hours_are_over)
+{
+	TempDir dir;
+	FakeDay day;
+	move::DownloadAllowance allowance(dir.path(), 1000, day.clock());
+	allowance.spend(1000);
+	ck_assert(allowance.exhausted());
+	day.now = allowance.period_end() - 1;
+	ck_assert(allowance.exhausted());
+	day.now += 1;
+	ck_assert_uint_eq(allowance.left(), 1000);
+	day.now += 50;
+	allowance.spend(10); /* the new period starts with its first read */
+	ck_assert_int_eq(allowance.period_start(), day.now);
+	ck_assert_uint_eq(allowance.left(), 990);
+}
+END_TEST
+
+START_TEST(allowance_saves_while_reading)
+{
+	/* A run killed with -9 keeps its count up to the last save_every
+	   bytes. */
+	TempDir dir;
+	FakeDay day;
+	uint64_t cap = 100 * move::DownloadAllowance::save_every;
+	auto run = std::make_unique<move::DownloadAllowance>(dir.path(), cap, day.clock());
+	run->spend(move::DownloadAllowance::save_every + 5);
+	move::DownloadAllowance other(dir.path(), cap, day.clock());
+	ck_assert_uint_eq(other.spent(), move::DownloadAllowance::save_every + 5);
+}
+END_TEST
+
+START_TEST(allowance_with_an_unreadable_count_starts_afresh)
+{
+	TempDir dir;
+	FakeDay day;
+	std::ofstream(dir.path() + "/dovecot-mailmove.downloads") << "garbage\n";
+	move::DownloadAllowance allowance(dir.path(), 1000, day.clock());
+	ck_assert_uint_eq(allowance.left(), 1000);
+}
+END_TEST
+
 static Suite *throttle_suite()
 {
 	Suite *s = suite_create("throttle");
@@ -182,6 +294,13 @@ static Suite *throttle_suite()
 	tcase_add_test(tc, cancel_stops_a_wait);
 	tcase_add_test(tc, throttle_waits_do_not_count_against_the_command_deadline);
 	tcase_add_test(tc, a_slow_server_still_times_out_under_a_cap);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("daily-allowance");
+	tcase_add_test(tc, allowance_stops_reads_at_the_cap);
+	tcase_add_test(tc, allowance_is_shared_by_later_runs);
+	tcase_add_test(tc, allowance_renews_when_the_24_hours_are_over);
+	tcase_add_test(tc, allowance_saves_while_reading);
+	tcase_add_test(tc, allowance_with_an_unreadable_count_starts_afresh);
 	suite_add_tcase(s, tc);
 	return s;
 }
