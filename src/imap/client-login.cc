@@ -1,6 +1,6 @@
 // Getting a session ready: STARTTLS and the ways to log in (LOGIN,
-// AUTHENTICATE PLAIN and LOGIN). Credentials never reach the protocol
-// trace or an error message.
+// AUTHENTICATE PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER). Credentials never
+// reach the protocol trace or an error message.
 #include "imap/client.h"
 
 #include "imap/client-impl.h"
@@ -39,6 +39,24 @@ private:
 };
 
 } // namespace
+
+// In the command line with SASL-IR, else as the answer to the server's
+// "+". abort (may be null) answers an error challenge that follows it
+// (OAuth2 mechanisms).
+void Client::run_sasl(const std::string &mechanism, std::string response, const char *abort)
+{
+	CommandText command;
+	command.trace = "AUTHENTICATE " + mechanism + " <hidden>";
+	if (has_capability("SASL-IR"))
+		command.parts = {"AUTHENTICATE " + mechanism + " " + response + "\r\n"};
+	else
+		command.parts = {"AUTHENTICATE " + mechanism + "\r\n", response + "\r\n"};
+	if (abort != nullptr)
+		command.parts.push_back(std::string(abort) + "\r\n");
+	wipe(response);
+	WipeOnExit wiped(command);
+	impl_->run_login(command, "AUTHENTICATE " + mechanism);
+}
 
 bool Client::offers_auth(std::string_view mechanism) const
 {
@@ -90,17 +108,25 @@ void Client::authenticate_plain(const std::string &authcid, const std::string &p
 	if (impl_->preauthenticated)
 		return;
 	require_mechanism(impl_->connection, "PLAIN");
-	std::string response = sasl_plain_response(authzid, authcid, password);
-	CommandText command;
-	command.trace = "AUTHENTICATE PLAIN <hidden>";
-	// Without SASL-IR the response answers the server's "+".
-	if (has_capability("SASL-IR"))
-		command.parts = {"AUTHENTICATE PLAIN " + response + "\r\n"};
-	else
-		command.parts = {"AUTHENTICATE PLAIN\r\n", response + "\r\n"};
-	wipe(response);
-	WipeOnExit wiped(command);
-	impl_->run_login(command, "AUTHENTICATE PLAIN");
+	run_sasl("PLAIN", sasl_plain_response(authzid, authcid, password), nullptr);
+}
+
+void Client::authenticate_xoauth2(const std::string &user, const std::string &token)
+{
+	if (impl_->preauthenticated)
+		return;
+	require_mechanism(impl_->connection, "XOAUTH2");
+	run_sasl("XOAUTH2", sasl_xoauth2_response(user, token), sasl_xoauth2_abort);
+}
+
+void Client::authenticate_oauthbearer(const std::string &user, const std::string &token,
+				      const std::string &host, unsigned port)
+{
+	if (impl_->preauthenticated)
+		return;
+	require_mechanism(impl_->connection, "OAUTHBEARER");
+	run_sasl("OAUTHBEARER", sasl_oauthbearer_response(user, token, host, port),
+		 sasl_oauthbearer_abort);
 }
 
 void Client::authenticate_login(const std::string &user, const std::string &password)

@@ -194,6 +194,16 @@ public:
 	// for servers whose only SASL mechanism is LOGIN. A server without
 	// AUTH=LOGIN: permanent Failure.
 	void authenticate_login(const std::string &user, const std::string &password);
+	// AUTHENTICATE XOAUTH2 or OAUTHBEARER (RFC 7628) with an OAuth2
+	// access token, in the command line when the server has SASL-IR. A
+	// server that refuses the token sends an error challenge; the client
+	// answers it as the mechanism says, and the tagged NO that follows is
+	// classified like login()'s. host and port go into OAUTHBEARER's
+	// message. The token never reaches the trace or an error. A server
+	// without the AUTH= capability: permanent Failure.
+	void authenticate_xoauth2(const std::string &user, const std::string &token);
+	void authenticate_oauthbearer(const std::string &user, const std::string &token,
+				      const std::string &host, unsigned port);
 
 	// Every mailbox with its attributes and whether it is subscribed:
 	// LIST "" "*" RETURN (SUBSCRIBED SPECIAL-USE) with LIST-EXTENDED
@@ -232,6 +242,9 @@ public:
 	void logout() noexcept;
 
 private:
+	// AUTHENTICATE mechanism with a one-step response (client-login.cc).
+	void run_sasl(const std::string &mechanism, std::string response, const char *abort);
+
 	struct Impl;
 	std::unique_ptr<Impl> impl_;
 };

@@ -25,9 +25,13 @@ namespace mailmove::move {
 
 // How to log in.
 enum class ImapAuth {
-	automatic, // LOGIN, or AUTHENTICATE PLAIN when LOGIN is disabled
+	// LOGIN, or AUTHENTICATE PLAIN when LOGIN is disabled; with an OAuth2
+	// token, OAUTHBEARER when offered, else XOAUTH2
+	automatic,
 	login,
 	plain,
+	xoauth2,     // needs oauth2_token
+	oauthbearer, // needs oauth2_token
 };
 
 struct ImapSource {
@@ -48,9 +52,13 @@ struct ImapSource {
 	// preset's throttle lines): a greeting or login refused with one is a
 	// temporary failure, retried with the service's backoff.
 	std::vector<std::string> throttle_answers;
+	// An OAuth2 access token for login (never logged): when set, the
+	// session logs in with XOAUTH2 or OAUTHBEARER and sends no password.
+	SecretString oauth2_token;
 	// Non-empty (the provider's title) when the provider refuses
-	// passwords and only OAuth2 logs in: the move stops before sending
-	// the password, with a permanent failure that says so.
+	// passwords and only OAuth2 logs in: without oauth2_token the move
+	// stops before sending the password, with a permanent failure that
+	// says so.
 	std::string oauth2_only_provider;
 };
 

@@ -18,10 +18,26 @@ void start_tls_if_wanted(imap::Client &client, const ImapSource &source, Logger 
 		client.starttls(source.tls);
 }
 
+void log_in_with_token(imap::Client &client, const ImapSource &source)
+{
+	bool bearer = source.auth == ImapAuth::oauthbearer ||
+		      (source.auth == ImapAuth::automatic && client.offers_auth("OAUTHBEARER"));
+	if (bearer) {
+		client.authenticate_oauthbearer(source.login, source.oauth2_token, source.url.host,
+						source.url.port);
+	} else {
+		client.authenticate_xoauth2(source.login, source.oauth2_token);
+	}
+}
+
 void log_in(imap::Client &client, const ImapSource &source)
 {
 	if (client.preauthenticated())
 		return;
+	if (!source.oauth2_token.empty()) {
+		log_in_with_token(client, source);
+		return;
+	}
 	if (!source.master_user.empty()) {
 		/* A master user logs in as itself and acts as the user. */
 		client.authenticate_plain(source.master_user, source.password, source.login);
@@ -70,12 +86,12 @@ bool is_throttle_answer(const ImapSource &source, const std::string &server_text
 
 void refuse_password_login_for_oauth2(const ImapSource &source)
 {
-	if (source.oauth2_only_provider.empty())
+	if (source.oauth2_only_provider.empty() || !source.oauth2_token.empty())
 		return;
 	throw Failure(FailureKind::permanent,
 		      source.oauth2_only_provider +
-			      " accepts only OAuth2 logins, which dovecot-mailmove does not "
-			      "support yet; no password was sent");
+			      " accepts only OAuth2 logins: set mailmove_source_oauth2_token_command "
+			      "or mailmove_source_oauth2_token_file; no password was sent");
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "base/failure.h"
 #include "runner/move-settings.h"
 #include "runner/provider-settings.h"
+#include "source/oauth2-token.h"
 #include "storage/dovecot-headers.h"
 
 namespace mailmove::runner {
@@ -61,15 +62,37 @@ struct LegacyLogin {
 	std::string master_user;
 };
 
-LegacyLogin read_legacy_login(struct mail_user *user, const struct mailmove_run_credentials &c)
+// password_needed: false when an OAuth2 token logs in instead.
+LegacyLogin read_legacy_login(struct mail_user *user, const struct mailmove_run_credentials &c,
+			      bool password_needed = true)
 {
 	LegacyLogin login;
 	login.login = credential(c.login, user, "mailmove_source_user", user->username);
 	login.password = credential(c.password, user, "mailmove_source_password", "");
 	login.master_user = credential(c.master_user, user, "mailmove_source_master_user", "");
-	if (login.password.empty())
+	if (login.password.empty() && password_needed)
 		throw Failure(FailureKind::auth, "no legacy password (set mailmove_source_password)");
 	return login;
+}
+
+// The OAuth2 access token of the user's legacy login, from
+// mailmove_source_oauth2_token_command (given MAILMOVE_USER and
+// MAILMOVE_LOGIN in its environment) or _file; empty when neither is set
+// (source/oauth2-token.h).
+SecretString read_oauth2_token(struct mail_user *user, const std::string &login)
+{
+	std::string command = plugin_setting(user, "mailmove_source_oauth2_token_command", "");
+	std::string file = plugin_setting(user, "mailmove_source_oauth2_token_file", "");
+	if (!command.empty() && !file.empty()) {
+		throw Failure(FailureKind::permanent,
+			      "set mailmove_source_oauth2_token_command or "
+			      "mailmove_source_oauth2_token_file, not both");
+	}
+	if (!command.empty()) {
+		return source::run_token_command(
+			command, {{"MAILMOVE_USER", user->username}, {"MAILMOVE_LOGIN", login}});
+	}
+	return file.empty() ? SecretString() : source::read_token_file(file);
 }
 
 move::TlsUpgrade read_tls_upgrade(struct mail_user *user, const char *setting)
@@ -125,13 +148,29 @@ move::ImapSource read_imap_source(struct mail_user *user,
 	const struct mailmove_run_credentials &c = credentials_or_none(credentials);
 	move::ImapSource source;
 	source.url = std::move(url);
-	LegacyLogin login = read_legacy_login(user, c);
+	source.auth = move::ImapAuth(plugin_setting_choice(
+		user, "mailmove_source_auth",
+		{"auto", "login", "plain", "xoauth2", "oauthbearer"}));
+	std::string login_name = credential(c.login, user, "mailmove_source_user", user->username);
+	source.oauth2_token = read_oauth2_token(user, login_name);
+	bool token_auth = source.auth == move::ImapAuth::xoauth2 ||
+			  source.auth == move::ImapAuth::oauthbearer;
+	if (token_auth && source.oauth2_token.empty()) {
+		throw Failure(FailureKind::permanent,
+			      "mailmove_source_auth = " + plugin_setting(user, "mailmove_source_auth", "") +
+				      " needs mailmove_source_oauth2_token_command or _file");
+	}
+	if (!token_auth && source.auth != move::ImapAuth::automatic &&
+	    !source.oauth2_token.empty()) {
+		throw Failure(FailureKind::permanent,
+			      "mailmove_source_auth = " + plugin_setting(user, "mailmove_source_auth", "") +
+				      " sends a password, but an OAuth2 token is set");
+	}
+	LegacyLogin login = read_legacy_login(user, c, source.oauth2_token.empty());
 	source.login = std::move(login.login);
 	source.password = std::move(login.password);
 	source.master_user = std::move(login.master_user);
 	source.starttls = read_tls_upgrade(user, "mailmove_source_starttls");
-	source.auth = move::ImapAuth(plugin_setting_choice(
-		user, "mailmove_source_auth", {"auto", "login", "plain"}));
 	source.client.max_message_size = read_max_message_size(user);
 	std::optional<providers::Preset> preset = source_preset(user, source.url.host, c.provider);
 	apply_id_timing(user, preset, source.client);
@@ -153,6 +192,12 @@ move::Pop3Source read_pop3_source(struct mail_user *user,
 	const struct mailmove_run_credentials &c = credentials_or_none(credentials);
 	move::Pop3Source source;
 	source.url = std::move(url);
+	if (!plugin_setting(user, "mailmove_source_oauth2_token_command", "").empty() ||
+	    !plugin_setting(user, "mailmove_source_oauth2_token_file", "").empty()) {
+		throw Failure(FailureKind::permanent,
+			      "OAuth2 logins (mailmove_source_oauth2_token_*) are for IMAP sources; "
+			      "POP3 sources log in with a password");
+	}
 	LegacyLogin legacy = read_legacy_login(user, c);
 	pop3::Credentials &login = source.credentials;
 	login.user = std::move(legacy.login);

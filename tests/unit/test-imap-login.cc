@@ -358,6 +358,91 @@ START_TEST(login_mechanism_answers_each_prompt)
 }
 END_TEST
 
+// ---- OAuth2: XOAUTH2 and OAUTHBEARER ----
+
+START_TEST(xoauth2_with_sasl_ir)
+{
+	const std::string token = "ya29.a0AfH6SMB-token";
+	const std::string response =
+		base64_encode("user=alice@example.com\1auth=Bearer " + token + "\1\1");
+	Session s;
+	s.server->send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] ready\r\n")
+		.await("a1 AUTHENTICATE XOAUTH2 " + response + "\r\n")
+		.send("a1 OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n");
+	s.client.greeting();
+	s.client.authenticate_xoauth2("alice@example.com", token);
+	ck_assert(s.server->script_done());
+	ck_assert(s.client.has_capability("IDLE"));
+	ck_assert(s.log.has_line_containing("C: a1 AUTHENTICATE XOAUTH2 <hidden>"));
+	check_trace_hides(s.log, {token, response.substr(0, 12)});
+}
+END_TEST
+
+START_TEST(oauthbearer_refused_token_answers_the_challenge)
+{
+	// No SASL-IR: the message answers the "+"; the server's error
+	// challenge (RFC 7628 3.2.2) is answered with ^A, then it says NO.
+	const std::string token = "expired-token";
+	const std::string response = base64_encode(
+		"n,a=li=2Cwang=3D@example.com,\1host=imap.example.com\1port=993\1auth=Bearer " +
+		token + "\1\1");
+	Session s(ClientOptions(), Chunking::bytes(5));
+	s.server->send("* OK [CAPABILITY IMAP4rev1 AUTH=OAUTHBEARER AUTH=XOAUTH2] ready\r\n")
+		.await("a1 AUTHENTICATE OAUTHBEARER\r\n")
+		.send("+ \r\n")
+		.await(response + "\r\n")
+		.send("+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=\r\n")
+		.await("AQ==\r\n")
+		.send("a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+	s.client.greeting();
+	Failure failure = expect_failure([&]() {
+		s.client.authenticate_oauthbearer("li,wang=@example.com", token, "imap.example.com",
+						  993);
+	});
+	ck_assert(failure.kind() == FailureKind::auth);
+	ck_assert(contains(failure.what(), "AUTHENTICATE OAUTHBEARER refused"));
+	ck_assert(!contains(failure.what(), token));
+	ck_assert(s.server->script_done());
+	check_trace_hides(s.log, {token, response.substr(0, 12)});
+
+	// XOAUTH2's error challenge is answered with an empty line.
+	Session x;
+	x.server->send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] ready\r\n")
+		.await("a1 AUTHENTICATE XOAUTH2 " +
+		       base64_encode("user=alice\1auth=Bearer " + token + "\1\1") + "\r\n")
+		.send("+ eyJzdGF0dXMiOiI0MDAifQ==\r\n")
+		.await("\r\n")
+		.send("a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+	x.client.greeting();
+	ck_assert(expect_failure([&]() { x.client.authenticate_xoauth2("alice", token); })
+			  .kind() == FailureKind::auth);
+	ck_assert(x.server->script_done());
+}
+END_TEST
+
+START_TEST(oauth2_mechanism_not_offered_or_bad_token)
+{
+	Session s;
+	s.server->send(greeting_sasl_ir);
+	s.client.greeting();
+	Failure missing = expect_failure([&]() { s.client.authenticate_xoauth2("alice", "t"); });
+	ck_assert(missing.kind() == FailureKind::permanent);
+	ck_assert(contains(missing.what(), "AUTH=XOAUTH2"));
+	ck_assert_string_eq(s.server->written(), "");
+
+	// ^A ends XOAUTH2's fields: one in the token is refused unsent.
+	Session bad;
+	bad.server->send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] ready\r\n");
+	bad.client.greeting();
+	Failure refused = expect_failure(
+		[&]() { bad.client.authenticate_xoauth2("alice", "abc\1xyz"); });
+	ck_assert(refused.kind() == FailureKind::permanent);
+	ck_assert(contains(refused.what(), "token contains a ^A"));
+	ck_assert(!contains(refused.what(), "xyz"));
+	ck_assert_string_eq(bad.server->written(), "");
+}
+END_TEST
+
 START_TEST(base64_encoding)
 {
 	ck_assert_string_eq(base64_encode(""), "");
@@ -390,6 +475,9 @@ static Suite *login_suite()
 	tcase_add_test(sasl, plain_refused_before_the_continuation);
 	tcase_add_test(sasl, mechanism_not_offered);
 	tcase_add_test(sasl, login_mechanism_answers_each_prompt);
+	tcase_add_test(sasl, xoauth2_with_sasl_ir);
+	tcase_add_test(sasl, oauthbearer_refused_token_answers_the_challenge);
+	tcase_add_test(sasl, oauth2_mechanism_not_offered_or_bad_token);
 	tcase_add_test(sasl, base64_encoding);
 	suite_add_tcase(s, sasl);
 	return s;

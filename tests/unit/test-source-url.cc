@@ -1,10 +1,14 @@
 // mailmove_source URLs: every form an admin may write is understood and
 // printed back canonically; everything else is refused with a reason that
-// never repeats a password typed into the URL.
+// never repeats a password typed into the URL. And the OAuth2 token
+// sources: a file, or a command that prints the token.
+#include <fstream>
 #include <iterator>
 
 #include "check-assert.h"
+#include "temp-dir.h"
 #include "check-main.h"
+#include "source/oauth2-token.h"
 #include "source/source-url.h"
 
 using namespace mailmove::source;
@@ -136,6 +140,55 @@ START_TEST(refusal_never_repeats_credentials)
 }
 END_TEST
 
+START_TEST(token_command_prints_the_token)
+{
+	std::string token = run_token_command(
+		"printf '  %s.%s\\n\\n' \"$MAILMOVE_USER\" \"$MAILMOVE_LOGIN\"",
+		{{"MAILMOVE_USER", "alice@new.example"}, {"MAILMOVE_LOGIN", "alice@old.example"}});
+	ck_assert_string_eq(token, "alice@new.example.alice@old.example");
+}
+END_TEST
+
+START_TEST(token_command_failures_are_temporary)
+{
+	struct Case {
+		const char *command;
+		const char *says;
+	} cases[] = {
+		{"echo 'refresh token revoked' >&2; exit 3",
+		 "exited with status 3: refresh token revoked"},
+		{"true", "printed no token"},
+		{"kill -TERM $$", "was killed by signal 15"},
+		{"sleep 5; echo late", "did not finish within 300 ms"},
+	};
+	for (const Case &c : cases) {
+		mailmove::Failure failure =
+			expect_failure([&]() { run_token_command(c.command, {}, 300); });
+		ck_assert(failure.kind() == mailmove::FailureKind::temporary);
+		ck_assert_msg(contains(failure.what(), c.says), "%s: %s", c.command,
+			      failure.what());
+	}
+}
+END_TEST
+
+START_TEST(token_file)
+{
+	TempDir dir;
+	std::string path = dir.path() + "/token";
+	std::ofstream(path) << "\n ya29.token \n";
+	ck_assert_string_eq(read_token_file(path), "ya29.token");
+
+	std::ofstream(path) << " \n";
+	mailmove::Failure empty = expect_failure([&]() { read_token_file(path); });
+	ck_assert(empty.kind() == mailmove::FailureKind::permanent);
+	ck_assert(contains(empty.what(), "holds no token"));
+
+	mailmove::Failure missing = expect_failure([&]() { read_token_file(path + ".none"); });
+	ck_assert(missing.kind() == mailmove::FailureKind::permanent);
+	ck_assert(contains(missing.what(), "No such file"));
+}
+END_TEST
+
 static Suite *source_url_suite()
 {
 	Suite *s = suite_create("source-url");
@@ -144,6 +197,11 @@ static Suite *source_url_suite()
 	tcase_add_loop_test(tc, refused_form_says_why, 0, count(refused_forms));
 	tcase_add_test(tc, fields_of_parsed_url);
 	tcase_add_test(tc, refusal_never_repeats_credentials);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("oauth2-token");
+	tcase_add_test(tc, token_command_prints_the_token);
+	tcase_add_test(tc, token_command_failures_are_temporary);
+	tcase_add_test(tc, token_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
