@@ -4,8 +4,10 @@
    doveadm mailmove provider detect <domain>: which preset the domain's MX
    records point at, else its RFC 6186 SRV records, else nothing (a
    self-hosted server: the admin sets the source). Fields: domain,
-   provider, source, via. The DNS lookups run here, in doveadm, through the
-   system resolver: the service's loop never waits for them. */
+   provider, source, via, and for a self-hosted domain candidates: the
+   usual server names (imap., mail., the MX hosts; 993 and 143) that greet
+   like an IMAP server, TLS checked, 3 s each. The DNS lookups and probes
+   run here, in doveadm: the service's loop never waits for them. */
 
 #include "lib.h"
 #include "master-service.h"
@@ -34,6 +36,7 @@ static const struct mailmove_column mailmove_detect_columns[] = {
 	{ "provider", FALSE },
 	{ "source", FALSE },
 	{ "via", FALSE },
+	{ "candidates", FALSE },
 };
 
 static const char *mailmove_providers_override(void)

@@ -92,6 +92,8 @@ Detection detect_provider(std::string_view domain_text, const PresetTable &prese
 			 [](const MxRecord &a, const MxRecord &b) {
 				 return a.preference < b.preference;
 			 });
+	for (const MxRecord &record : mx.records)
+		result.mx_hosts.push_back(record.host);
 	for (const MxRecord &record : mx.records) {
 		const Preset *preset = presets.match_host(record.host);
 		if (preset == nullptr)
@@ -111,8 +113,8 @@ Detection detect_provider(std::string_view domain_text, const PresetTable &prese
 		result.via = "no MX and no SRV records";
 	} else {
 		std::string hosts;
-		for (const MxRecord &record : mx.records)
-			hosts += (hosts.empty() ? "" : " ") + record.host;
+		for (const std::string &host : result.mx_hosts)
+			hosts += (hosts.empty() ? "" : " ") + host;
 		result.via = "MX " + hosts + " matches no preset; no SRV records";
 	}
 	return result;

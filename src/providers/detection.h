@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "providers/dns-resolver.h"
 #include "providers/preset.h"
@@ -24,6 +25,8 @@ struct Detection {
 	// "MX mail.example.com matches no preset; no SRV records".
 	std::string via;
 	DetectedBy by = DetectedBy::none;
+	// The domain's MX hosts, lowest preference first.
+	std::vector<std::string> mx_hosts;
 };
 
 // Throws a temporary Failure when DNS does not answer (the result would

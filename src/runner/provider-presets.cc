@@ -9,6 +9,7 @@
 #include "providers/detection.h"
 #include "providers/domain-choice.h"
 #include "providers/preset.h"
+#include "providers/server-probe.h"
 #include "storage/dovecot-headers.h"
 
 using namespace mailmove;
@@ -17,6 +18,8 @@ using namespace mailmove::providers;
 namespace {
 
 constexpr const char *override_file_name = "mailmove-providers.conf";
+// How long each candidate server of a self-hosted domain may take to greet.
+constexpr int candidate_timeout_ms = 3000;
 
 // key=value strings on the data stack, NULL-terminated.
 const char *const *data_stack_fields(const KeyValues &values)
@@ -100,11 +103,21 @@ extern "C" int mailmove_provider_detect(const char *override_path, const char *d
 		PresetTable table = read_presets(override_path);
 		SystemResolver resolver;
 		Detection found = detect_provider(domain, table, resolver);
+		/* Nothing detected: the usual names that answer, for the
+		   admin to choose from (never used by themselves). */
+		std::string candidates;
+		if (found.source.empty()) {
+			for (const std::string &url : answering_imap_servers(
+				     candidate_servers(found.domain, found.mx_hosts), net::TlsOptions(),
+				     candidate_timeout_ms, []() { return false; }))
+				candidates += (candidates.empty() ? "" : " ") + url;
+		}
 		*fields_r = data_stack_fields({
 			{"domain", found.domain},
 			{"provider", found.provider},
 			{"source", found.source},
 			{"via", found.via},
+			{"candidates", candidates},
 		});
 		return 0;
 	} catch (const Failure &failure) {

@@ -27,10 +27,12 @@ int mailmove_provider_list(const char *override_path,
 			   void *context, const char **error_r);
 
 /* Detects domain's provider through the system resolver. fields_r:
-   domain, provider, source, via (key=value, NULL-terminated). Returns 0,
-   or -1 with failure_kind_r ("temporary": DNS did not answer;
-   "permanent": bad domain, NXDOMAIN, bad presets) and error_r. Blocks
-   for the DNS lookups: never call it from the service's loop. */
+   domain, provider, source, via, candidates (key=value, NULL-terminated;
+   candidates: when nothing was detected, the usual server URLs that greet
+   like an IMAP server, providers/server-probe.h). Returns 0, or -1 with
+   failure_kind_r ("temporary": DNS did not answer; "permanent": bad
+   domain, NXDOMAIN, bad presets) and error_r. Blocks for the DNS lookups
+   and probes: never call it from the service's loop. */
 int mailmove_provider_detect(const char *override_path, const char *domain,
 			     const char *const **fields_r,
 			     const char **failure_kind_r, const char **error_r);

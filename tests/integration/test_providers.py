@@ -70,7 +70,18 @@ FIXED_CASES = {
                   0, {"provider": "", "source": "",
                       "via": "MX mail.self.test matches no preset; no SRV records"}),
     "bare.test": (["host-record=bare.test,127.0.0.12"],
-                  0, {"provider": "", "source": "", "via": "no MX and no SRV records"}),
+                  0, {"provider": "", "source": "", "via": "no MX and no SRV records",
+                      "candidates": ""}),
+    # Self-hosted, and its usual names answer: imap.selfhost.test greets on
+    # 143 (the test's greeter), mail.selfhost.test and the MX host exist
+    # but nothing listens; only what greets is listed.
+    "selfhost.test": (["mx-host=selfhost.test,mx.selfhost.test,10",
+                       "host-record=imap.selfhost.test,127.0.0.1",
+                       "host-record=mail.selfhost.test,127.0.0.13",
+                       "host-record=mx.selfhost.test,127.0.0.14"],
+                      0, {"provider": "", "source": "",
+                          "via": "MX mx.selfhost.test matches no preset; no SRV records",
+                          "candidates": "imap://imap.selfhost.test:143"}),
     # The lowest preference wins over a backup MX of another provider.
     "mixed.test": (["mx-host=mixed.test,alt1.aspmx.l.google.com,30",
                     "mx-host=mixed.test,mx1.qiye.aliyun.com,5"],
@@ -137,7 +148,9 @@ class World:
         override = [admin.DOVEADM, "-c", self.override_config, "-f", "json",
                     "mailmove", "provider", "detect"]
         commands += [override + ["redirect.test"], override + ["corp.test"]]
-        results = dns_namespace.run(os.path.join(self.workdir, "dns"), lines, commands)
+        results = dns_namespace.run(
+            os.path.join(self.workdir, "dns"), lines, commands,
+            greeters=[("127.0.0.1", 143, "* OK [CAPABILITY IMAP4rev1] selfhost ready\r\n")])
         self.results = dict(zip(domains + ["override:redirect.test", "override:corp.test"],
                                 results))
         note("%d detections in the DNS namespace", len(results))

@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 DNSMASQ = "/usr/sbin/dnsmasq"
@@ -24,11 +25,15 @@ DNSMASQ = "/usr/sbin/dnsmasq"
 BLACK_HOLE_PORT = 5399
 
 
-def run(workdir, dnsmasq_lines, commands, timeout=300):
+def run(workdir, dnsmasq_lines, commands, timeout=300, greeters=()):
+    """greeters: (address, port, line) servers in the namespace that send
+    line to every connection, then close it (a self-hosted IMAP server's
+    greeting, for the candidates of provider detect)."""
     os.makedirs(workdir, exist_ok=True)
     spec_path = os.path.join(workdir, "dns-spec.json")
     with open(spec_path, "w") as f:
-        json.dump({"workdir": workdir, "dnsmasq": dnsmasq_lines, "commands": commands}, f)
+        json.dump({"workdir": workdir, "dnsmasq": dnsmasq_lines, "commands": commands,
+                   "greeters": list(greeters)}, f)
     proc = subprocess.run(["unshare", "-m", "-n", "--propagation", "private",
                            sys.executable, os.path.abspath(__file__), spec_path],
                           capture_output=True, timeout=timeout)
@@ -51,6 +56,21 @@ def _query_answers(port):
             return False
 
 
+def _greet(address, port, line):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(16)
+
+    def serve():
+        while True:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(line.encode())
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
 def _inside(spec_path):
     with open(spec_path) as f:
         spec = json.load(f)
@@ -60,6 +80,8 @@ def _inside(spec_path):
     with open(resolv, "w") as f:
         f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
     subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
+    for address, port, line in spec.get("greeters", []):
+        _greet(address, port, line)
     black_hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     black_hole.bind(("127.0.0.1", BLACK_HOLE_PORT))
     conf = os.path.join(workdir, "dnsmasq.conf")
