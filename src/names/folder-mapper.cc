@@ -141,7 +141,7 @@ void FolderMapper::plan(size_t index)
 		folder.levels.size() == 1 ||
 		(folder.levels.size() == 2 && folder.parent != no_parent && node(folder.parent).inbox);
 	if (!folder.inbox && plan.attribute_role == Role::none && may_have_name_role)
-		plan.name_role = role_from_name(folder.levels.back());
+		plan.name_role = role_from_name(folder.levels.back(), options_.provider_folder_names);
 	plan.skip_reason = skip_reason(index, plan);
 
 	if (folder.inbox)

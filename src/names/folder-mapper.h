@@ -108,6 +108,9 @@ struct MappingOptions {
 	// The target's special-use folders (full target names), e.g.
 	// {Role::sent, "Sent"}: a legacy folder that wins a role maps there.
 	std::map<Role, std::string> special_use_targets;
+	// The legacy provider's own special folder names (its preset),
+	// recognised before the general localized table.
+	ProviderFolderNames provider_folder_names;
 	// Legacy raw name -> target name an earlier run chose (from the
 	// checkpoint): kept while free, so that a folder's mail never moves to
 	// a different folder when the legacy list changes between runs.

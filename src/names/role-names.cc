@@ -122,4 +122,14 @@ Role role_from_name(std::string_view decoded_leaf_name)
 	return found == table.end() ? Role::none : found->second;
 }
 
+Role role_from_name(std::string_view decoded_leaf_name, const ProviderFolderNames &provider)
+{
+	std::string folded = fold_case(decoded_leaf_name);
+	for (const auto &[name, role] : provider) {
+		if (fold_case(name) == folded)
+			return role;
+	}
+	return role_from_name(decoded_leaf_name);
+}
+
 } // namespace mailmove::names

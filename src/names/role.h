@@ -3,6 +3,7 @@
 // same role rather than in a second folder with a similar name.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,5 +34,13 @@ Role role_from_attributes(const std::vector<std::string> &attributes);
 // Unicode case folding. For servers that send no special-use attributes;
 // Role::none for names not in the table.
 Role role_from_name(std::string_view decoded_leaf_name);
+
+// A legacy provider's own special folder names (its preset's folder_*
+// entries, e.g. QQ Mail's "Sent Messages"): leaf name -> role.
+using ProviderFolderNames = std::map<std::string, Role>;
+
+// The role provider gives the name (compared the same way), else
+// role_from_name()'s.
+Role role_from_name(std::string_view decoded_leaf_name, const ProviderFolderNames &provider);
 
 } // namespace mailmove::names

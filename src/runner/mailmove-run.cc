@@ -10,6 +10,7 @@
 #include "storage/dovecot-store.h"
 #include "storage/event-logger.h"
 #include "runner/move-settings.h"
+#include "runner/provider-settings.h"
 #include "runner/transfer-cap.h"
 #include "runner/user-settings.h"
 #include "plugin/userdb-source.h"
@@ -73,6 +74,20 @@ extern "C" const char *mailmove_run_source(struct mail_user *user)
 	if ((value == nullptr || value[0] == '\0') && provider != nullptr && provider[0] != '\0')
 		return "auto";
 	return value == nullptr || value[0] == '\0' ? nullptr : value;
+}
+
+// The move's options for an IMAP source on host: the user's settings and
+// the provider preset's special folder names.
+static move::MoveOptions imap_move_options(struct mail_user *user,
+					   const struct mailmove_run_credentials *credentials,
+					   const std::string &host)
+{
+	move::MoveOptions options = runner::read_move_options(user);
+	runner::apply_preset_folders(
+		runner::source_preset(user, host, credentials != nullptr ? credentials->provider
+									 : nullptr),
+		options.mapping);
+	return options;
 }
 
 // Runs work and turns whatever it throws into a failure kind and text:
@@ -199,8 +214,9 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 		log.info("Moving mail from " + source.url.to_string() + " as " + source.login);
 		move::StreamFactory connect = runner::capped_connect(
 			user, source, cancel_check(callbacks), allowance.get());
-		move::ImapMover mover(std::move(source), runner::read_move_options(user), store,
-				      log, cancel_check(callbacks),
+		std::string host = source.url.host;
+		move::ImapMover mover(std::move(source), imap_move_options(user, credentials, host),
+				      store, log, cancel_check(callbacks),
 				      progress_reporter(callbacks, last), connect);
 		mover.set_folder_callback([callbacks](const FolderProgress &folder) {
 			report_folder(callbacks, jobs::folder_progress_to_key_values(folder));
@@ -281,8 +297,9 @@ extern "C" int mailmove_run_test(struct mail_user *user,
 		move::ImapSource source =
 			runner::read_imap_source(user, credentials, std::move(url), log);
 		storage::DovecotStore store(user);
-		move::ImapMover mover(std::move(source), runner::read_move_options(user), store,
-				      log, CancelCheck(), move::ProgressCallback());
+		std::string host = source.url.host;
+		move::ImapMover mover(std::move(source), imap_move_options(user, credentials, host),
+				      store, log, CancelCheck(), move::ProgressCallback());
 		for (const move::PlannedFolder &planned : mover.survey()) {
 			struct mailmove_test_folder f = {};
 			f.legacy_name = planned.legacy_name.c_str();

@@ -104,4 +104,16 @@ void apply_id_timing(struct mail_user *user, const std::optional<providers::Pres
 				      timing == providers::IdTiming::both;
 }
 
+void apply_preset_folders(const std::optional<providers::Preset> &preset,
+			  names::MappingOptions &mapping)
+{
+	if (!preset)
+		return;
+	for (const providers::FolderRole &folder : preset->folders) {
+		names::Role role = names::role_from_attribute(folder.role);
+		if (role != names::Role::none)
+			mapping.provider_folder_names[folder.legacy_name] = role;
+	}
+}
+
 } // namespace mailmove::runner

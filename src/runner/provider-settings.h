@@ -9,6 +9,7 @@
 #include <string>
 
 #include "imap/client.h"
+#include "names/folder-mapper.h"
 #include "providers/preset.h"
 #include "runner/mailmove-run.h"
 
@@ -39,5 +40,12 @@ std::optional<providers::Preset> source_preset(struct mail_user *user, const std
 // into options.
 void apply_id_timing(struct mail_user *user, const std::optional<providers::Preset> &preset,
 		     imap::ClientOptions &options);
+
+// The preset's own special folder names (folder_sent = Sent Messages...)
+// into mapping, so the provider's special folders land in the target's
+// folders of the same role even when the server sends no special-use
+// attributes.
+void apply_preset_folders(const std::optional<providers::Preset> &preset,
+			  names::MappingOptions &mapping);
 
 } // namespace mailmove::runner

@@ -445,6 +445,28 @@ START_TEST(roles_from_attributes_and_names)
 }
 END_TEST
 
+START_TEST(provider_folder_names_give_roles)
+{
+	/* A provider whose names the general table does not know: the
+	   preset's names give roles (compared like the table's, case
+	   folded); the table still covers the rest. */
+	std::vector<LegacyMailbox> legacy{box("INBOX"), box("Gesendet von Web"),
+					  box("Papierkorb-alt"), box("Entw\xc3\xbcrfe")};
+	MappingOptions options;
+	options.provider_folder_names = {{"gesendet von WEB", Role::sent},
+					 {"Papierkorb-alt", Role::trash}};
+	Folders folders = map_and_check(legacy, {}, options);
+	ck_assert(by_raw(folders, "Gesendet von Web").role == Role::sent);
+	ck_assert(by_raw(folders, "Papierkorb-alt").role == Role::trash);
+	ck_assert(by_raw(folders, "Entw\xc3\xbcrfe").role == Role::drafts);
+
+	/* without the preset, they have none */
+	Folders plain = map_and_check(legacy);
+	ck_assert(by_raw(plain, "Gesendet von Web").role == Role::none);
+	ck_assert(by_raw(plain, "Papierkorb-alt").role == Role::none);
+}
+END_TEST
+
 START_TEST(one_folder_per_role)
 {
 	std::vector<LegacyMailbox> legacy{box("INBOX"), box("Sent"), box("Sent Items", '/', {"\\Sent"}),
@@ -692,6 +714,7 @@ static Suite *names_mapping_suite()
 	tcase_add_test(tc, pinned_names_stay);
 	tcase_add_test(tc, foreign_namespace_names_stay_private);
 	tcase_add_test(tc, roles_from_attributes_and_names);
+	tcase_add_test(tc, provider_folder_names_give_roles);
 	tcase_add_test(tc, one_folder_per_role);
 	tcase_add_test(tc, special_use_targets);
 	tcase_add_test(tc, gmail_virtual_folders);
