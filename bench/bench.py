@@ -118,9 +118,8 @@ def target_user(label):
 class World:
     """The legacy Dovecot with the corpus account(s), the target with one
     user per run (userdb fields set mail_fsync and the legacy URL; all of
-    them move the same legacy account), and the
-    target's inspector (a plain Dovecot on the target's mail, read without
-    the plugin's login hook)."""
+    them move the same legacy account), and the target's inspector (a
+    plain Dovecot on the target's mail, read without the login hook)."""
 
     def __init__(self, workdir, legacy_users):
         self.workdir = workdir
@@ -164,22 +163,38 @@ class World:
 
     def verify(self, user, expected, label):
         """The target tree of user holds exactly the expected records
-        ({folder: [Record]}): the same folders, and in each one every
-        message once with the same bytes, flags and INTERNALDATE."""
-        problems = []
-        with clients.imap_session(self.inspector, user) as conn:
-            listed = {f.name: f for f in list_folders(conn)}
-            if set(listed) != set(expected):
-                problems.append("folders: missing %s, unexpected %s" % (
-                    sorted(set(expected) - set(listed)), sorted(set(listed) - set(expected))))
-            for name in sorted(set(listed) & set(expected)):
-                examine(conn, listed[name].raw)
-                diff = compare.diff(expected[name], compare.fetch_records(conn))
-                if diff:
-                    problems.append("%s: %s" % (name, compare.summarize(diff, 10)))
+        ({folder: [Record]}), read through the inspector."""
+        problems = tree_problems(self.inspector, user, None, expected, ("corpus", "target"))
         if problems:
             raise BenchFailure("%s: the target tree of %s differs from the corpus:\n%s" % (
                 label, user, "\n".join(problems)))
+
+    def check_legacy(self, expected, user=LEGACY_USER):
+        """The legacy account holds the corpus. Reading it all also warms
+        the legacy Dovecot's indexes and caches, as a live server's are."""
+        problems = tree_problems(self.legacy, user, LEGACY_PASSWORD, expected,
+                                 ("corpus", "legacy"))
+        if problems:
+            raise BenchFailure("the legacy server does not hold the corpus:\n%s" %
+                               "\n".join(problems))
+
+
+def tree_problems(instance, user, password, expected, names):
+    """What differs between a user's folders at an instance and the
+    expected records ({folder: [Record]}): the same folders, and in each
+    one every message once with the same bytes, flags and INTERNALDATE."""
+    problems = []
+    with clients.imap_session(instance, user, password) as conn:
+        listed = {f.name: f for f in list_folders(conn)}
+        if set(listed) != set(expected):
+            problems.append("folders: missing %s, unexpected %s" % (
+                sorted(set(expected) - set(listed)), sorted(set(listed) - set(expected))))
+        for name in sorted(set(listed) & set(expected)):
+            examine(conn, listed[name].raw)
+            diff = compare.diff(expected[name], compare.fetch_records(conn), names)
+            if diff:
+                problems.append("%s: %s" % (name, compare.summarize(diff, 10)))
+    return problems
 
 
 # -- measuring -------------------------------------------------------------
@@ -461,7 +476,7 @@ def throughput(world, args):
     # The legacy server reads (and indexes) its Maildir once, as a live
     # server has long done, and must hold the corpus.
     started = time.monotonic()
-    LegacyView(world).check(expected)
+    world.check_legacy(expected)
     print("legacy Dovecot holds the corpus (read over IMAP in %.1f s)" % (
         time.monotonic() - started), flush=True)
 
@@ -495,31 +510,6 @@ def throughput(world, args):
             transport, RECENT, seconds, m.seconds), flush=True)
 
 
-class LegacyView:
-    """Reads the legacy account over IMAP (this warms the legacy Dovecot's
-    indexes and caches) and checks that it holds the corpus."""
-
-    def __init__(self, world):
-        self.world = world
-
-    def check(self, expected, user=LEGACY_USER):
-        legacy = self.world.legacy
-        problems = []
-        with clients.imap_session(legacy, user, LEGACY_PASSWORD) as conn:
-            listed = {f.name: f for f in list_folders(conn)}
-            if set(listed) != set(expected):
-                problems.append("folders %s, expected %s" % (sorted(listed), sorted(expected)))
-            for name in sorted(set(listed) & set(expected)):
-                examine(conn, listed[name].raw)
-                diff = compare.diff(expected[name], compare.fetch_records(conn),
-                                    ("corpus", "legacy"))
-                if diff:
-                    problems.append("%s: %s" % (name, compare.summarize(diff, 10)))
-        if problems:
-            raise BenchFailure("the legacy server does not hold the corpus:\n%s" %
-                               "\n".join(problems))
-
-
 # -- memory ----------------------------------------------------------------
 
 MEMORY_CASES = (
@@ -546,10 +536,9 @@ def memory(world, args):
     del mail
     print("memory corpus written in %.1f s" % (time.monotonic() - started), flush=True)
     world.start()
-    legacy_view = LegacyView(world)
     for user, folder, what in MEMORY_CASES:
         count, megabytes = sizes[user]
-        legacy_view.check(expected[user], user)
+        world.check_legacy(expected[user], user)
         moved = target_user("run " + user.split("@")[0])
         world.fresh_target(moved)
         m = run_mailmove(world, moved, "memory %s" % user, count)
