@@ -28,6 +28,7 @@ import time
 
 from . import compare
 from .dovecot import MAIL_GID, MAIL_UID
+from .imap_tree import mutf7_encode
 
 # IMAP system flag -> maildir info letter (maildir flags must be sorted).
 MAILDIR_FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S",
@@ -304,14 +305,20 @@ def inbox_from_spec(spec, recipient, domain="example.com"):
 
 # -- writing a Maildir -----------------------------------------------------
 
+def maildirpp_name(folder):
+    """A folder's Maildir++ name: "/" in the folder name (the hierarchy)
+    becomes ".", each level in modified UTF-7, as Dovecot names the
+    directory and lists the subscription ("Работа/Отчёты" ->
+    "&BCAEMAQxBD4EQgQw-.&BB4EQgRHBFEEQgRL-")."""
+    return ".".join(mutf7_encode(level) for level in folder.split("/"))
+
+
 def folder_path(maildir, folder):
     """Maildir++ directory of a folder: INBOX is the Maildir itself, others
-    are ".Name" with "." as the hierarchy separator (ASCII names only)."""
+    are "." + maildirpp_name(folder)."""
     if folder.upper() == "INBOX":
         return maildir
-    if not folder.isascii():
-        raise NotImplementedError("non-ASCII folder names need modified UTF-7: %r" % folder)
-    return os.path.join(maildir, "." + folder.replace("/", "."))
+    return os.path.join(maildir, "." + maildirpp_name(folder))
 
 
 def write_maildir(maildir, messages, uid=MAIL_UID, gid=MAIL_GID):
@@ -342,7 +349,7 @@ def write_maildir(maildir, messages, uid=MAIL_UID, gid=MAIL_GID):
             f.write(message.raw)
         os.chown(file_path, uid, gid)
         os.utime(file_path, (message.internaldate, message.internaldate))
-    subscribed = sorted(m.folder for m in messages if m.folder.upper() != "INBOX")
+    subscribed = sorted(maildirpp_name(m.folder) for m in messages if m.folder.upper() != "INBOX")
     if subscribed:
         _write_owned(os.path.join(maildir, "subscriptions"),
                      "".join(f + "\n" for f in dict.fromkeys(subscribed)), uid, gid)
