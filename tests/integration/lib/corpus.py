@@ -305,12 +305,18 @@ def inbox_from_spec(spec, recipient, domain="example.com"):
 
 # -- writing a Maildir -----------------------------------------------------
 
+def _encoded_levels(folder):
+    """The folder's levels ("/" is the hierarchy), non-ASCII ones in
+    modified UTF-7; ASCII ones as given, so a name a test writes in
+    modified UTF-7 already ("Sp&AOQ-m") stays as it is."""
+    return [level if level.isascii() else mutf7_encode(level) for level in folder.split("/")]
+
+
 def maildirpp_name(folder):
-    """A folder's Maildir++ name: "/" in the folder name (the hierarchy)
-    becomes ".", each level in modified UTF-7, as Dovecot names the
-    directory and lists the subscription ("Работа/Отчёты" ->
+    """A folder's Maildir++ directory name without its leading ".":
+    levels joined with "." ("Работа/Отчёты" ->
     "&BCAEMAQxBD4EQgQw-.&BB4EQgRHBFEEQgRL-")."""
-    return ".".join(mutf7_encode(level) for level in folder.split("/"))
+    return ".".join(_encoded_levels(folder))
 
 
 def folder_path(maildir, folder):
@@ -349,7 +355,10 @@ def write_maildir(maildir, messages, uid=MAIL_UID, gid=MAIL_GID):
             f.write(message.raw)
         os.chown(file_path, uid, gid)
         os.utime(file_path, (message.internaldate, message.internaldate))
-    subscribed = sorted(maildirpp_name(m.folder) for m in messages if m.folder.upper() != "INBOX")
+    # Subscriptions name folders with "/" as the tests' legacy namespace
+    # does, non-ASCII levels in modified UTF-7.
+    subscribed = sorted("/".join(_encoded_levels(m.folder)) for m in messages
+                        if m.folder.upper() != "INBOX")
     if subscribed:
         _write_owned(os.path.join(maildir, "subscriptions"),
                      "".join(f + "\n" for f in dict.fromkeys(subscribed)), uid, gid)
