@@ -57,6 +57,11 @@ std::string describe_ssl_failure(const SslCallResult &result)
 	std::string reason;
 	if (ERR_peek_error() != 0)
 		reason = take_openssl_errors();
+	else if (result.ssl_error == SSL_ERROR_SYSCALL &&
+		 (result.saved_errno == EPIPE || result.saved_errno == ECONNRESET))
+		/* named as the close it is, as Socket does without TLS */
+		reason = "the server closed the connection (" +
+			 std::system_category().message(result.saved_errno) + ")";
 	else if (result.ssl_error == SSL_ERROR_SYSCALL && result.saved_errno != 0)
 		reason = std::system_category().message(result.saved_errno);
 	else

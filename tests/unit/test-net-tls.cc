@@ -263,6 +263,8 @@ START_TEST(tls_write_to_closed_peer_fails_without_sigpipe)
 	Failure failure = write_until_failure_with_sigpipe_fatal(*stream);
 	ck_assert(failure.kind() == FailureKind::temporary);
 	ck_assert_msg(contains(failure.what(), "write failed"), "%s", failure.what());
+	ck_assert_msg(contains(failure.what(), "the server closed the connection"), "%s",
+		      failure.what());
 	ck_assert_uint_eq(ERR_peek_error(), 0);
 }
 END_TEST
