@@ -305,6 +305,7 @@ void ImapFolder::survey(imap::Client &client, RunContext &run)
 		pending_.push_back({summary.uid, summary.size, summary.date});
 		return true;
 	});
+	pending_.shrink_to_fit();
 	for (const auto &[reason, count] : filtered) {
 		run.report.add("filtered", {{"folder", target_name_},
 					    {"count", std::to_string(count)},

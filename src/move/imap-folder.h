@@ -49,8 +49,9 @@ public:
 	// Adds its counts to the run's totals.
 	void survey(imap::Client &client, RunContext &run);
 
-	// Pending messages (survey() filled them), for the run's work order.
-	const std::vector<PendingMessage> &pending() const { return pending_; }
+	// Pending messages (survey() found them), for the run's work order;
+	// handed over, not copied: the folder keeps only their summaries.
+	std::vector<PendingMessage> take_pending() { return std::move(pending_); }
 
 	// Moves these of its pending messages (in this order).
 	void move(imap::Client &client, RunContext &run,
