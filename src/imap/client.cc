@@ -135,6 +135,9 @@ MailboxInfo Client::examine(const std::string &mailbox)
 MessageSummaries Client::fetch_summaries()
 {
 	MessageSummaries summaries;
+	/* EXISTS is the server's word: capped, a hostile one reserves at
+	   most 32 MiB of address space, and only what is filled is used. */
+	summaries.reserve(std::min<size_t>(impl_->connection.mailbox().exists, 1u << 20));
 	SummaryCollector collector(summaries);
 	if (run_fetch_all(impl_->connection, summary_items, collector))
 		summaries.finish();

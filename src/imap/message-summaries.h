@@ -71,6 +71,9 @@ public:
 	// message's items over several responses: items a response lacks
 	// keep what an earlier one said.
 	void add(uint32_t uid, const std::vector<Value> &items);
+	// Room for count summaries before the first add(), so the list is
+	// not copied as it grows (pages never written cost no memory).
+	void reserve(size_t count) { records_.reserve(count); }
 	// After the last add(): the summaries are put in UID order.
 	void finish();
 

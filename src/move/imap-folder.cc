@@ -286,6 +286,7 @@ void ImapFolder::survey(imap::Client &client, RunContext &run)
 	/* Only the pending messages' summaries stay for move(). */
 	size_t listed = summaries_.size();
 	std::map<std::string, uint64_t> filtered;
+	pending_.reserve(summaries_.size());
 	summaries_.keep_only([&](const imap::MessageSummary &summary) {
 		if (writer.is_done(summary.uid)) {
 			progress_.messages_total++;
@@ -305,7 +306,6 @@ void ImapFolder::survey(imap::Client &client, RunContext &run)
 		pending_.push_back({summary.uid, summary.size, summary.date});
 		return true;
 	});
-	pending_.shrink_to_fit();
 	for (const auto &[reason, count] : filtered) {
 		run.report.add("filtered", {{"folder", target_name_},
 					    {"count", std::to_string(count)},
