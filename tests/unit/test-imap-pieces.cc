@@ -101,6 +101,14 @@ START_TEST(batches)
 	ck_assert(batches[3].uids == Uids({5, 4})); // repeated 5 and UID 0 dropped
 	ck_assert_uint_eq(batches[0].bytes, 800);
 
+	// A UID repeated later, apart, keeps its first place (and its
+	// first size).
+	std::vector<BodyRequest> repeated = {{3, 1}, {1, 1}, {3, 7}, {2, 1}, {1, 1}};
+	std::vector<UidBatch> once = split_into_batches(repeated, 10, 1000);
+	ck_assert_uint_eq(once.size(), 1);
+	ck_assert(once[0].uids == Uids({3, 1, 2}));
+	ck_assert_uint_eq(once[0].bytes, 3);
+
 	std::vector<BodyRequest> five = {{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}};
 	ck_assert_uint_eq(split_into_batches(five, 2, 1 << 20).size(), 3);
 	ck_assert(split_into_batches({}, 10, 10).empty());
