@@ -7,7 +7,9 @@ several zones' worth of days), starts a private legacy and target Dovecot,
 runs `doveadm mailmove run -u USER` once and prints the peak RSS of that
 run: the doveadm process and everything it forked, as the kernel counts it
 (getrusage RUSAGE_CHILDREN of a small interpreter that only runs it, so
-the figure is the run's own and not this script's).
+the figure is the run's own and not this script's). For comparison it
+then prints the peak RSS of `doveadm save` of one message into the moved
+folder: what Dovecot itself holds for a target folder of that size.
 
 Run it as root, with the plugin installed, in a private namespace:
 
@@ -66,13 +68,15 @@ def small_messages(count, seed=10):
     return messages
 
 
-def measured_run(target):
-    """(exit code, stdout, stderr, peak RSS KiB, seconds) of one run."""
+def measured_run(target, *args, input=None):
+    """(exit code, stdout, stderr, peak RSS KiB, seconds) of
+    `doveadm -c TARGET ARGS`; by default the run."""
     rss_file = os.path.join(target.root, "peak-rss")
-    argv = [sys.executable, "-c", PEAK_RSS_OF, rss_file,
-            DOVEADM, "-c", target.config_path, "-f", "json", "mailmove", "run", "-u", USER]
+    args = args or ("-f", "json", "mailmove", "run", "-u", USER)
+    argv = [sys.executable, "-c", PEAK_RSS_OF, rss_file, DOVEADM, "-c", target.config_path] + \
+        list(args)
     started = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, timeout=3600)
+    proc = subprocess.run(argv, capture_output=True, timeout=3600, input=input)
     seconds = time.monotonic() - started
     with open(rss_file) as f:
         peak_kib = int(f.read())
@@ -107,6 +111,14 @@ def main():
         print("doveadm mailmove run: exit %d, result %s, saved %d in %.1f s (%.0f msgs/s)" % (
             code, row.get("result"), saved, seconds, saved / seconds if seconds else 0))
         print("peak RSS of the run: %.1f MiB (%d KiB)" % (peak_kib / 1024, peak_kib))
+        # What Dovecot alone needs to save one message into that folder
+        # now: the part of the run's peak that is the target's own state
+        # (a Maildir's dovecot-uidlist and index of every message).
+        _, _, _, save_kib, _ = measured_run(
+            target, "save", "-u", USER, "-m", "INBOX",
+            input=b"From: a@example.com\nSubject: one more\n\nbody\n")
+        print("for comparison, doveadm save of one message into it: peak RSS %.1f MiB" % (
+            save_kib / 1024))
         if code != 0 or saved != count:
             print(err[-2000:] or out[-2000:], file=sys.stderr)
             return 1
