@@ -8,6 +8,7 @@
 #include "fuzz/fuzz-input.h"
 #include "imap/mailbox-list.h"
 #include "imap/message-items.h"
+#include "imap/message-summaries.h"
 #include "imap/response-parser.h"
 
 using namespace mailmove;
@@ -22,11 +23,12 @@ void read_response(const Response &response, MailboxListCollector &collector)
 	parse_personal_namespaces(response);
 	collector.on_untagged(response);
 	if (const std::vector<Value> *items = fetch_items(response)) {
-		MessageSummary summary;
-		fill_summary(summary, *items);
+		MessageSummaries summaries;
+		summaries.add(fetch_uid(*items), *items);
+		summaries.finish();
 		MessageIdentity identity;
 		fill_identity(identity, *items);
-		parse_internaldate(summary.internaldate);
+		parse_internaldate(identity.internaldate);
 		find_message_body_item(*items);
 	}
 	response.code.number<uint32_t>();

@@ -1,7 +1,6 @@
 #include "imap/batching.h"
 
 #include <algorithm>
-#include <unordered_set>
 
 namespace mailmove::imap {
 
@@ -20,10 +19,26 @@ BatchPlan::BatchPlan(const std::vector<BodyRequest> &requests, BatchLimits start
 {
 	limits_ = at_least_one(BatchLimits{std::min(start.messages, max_.messages),
 					   std::min(start.bytes, max_.bytes)});
-	std::unordered_set<uint32_t> seen;
+	/* The distinct UIDs, sorted, and a bit each for "taken": a hash
+	   set of every UID of a folder would cost some 50 bytes a message. */
+	std::vector<uint32_t> uids;
+	uids.reserve(requests.size());
 	for (const BodyRequest &request : requests) {
-		if (request.uid != 0 && seen.insert(request.uid).second)
+		if (request.uid != 0)
+			uids.push_back(request.uid);
+	}
+	std::sort(uids.begin(), uids.end());
+	uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+	std::vector<bool> taken(uids.size());
+	requests_.reserve(uids.size());
+	for (const BodyRequest &request : requests) {
+		if (request.uid == 0)
+			continue;
+		size_t i = std::lower_bound(uids.begin(), uids.end(), request.uid) - uids.begin();
+		if (!taken[i]) {
+			taken[i] = true;
 			requests_.push_back(request);
+		}
 	}
 }
 

@@ -21,6 +21,9 @@ BodyFetch::BodyFetch(Connection &connection, FetchHandler &handler, unsigned pip
 
 void BodyFetch::run()
 {
+	/* Stable: among equal UIDs the last limit set stays last. */
+	std::stable_sort(max_body_bytes_.begin(), max_body_bytes_.end(),
+			 [](const auto &a, const auto &b) { return a.first < b.first; });
 	ObserverScope observing(connection_, *this);
 	for (;;) {
 		while (can_send())
@@ -126,8 +129,12 @@ void BodyFetch::deliver(uint32_t uid, ByteSource &body)
 
 std::string BodyFetch::oversize_reason(uint32_t uid, uint64_t size) const
 {
-	auto limit = max_body_bytes_.find(uid);
-	if (limit == max_body_bytes_.end() || size <= limit->second)
+	auto after = std::upper_bound(max_body_bytes_.begin(), max_body_bytes_.end(), uid,
+				      [](uint32_t u, const auto &limit) { return u < limit.first; });
+	if (after == max_body_bytes_.begin())
+		return {};
+	auto limit = std::prev(after);
+	if (limit->first != uid || size <= limit->second)
 		return {};
 	return "the legacy server sent a body of " + std::to_string(size) +
 	       " bytes, more than the " + std::to_string(limit->second) +

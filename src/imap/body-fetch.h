@@ -10,8 +10,8 @@
 #include <deque>
 #include <list>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "imap/batching.h"
@@ -25,8 +25,12 @@ public:
 	BodyFetch(Connection &connection, FetchHandler &handler, unsigned pipeline_depth,
 		  BatchPlan plan);
 	// A body for uid larger than max_bytes is drained unread and refused
-	// (FetchHandler::on_body_refused) instead of handed over.
-	void limit_body(uint32_t uid, uint64_t max_bytes) { max_body_bytes_[uid] = max_bytes; }
+	// (FetchHandler::on_body_refused) instead of handed over. For the
+	// same uid, the last limit counts. All limits come before run().
+	void limit_body(uint32_t uid, uint64_t max_bytes)
+	{
+		max_body_bytes_.push_back({uid, max_bytes});
+	}
 	void run();
 
 	void on_untagged(const Response &response) override;
@@ -64,7 +68,10 @@ private:
 	// the sequence map when the UID item had not come yet (0: unknown).
 	uint32_t body_uid_ = 0;
 	bool body_uid_from_sequence_ = false;
-	std::unordered_map<uint32_t, uint64_t> max_body_bytes_;
+	// (UID, limit), sorted by UID in run(): a folder's move asks for
+	// every message at once, and a hash map would cost three times as
+	// much per message for the whole move (issue 10's memory bound).
+	std::vector<std::pair<uint32_t, uint64_t>> max_body_bytes_;
 };
 
 } // namespace mailmove::imap

@@ -10,28 +10,46 @@
 #include "imap/client-impl.h"
 #include "imap/fetch-collector.h"
 #include "imap/message-items.h"
+#include "imap/message-summaries.h"
 
 namespace mailmove::imap {
 
 namespace {
 
-// UID FETCH 1:* items on the examined mailbox, one record per message.
-template <typename Record>
-std::vector<Record> fetch_all(Connection &connection, const char *items,
-			      typename FetchCollector<Record>::Fill fill)
+// Runs UID FETCH 1:* items on the examined mailbox, collector seeing
+// every untagged response. False when the mailbox is empty (nothing is
+// sent).
+bool run_fetch_all(Connection &connection, const char *items, ResponseObserver &collector)
 {
 	if (connection.mailbox().exists == 0)
-		return {};
+		return false;
 
-	FetchCollector<Record> collector(fill);
 	ObserverScope observing(connection, collector);
 	Response tagged =
 		connection.run(CommandBuilder("UID FETCH", {}).raw("1:*").raw(items).finish());
 	// Messages expunged meanwhile are simply not listed.
 	if (!tagged.is_ok() && !is_partly_expunged(tagged))
 		throw_refusal(tagged, FailureKind::temporary, connection.peer(), "UID FETCH");
-	return collector.take();
+	return true;
 }
+
+// Adds each FETCH response to the summaries as it arrives. FETCH
+// responses without a UID are unsolicited flag updates: ignored.
+class SummaryCollector final : public ResponseObserver {
+public:
+	explicit SummaryCollector(MessageSummaries &summaries) : summaries_(summaries) {}
+
+	void on_untagged(const Response &response) override
+	{
+		const std::vector<Value> *items = fetch_items(response);
+		uint32_t uid = items == nullptr ? 0 : fetch_uid(*items);
+		if (uid != 0)
+			summaries_.add(uid, *items);
+	}
+
+private:
+	MessageSummaries &summaries_;
+};
 
 } // namespace
 
@@ -114,14 +132,23 @@ MailboxInfo Client::examine(const std::string &mailbox)
 	return connection.mailbox();
 }
 
-std::vector<MessageSummary> Client::fetch_summaries()
+MessageSummaries Client::fetch_summaries()
 {
-	return fetch_all<MessageSummary>(impl_->connection, summary_items, fill_summary);
+	MessageSummaries summaries;
+	/* EXISTS is the server's word: capped, a hostile one reserves at
+	   most 32 MiB of address space, and only what is filled is used. */
+	summaries.reserve(std::min<size_t>(impl_->connection.mailbox().exists, 1u << 20));
+	SummaryCollector collector(summaries);
+	if (run_fetch_all(impl_->connection, summary_items, collector))
+		summaries.finish();
+	return summaries;
 }
 
 std::vector<MessageIdentity> Client::fetch_message_ids()
 {
-	return fetch_all<MessageIdentity>(impl_->connection, identity_items, fill_identity);
+	FetchCollector<MessageIdentity> collector(fill_identity);
+	run_fetch_all(impl_->connection, identity_items, collector);
+	return collector.take();
 }
 
 void Client::fetch_bodies(const std::vector<BodyRequest> &requests, FetchHandler &handler)

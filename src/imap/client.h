@@ -108,12 +108,7 @@ struct MailboxInfo {
 	uint32_t exists = 0;
 };
 
-struct MessageSummary {
-	uint32_t uid = 0;
-	uint64_t size = 0;              // RFC822.SIZE
-	std::vector<std::string> flags; // as sent, e.g. "\\Seen", "$Forwarded"
-	std::string internaldate;       // as sent, e.g. "17-Jul-1996 02:44:25 -0700"
-};
+class MessageSummaries; // message-summaries.h
 
 struct InternalDate {
 	int64_t unix_time = 0;
@@ -227,8 +222,9 @@ public:
 	std::optional<std::vector<Namespace>> personal_namespaces();
 	MailboxInfo examine(const std::string &mailbox);
 	// UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE) on the examined
-	// mailbox, in the server's order.
-	std::vector<MessageSummary> fetch_summaries();
+	// mailbox, in UID order. Each response goes straight into the compact
+	// summaries: a whole mailbox's parsed responses are never held.
+	MessageSummaries fetch_summaries();
 	// UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE
 	// BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]) on the examined mailbox, in
 	// the server's order.

@@ -35,17 +35,6 @@ void fill_size_and_date(uint64_t &size, std::string &internaldate,
 
 } // namespace
 
-void fill_summary(MessageSummary &summary, const std::vector<Value> &items)
-{
-	const Value *flags = find_fetch_item(items, "FLAGS");
-	if (flags != nullptr && flags->is_list()) {
-		summary.flags.clear();
-		for (const Value &flag : flags->items)
-			summary.flags.push_back(flag.text);
-	}
-	fill_size_and_date(summary.size, summary.internaldate, items);
-}
-
 void fill_identity(MessageIdentity &identity, const std::vector<Value> &items)
 {
 	fill_size_and_date(identity.size, identity.internaldate, items);

@@ -1,6 +1,6 @@
-// What the client reads about a message from FETCH items: the summary a
-// move is planned from, and the content identity that stands in for the
-// UID when UIDVALIDITY changed.
+// What the client reads about a message from FETCH items: the content
+// identity that stands in for the UID when UIDVALIDITY changed (the
+// summary a move is planned from is in message-summaries.h).
 #pragma once
 
 #include <string>
@@ -16,7 +16,6 @@ namespace mailmove::imap {
 extern const char summary_items[];  // "(UID FLAGS INTERNALDATE RFC822.SIZE)"
 extern const char identity_items[]; // "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[...])"
 
-void fill_summary(MessageSummary &summary, const std::vector<Value> &items);
 void fill_identity(MessageIdentity &identity, const std::vector<Value> &items);
 
 // The value of the first Message-ID field in a message header (or the

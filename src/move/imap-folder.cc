@@ -10,7 +10,6 @@
 
 #include <map>
 #include <set>
-#include <unordered_map>
 #include <strings.h>
 
 namespace mailmove::move {
@@ -54,7 +53,7 @@ int64_t date_of(const std::string &internaldate)
 class FolderFetchHandler final : public imap::FetchHandler {
 public:
 	FolderFetchHandler(FolderWriter &writer, RunContext &run, FolderProgress &folder,
-			   const std::unordered_map<uint32_t, imap::MessageSummary> &summaries,
+			   const imap::MessageSummaries &summaries,
 			   const std::function<std::string(uint32_t)> &guid_of)
 		: writer_(writer), run_(run), folder_(folder), summaries_(summaries),
 		  guid_of_(guid_of)
@@ -70,12 +69,11 @@ public:
 
 	void on_body(uint64_t batch, uint32_t uid, ByteSource &body) override
 	{
-		auto it = summaries_.find(uid);
-		if (it == summaries_.end())
+		const imap::MessageSummary *summary = summaries_.find(uid);
+		if (summary == nullptr)
 			return; /* not one we asked for: the client drains it */
-		const imap::MessageSummary &summary = it->second;
 		OpenBatch &open = batches_.at(batch);
-		MessageToSave message = message_to_save(uid, summary);
+		MessageToSave message = message_to_save(*summary);
 		HeaderPeekSource peeked(body, max_header_bytes);
 		std::string message_id = first_header_field(peeked.peek_header(), "Message-ID");
 		if (!open.saves)
@@ -99,7 +97,7 @@ public:
 		   (a legacy server may send bare LFs). */
 		open.intended.push_back({std::to_string(uid),
 					 {message_id, peeked.crlf_size(), message.received_time}});
-		open.bytes += summary.size;
+		open.bytes += summary->size;
 	}
 
 	void on_body_refused(uint64_t batch, uint32_t uid, const std::string &reason) override
@@ -158,19 +156,20 @@ private:
 			run_.on_folder(folder_);
 	}
 
-	MessageToSave message_to_save(uint32_t uid, const imap::MessageSummary &summary)
+	MessageToSave message_to_save(const imap::MessageSummary &summary)
 	{
 		MessageToSave message;
-		message.guid = guid_of_(uid);
+		message.guid = guid_of_(summary.uid);
 		if (writer_.keeps_uids())
-			message.uid = uid;
-		message.flags = flags_to_keep(summary.flags);
-		if (auto date = imap::parse_internaldate(summary.internaldate)) {
+			message.uid = summary.uid;
+		message.flags = flags_to_keep(summaries_.flags(summary));
+		if (auto date = summary.internaldate()) {
 			message.received_time = date->unix_time;
 			message.received_tz_offset_minutes = date->tz_offset_minutes;
 		} else {
-			run_.log.warning(writer_.legacy_folder() + " UID " + std::to_string(uid) +
-					 ": unreadable INTERNALDATE \"" + summary.internaldate +
+			run_.log.warning(writer_.legacy_folder() + " UID " +
+					 std::to_string(summary.uid) + ": unreadable INTERNALDATE \"" +
+					 summaries_.unreadable_date(summary.uid) +
 					 "\", the target uses the time of the move");
 		}
 		return message;
@@ -188,8 +187,8 @@ private:
 	void record_failures(const OpenBatch &batch)
 	{
 		for (const auto &[uid, reason] : batch.failed) {
-			auto it = summaries_.find(uid);
-			uint64_t size = it == summaries_.end() ? 0 : it->second.size;
+			const imap::MessageSummary *summary = summaries_.find(uid);
+			uint64_t size = summary == nullptr ? 0 : summary->size;
 			run_.log.warning(writer_.legacy_folder() + " UID " + std::to_string(uid) +
 					 " not moved: " + reason);
 			run_.report.add("message-failed", {{"folder", folder_.name},
@@ -205,7 +204,7 @@ private:
 	FolderWriter &writer_;
 	RunContext &run_;
 	FolderProgress &folder_;
-	const std::unordered_map<uint32_t, imap::MessageSummary> &summaries_;
+	const imap::MessageSummaries &summaries_;
 	const std::function<std::string(uint32_t)> &guid_of_;
 	std::map<uint64_t, OpenBatch> batches_; // sent, not yet committed
 	std::set<uint32_t> retry_set_;
@@ -264,51 +263,49 @@ void ImapFolder::settle_uidvalidity_change(imap::Client &client, RunContext &run
 void ImapFolder::survey(imap::Client &client, RunContext &run)
 {
 	info_ = client.examine(legacy_name_);
-	std::vector<imap::MessageSummary> summaries;
 	if (info_.exists > 0)
-		summaries = client.fetch_summaries();
+		summaries_ = client.fetch_summaries();
 
 	FolderWriter writer = open_writer(run);
 	if (writer.uidvalidity_changed())
 		settle_uidvalidity_change(client, run, writer);
 
 	expunge_orphans(run, writer);
-	std::vector<uint32_t> uids;
-	std::unordered_map<uint32_t, const imap::MessageSummary *> by_uid;
-	for (const imap::MessageSummary &summary : summaries)
-		uids.push_back(summary.uid);
-	writer.recover(
-		uids, [this](uint32_t uid) { return guid_of(uid); },
-		[&](uint32_t uid) {
-			/* only for messages found recovered: rare */
-			if (by_uid.empty()) {
-				for (const imap::MessageSummary &summary : summaries)
-					by_uid.emplace(summary.uid, &summary);
-			}
-			return flags_to_keep(by_uid.at(uid)->flags);
-		});
+	{
+		std::vector<uint32_t> uids;
+		uids.reserve(summaries_.size());
+		for (const imap::MessageSummary &summary : summaries_.all())
+			uids.push_back(summary.uid);
+		writer.recover(
+			uids, [this](uint32_t uid) { return guid_of(uid); },
+			[this](uint32_t uid) {
+				return flags_to_keep(summaries_.flags(*summaries_.find(uid)));
+			});
+	}
 
+	/* Only the pending messages' summaries stay for move(). */
+	size_t listed = summaries_.size();
 	std::map<std::string, uint64_t> filtered;
-	for (imap::MessageSummary &summary : summaries) {
-		int64_t date = date_of(summary.internaldate);
+	pending_.reserve(summaries_.size());
+	summaries_.keep_only([&](const imap::MessageSummary &summary) {
 		if (writer.is_done(summary.uid)) {
 			progress_.messages_total++;
 			progress_.bytes_total += summary.size;
 			progress_.messages_done++;
 			progress_.bytes_done += summary.size;
-			continue;
+			return false;
 		}
-		std::string reason = run.options.filter.reject_reason(date, summary.size,
-								      summary.flags);
+		std::string reason = run.options.filter.reject_reason(
+			summary.date, summary.size, summaries_.flags(summary));
 		if (!reason.empty()) {
 			filtered[reason]++;
-			continue;
+			return false;
 		}
 		progress_.messages_total++;
 		progress_.bytes_total += summary.size;
-		pending_.push_back({summary.uid, summary.size, date});
-		summaries_.emplace(summary.uid, std::move(summary));
-	}
+		pending_.push_back({summary.uid, summary.size, summary.date});
+		return true;
+	});
 	for (const auto &[reason, count] : filtered) {
 		run.report.add("filtered", {{"folder", target_name_},
 					    {"count", std::to_string(count)},
@@ -320,7 +317,7 @@ void ImapFolder::survey(imap::Client &client, RunContext &run)
 	p.messages_done += progress_.messages_done;
 	p.bytes_done += progress_.bytes_done;
 	progress_.state = pending_.empty() ? "done" : "pending";
-	run.log.debug(legacy_name_ + ": " + std::to_string(summaries.size()) +
+	run.log.debug(legacy_name_ + ": " + std::to_string(listed) +
 		      " message(s), " + std::to_string(pending_.size()) + " to move");
 }
 
@@ -346,7 +343,7 @@ void ImapFolder::move(imap::Client &client, RunContext &run,
 		client.fetch_bodies(requests, handler);
 		requests.clear();
 		for (uint32_t uid : handler.take_retries())
-			requests.push_back({uid, summaries_.at(uid).size});
+			requests.push_back({uid, summaries_.find(uid)->size});
 	}
 }
 

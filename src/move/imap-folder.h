@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "base/logger.h"
 #include "base/progress.h"
 #include "imap/client.h"
+#include "imap/message-summaries.h"
 #include "move/checkpoint.h"
 #include "move/folder-writer.h"
 #include "move/mover.h"
@@ -49,8 +49,9 @@ public:
 	// Adds its counts to the run's totals.
 	void survey(imap::Client &client, RunContext &run);
 
-	// Pending messages (survey() filled them), for the run's work order.
-	const std::vector<PendingMessage> &pending() const { return pending_; }
+	// Pending messages (survey() found them), for the run's work order;
+	// handed over, not copied: the folder keeps only their summaries.
+	std::vector<PendingMessage> take_pending() { return std::move(pending_); }
 
 	// Moves these of its pending messages (in this order).
 	void move(imap::Client &client, RunContext &run,
@@ -60,7 +61,11 @@ public:
 	// How many messages the legacy server listed (0 before survey()).
 	uint32_t legacy_count() const { return info_.exists; }
 	// After a failed survey: nothing of this folder is moved.
-	void forget_pending() { pending_.clear(); }
+	void forget_pending()
+	{
+		pending_ = {};
+		summaries_ = {};
+	}
 	const std::string &legacy_name() const { return legacy_name_; }
 	const std::string &target_name() const { return target_name_; }
 
@@ -75,7 +80,9 @@ private:
 	std::string legacy_name_;
 	std::string target_name_;
 	imap::MailboxInfo info_;
-	std::unordered_map<uint32_t, imap::MessageSummary> summaries_;
+	// Of the pending messages only, in UID order: what move() saves with
+	// each (flags, INTERNALDATE) and what a failure report names.
+	imap::MessageSummaries summaries_;
 	std::vector<PendingMessage> pending_;
 	FolderProgress progress_;
 };

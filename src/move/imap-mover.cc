@@ -175,13 +175,13 @@ MoveReport ImapMover::run()
 		}
 		if (folders[i].target_name() == "INBOX")
 			inbox = i;
-		pending.push_back(folders[i].pending());
+		pending.push_back(folders[i].take_pending());
 		if (on_folder_)
 			on_folder_(folders[i].progress());
 	}
 	std::vector<size_t> remaining(folders.size(), 0);
 	int64_t now = options_.now != 0 ? options_.now : int64_t(time(nullptr));
-	std::vector<WorkItem> work = order_work(pending, inbox, options_.order,
+	std::vector<WorkItem> work = order_work(std::move(pending), inbox, options_.order,
 						now - int64_t(options_.recent_days) * 86400);
 	for (const WorkItem &item : work)
 		remaining[item.folder]++;
@@ -191,7 +191,7 @@ MoveReport ImapMover::run()
 	}
 	run.progress_changed();
 
-	for (const WorkItem &item : work) {
+	for (WorkItem &item : work) {
 		check_cancel();
 		ImapFolder &folder = folders[item.folder];
 		try {
@@ -204,6 +204,7 @@ MoveReport ImapMover::run()
 			throw Failure(failure.kind(), "folder " + printable_excerpt(folder.legacy_name()) +
 							      ": " + failure.what());
 		}
+		item.messages = {}; /* moved: what is left to do is all it holds */
 		if (--remaining[item.folder] == 0)
 			folder_finished(folder);
 	}

@@ -21,13 +21,13 @@ void add_item(std::vector<WorkItem> &work, size_t folder, std::vector<PendingMes
 
 } // namespace
 
-std::vector<WorkItem> order_work(const std::vector<std::vector<PendingMessage>> &folders,
+std::vector<WorkItem> order_work(std::vector<std::vector<PendingMessage>> folders,
 				 size_t inbox, MoveOrder order, int64_t recent_since)
 {
 	std::vector<WorkItem> work;
 	if (order == MoveOrder::uid) {
 		for (size_t i = 0; i < folders.size(); i++) {
-			std::vector<PendingMessage> messages = folders[i];
+			std::vector<PendingMessage> &messages = folders[i];
 			std::sort(messages.begin(), messages.end(),
 				  [](const auto &a, const auto &b) { return a.uid < b.uid; });
 			add_item(work, i, std::move(messages));
@@ -44,17 +44,23 @@ std::vector<WorkItem> order_work(const std::vector<std::vector<PendingMessage>> 
 			folder_order.push_back(i);
 	}
 
-	std::vector<std::vector<PendingMessage>> older(folders.size());
+	/* The recent messages leave each folder's list; the older rest
+	   stays in it. */
 	for (size_t i : folder_order) {
-		std::vector<PendingMessage> recent;
-		for (const PendingMessage &m : folders[i])
-			(m.date >= recent_since && m.date != 0 ? recent : older[i]).push_back(m);
+		std::vector<PendingMessage> &messages = folders[i];
+		auto older = std::partition(messages.begin(), messages.end(),
+					    [recent_since](const PendingMessage &m) {
+						    return m.date >= recent_since && m.date != 0;
+					    });
+		std::vector<PendingMessage> recent(messages.begin(), older);
+		messages.erase(messages.begin(), older);
 		sort_newest_first(recent);
 		add_item(work, i, std::move(recent));
 	}
 	for (size_t i : folder_order) {
-		sort_newest_first(older[i]);
-		add_item(work, i, std::move(older[i]));
+		sort_newest_first(folders[i]);
+		folders[i].shrink_to_fit();
+		add_item(work, i, std::move(folders[i]));
 	}
 	return work;
 }

@@ -27,8 +27,9 @@ struct WorkItem {
 
 // folders[i] are folder i's pending messages (any order). inbox is the
 // index of INBOX, or SIZE_MAX. recent_since: messages with date >= it are
-// "recent" (newest_first only).
-std::vector<WorkItem> order_work(const std::vector<std::vector<PendingMessage>> &folders,
+// "recent" (newest_first only). Taken by value: a caller that moves them
+// in has them reordered in place rather than copied.
+std::vector<WorkItem> order_work(std::vector<std::vector<PendingMessage>> folders,
 				 size_t inbox, MoveOrder order, int64_t recent_since);
 
 } // namespace mailmove::move

@@ -32,6 +32,7 @@
 #include "base/failure.h"
 #include "base/logger.h"
 #include "imap/client.h"
+#include "imap/message-summaries.h"
 #include "net/stream.h"
 
 using namespace mailmove;
@@ -201,7 +202,8 @@ void fetch_folder(imap::Client &client, const std::string &folder)
 {
 	client.examine(folder);
 	std::vector<imap::BodyRequest> requests;
-	for (const imap::MessageSummary &summary : client.fetch_summaries())
+	imap::MessageSummaries summaries = client.fetch_summaries();
+	for (const imap::MessageSummary &summary : summaries.all())
 		requests.push_back({summary.uid, summary.size});
 	std::sort(requests.begin(), requests.end(),
 		  [](const auto &a, const auto &b) { return a.uid > b.uid; });

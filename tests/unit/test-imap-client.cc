@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "imap/message-summaries.h"
 #include "test-imap-session.h"
 #include "check-main.h" // last: check.h defines fail()
 
@@ -454,21 +455,30 @@ START_TEST(summaries_merge_items_in_any_order)
 		      "a2 OK Fetch completed\r\n");
 	s.client.greeting();
 	s.client.examine("INBOX");
-	std::vector<MessageSummary> summaries = s.client.fetch_summaries();
+	MessageSummaries listed = s.client.fetch_summaries();
+	const std::vector<MessageSummary> &summaries = listed.all();
 	ck_assert_uint_eq(summaries.size(), 3);
 	ck_assert_uint_eq(summaries[0].uid, 10);
 	ck_assert_uint_eq(summaries[0].size, 100);
 	// The unsolicited flag update (no UID) did not count.
-	ck_assert(summaries[0].flags == std::vector<std::string>({"\\Seen"}));
-	ck_assert_string_eq(summaries[0].internaldate, "17-Jul-1996 02:44:25 -0700");
+	ck_assert(listed.flags(summaries[0]) == std::vector<std::string>({"\\Seen"}));
+	// 17-Jul-1996 02:44:25 -0700
+	ck_assert(summaries[0].has_date);
+	ck_assert_int_eq(summaries[0].date, 837596665);
+	ck_assert_int_eq(summaries[0].tz_offset_minutes, -420);
 	ck_assert_uint_eq(summaries[1].uid, 11);
 	ck_assert_uint_eq(summaries[1].size, 200);
-	ck_assert(summaries[1].flags.empty());
-	ck_assert_string_eq(summaries[1].internaldate, " 7-Jul-1996 02:44:25 +0000");
+	ck_assert(listed.flags(summaries[1]).empty());
+	// " 7-Jul-1996 02:44:25 +0000"
+	ck_assert_int_eq(summaries[1].date, 836707465);
+	ck_assert_int_eq(summaries[1].tz_offset_minutes, 0);
 	ck_assert_uint_eq(summaries[2].uid, 12);
 	ck_assert_uint_eq(summaries[2].size, 300);
-	ck_assert(summaries[2].flags == std::vector<std::string>({"\\Answered", "$Label1"}));
-	ck_assert_string_eq(summaries[2].internaldate, "01-Jan-2020 00:00:00 +0800");
+	ck_assert(listed.flags(summaries[2]) ==
+		  std::vector<std::string>({"\\Answered", "$Label1"}));
+	// 01-Jan-2020 00:00:00 +0800
+	ck_assert_int_eq(summaries[2].date, 1577808000);
+	ck_assert_int_eq(summaries[2].tz_offset_minutes, 480);
 }
 END_TEST
 

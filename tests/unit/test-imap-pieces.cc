@@ -1,6 +1,6 @@
 // The small pieces the IMAP client is built from: INTERNALDATE parsing,
 // UID sets and (growing) batches, command quoting, what a refusal means,
-// and the Message-ID of a header.
+// the Message-ID of a header, and the compact message summaries.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +10,8 @@
 #include "imap/client.h"
 #include "imap/command-quoting.h"
 #include "imap/message-items.h"
+#include "imap/message-summaries.h"
+#include "imap/response-parser.h"
 #include "imap/refusal.h"
 #include "imap/batching.h"
 #include "imap/uid-set.h"
@@ -22,6 +24,20 @@ using namespace mailmove::imap;
 namespace {
 
 using Uids = std::vector<uint32_t>;
+using Flags = std::vector<std::string>;
+
+// Adds one "* n FETCH (...)" line to summaries, as the client does.
+void add_fetch(MessageSummaries &summaries, const std::string &line)
+{
+	ResponseParser parser;
+	std::string data = line + "\r\n";
+	size_t consumed = 0;
+	ck_assert(parser.feed(data, consumed) == ResponseParser::Status::response);
+	Response response = parser.take_response();
+	const std::vector<Value> *items = fetch_items(response);
+	ck_assert_ptr_nonnull(items);
+	summaries.add(fetch_uid(*items), *items);
+}
 
 } // namespace
 
@@ -84,6 +100,14 @@ START_TEST(batches)
 	ck_assert(batches[2].uids == Uids({6}));    // larger than a batch: alone
 	ck_assert(batches[3].uids == Uids({5, 4})); // repeated 5 and UID 0 dropped
 	ck_assert_uint_eq(batches[0].bytes, 800);
+
+	// A UID repeated later, apart, keeps its first place (and its
+	// first size).
+	std::vector<BodyRequest> repeated = {{3, 1}, {1, 1}, {3, 7}, {2, 1}, {1, 1}};
+	std::vector<UidBatch> once = split_into_batches(repeated, 10, 1000);
+	ck_assert_uint_eq(once.size(), 1);
+	ck_assert(once[0].uids == Uids({3, 1, 2}));
+	ck_assert_uint_eq(once[0].bytes, 3);
 
 	std::vector<BodyRequest> five = {{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}};
 	ck_assert_uint_eq(split_into_batches(five, 2, 1 << 20).size(), 3);
@@ -244,6 +268,87 @@ START_TEST(body_size_limits)
 }
 END_TEST
 
+START_TEST(flag_sets_are_stored_once_and_exactly)
+{
+	FlagSets sets;
+	ck_assert_uint_eq(sets.size(), 1);
+	ck_assert(sets[0].empty());
+	uint32_t seen = sets.intern({"\\Seen"});
+	uint32_t both = sets.intern({"\\Seen", "$Forwarded"});
+	ck_assert_uint_eq(sets.intern({"\\Seen"}), seen);
+	ck_assert_uint_eq(sets.intern({}), 0);
+	// Order and spelling are the message's: no two lists merge.
+	uint32_t reversed = sets.intern({"$Forwarded", "\\Seen"});
+	uint32_t lower = sets.intern({"\\seen"});
+	ck_assert_uint_ne(reversed, both);
+	ck_assert_uint_ne(lower, seen);
+	ck_assert_uint_eq(sets.size(), 5);
+	ck_assert(sets[both] == Flags({"\\Seen", "$Forwarded"}));
+	ck_assert(sets[reversed] == Flags({"$Forwarded", "\\Seen"}));
+	ck_assert(sets[lower] == Flags({"\\seen"}));
+}
+END_TEST
+
+START_TEST(message_summaries_merge_and_sort)
+{
+	MessageSummaries summaries;
+	// Split responses, and UIDs that do not come in ascending order.
+	add_fetch(summaries, "* 3 FETCH (UID 30 FLAGS (\\Seen $Work))");
+	add_fetch(summaries, "* 3 FETCH (UID 30 RFC822.SIZE 300 "
+			     "INTERNALDATE \"01-Jan-2020 00:00:00 +0800\")");
+	add_fetch(summaries, "* 1 FETCH (UID 10 FLAGS (\\Seen) RFC822.SIZE 100 "
+			     "INTERNALDATE \"not a date\")");
+	add_fetch(summaries, "* 2 FETCH (UID 20 FLAGS (\\Seen $Work) RFC822.SIZE 200)");
+	add_fetch(summaries, "* 1 FETCH (UID 10 FLAGS (\\Recent \\Seen))");
+	add_fetch(summaries, "* 4 FETCH (UID 40 FLAGS () RFC822.SIZE 400 "
+			     "INTERNALDATE \"bad\")");
+	add_fetch(summaries, "* 4 FETCH (UID 40 INTERNALDATE \" 7-Jul-1996 02:44:25 -0130\")");
+	summaries.finish();
+
+	const std::vector<MessageSummary> &all = summaries.all();
+	ck_assert_uint_eq(all.size(), 4);
+	ck_assert_uint_eq(all[0].uid, 10);
+	ck_assert_uint_eq(all[1].uid, 20);
+	ck_assert_uint_eq(all[2].uid, 30);
+	ck_assert_uint_eq(all[3].uid, 40);
+	// A later FLAGS replaces the earlier one.
+	ck_assert(summaries.flags(all[0]) == Flags({"\\Recent", "\\Seen"}));
+	ck_assert_uint_eq(all[0].size, 100);
+	ck_assert(!all[0].has_date);
+	ck_assert(!all[0].internaldate());
+	ck_assert(summaries.unreadable_date(10) == "not a date");
+	// The same list is one entry.
+	ck_assert_uint_eq(all[1].flag_set, all[2].flag_set);
+	ck_assert(!all[1].has_date);
+	ck_assert(summaries.unreadable_date(20) == ""); // none sent
+	ck_assert_uint_eq(all[2].size, 300);
+	ck_assert_int_eq(all[2].internaldate()->unix_time, 1577808000);
+	ck_assert_int_eq(all[2].internaldate()->tz_offset_minutes, 480);
+	// A readable date sent later replaces the unreadable one.
+	ck_assert(summaries.flags(all[3]).empty());
+	ck_assert_int_eq(all[3].tz_offset_minutes, -90);
+	ck_assert_int_eq(all[3].date, 836707465 + 90 * 60);
+	ck_assert(summaries.unreadable_date(40) == "");
+
+	ck_assert_ptr_eq(summaries.find(30), &all[2]);
+	ck_assert_ptr_null(summaries.find(25));
+	ck_assert_ptr_null(summaries.find(41));
+
+	Uids seen;
+	summaries.keep_only([&](const MessageSummary &summary) {
+		seen.push_back(summary.uid);
+		return summary.uid != 20 && summary.uid != 10;
+	});
+	ck_assert(seen == Uids({10, 20, 30, 40}));
+	ck_assert_uint_eq(summaries.size(), 2);
+	ck_assert_ptr_null(summaries.find(10));
+	ck_assert(summaries.unreadable_date(10) == "");
+	ck_assert_uint_eq(summaries.find(30)->size, 300);
+	ck_assert(summaries.flags(*summaries.find(30)) == Flags({"\\Seen", "$Work"}));
+	ck_assert_uint_eq(summaries.find(40)->size, 400);
+}
+END_TEST
+
 static Suite *pieces_suite()
 {
 	Suite *s = suite_create("imap-pieces");
@@ -257,6 +362,8 @@ static Suite *pieces_suite()
 	tcase_add_test(tc, refusal_classification);
 	tcase_add_test(tc, printable_text_for_logs);
 	tcase_add_test(tc, body_size_limits);
+	tcase_add_test(tc, flag_sets_are_stored_once_and_exactly);
+	tcase_add_test(tc, message_summaries_merge_and_sort);
 	suite_add_tcase(s, tc);
 	return s;
 }
