@@ -64,7 +64,8 @@ class World:
                              "mailmove_auth_retries": "0", "mailmove_pass_interval": "0",
                              "mailmove_user_write_burst": str(WRITE_BURST),
                              "mailmove_user_write_interval": "10min",
-                             "mailmove_user_writes_disabled": "locked.test"})
+                             "mailmove_user_writes_disabled": "locked.test",
+                             "mailmove_user_notices": "yes"})
         self.messages = corpus.Corpus(141, "old.test").inbox(12, recipient=ALICE_LEGACY,
                                                                  max_attachment=5_000)
 
