@@ -34,7 +34,12 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	debhelper lintian debootstrap man-db curl
 	# the DNS server (dnsmasq without its system service) and `ip` of
 	# tests/integration/test_providers.py's private network namespace
-	dnsmasq-base iproute2)
+	dnsmasq-base iproute2
+	# tests/integration/test_roundcube.py: Debian's Roundcube with SQLite
+	# served by php-cli's built-in server (php8.2-cgi only keeps `php`
+	# from pulling in Apache), driven by headless Chromium through the
+	# DevTools protocol (lib/devtools.py)
+	roundcube-core roundcube-sqlite3 php8.2-cgi php8.2-cli php8.2-sqlite3 chromium)
 
 mm_say() {
 	printf '==> %s\n' "$*"

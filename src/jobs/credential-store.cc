@@ -13,6 +13,8 @@ const char *credential_origin_name(CredentialOrigin origin)
 		return "admin";
 	case CredentialOrigin::import:
 		return "import";
+	case CredentialOrigin::user:
+		return "user";
 	}
 	return "admin";
 }
@@ -20,7 +22,7 @@ const char *credential_origin_name(CredentialOrigin origin)
 std::optional<CredentialOrigin> credential_origin_from_name(std::string_view name)
 {
 	for (CredentialOrigin origin : {CredentialOrigin::login, CredentialOrigin::admin,
-					CredentialOrigin::import}) {
+					CredentialOrigin::import, CredentialOrigin::user}) {
 		if (name == credential_origin_name(origin))
 			return origin;
 	}

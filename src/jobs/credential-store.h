@@ -27,6 +27,7 @@ enum class CredentialOrigin {
 	login,  // captured at the user's login (the passdb handed it over)
 	admin,  // `doveadm mailmove credentials set`
 	import, // `doveadm mailmove import`
+	user,   // the user's own IMAP METADATA write (user-requests.h)
 };
 
 const char *credential_origin_name(CredentialOrigin origin);

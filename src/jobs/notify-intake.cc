@@ -64,24 +64,69 @@ void NotifyIntake::notification(std::string_view line, long peer_uid)
 	// nothing would be queued (no token spent, no userdb lookup).
 	if (!core_.wants_login(user, values))
 		return;
+	admit(user, {peer_uid, std::move(values), false, {}, {}});
+}
+
+void NotifyIntake::request(std::string_view line, long peer_uid, Reply reply)
+{
+	std::vector<std::string> fields = split_fields(line);
+	Waiting waiting{peer_uid, {}, false, fields[0], std::move(reply)};
+	if ((fields[0] != MAILMOVE_CMD_USER_GET && fields[0] != MAILMOVE_CMD_USER_SET) ||
+	    fields.size() < 2) {
+		waiting.command = "request";
+		refuse(waiting, "not USER-GET|USER-SET <user>: " + printable_excerpt(fields[0], 32));
+		return;
+	}
+	const std::string &user = fields[1];
+	if (!valid_notified_user(user)) {
+		refuse(waiting, "not a valid user name: " + printable_excerpt(user, 64));
+		return;
+	}
+	if (peer_uid < 0) {
+		refuse(waiting, user + ": the sender's uid is unknown");
+		return;
+	}
+	// Values are checked by ServiceCore::user_request(), once the
+	// sender is known; only the keys it reads are kept.
+	for (const auto &[key, value] : from_key_value_fields(fields, 2)) {
+		if (key == "login" || key == "password" ||
+		    (key == "source" && value.size() <= max_source_length) ||
+		    (key == "source_from" && value == "userdb"))
+			waiting.values[key] = value;
+	}
+	admit(user, std::move(waiting));
+}
+
+void NotifyIntake::admit(const std::string &user, Waiting waiting)
+{
+	long peer_uid = waiting.peer_uid;
 	if (const CachedUser *known = cached(user)) {
 		if (known->answer.kind == UserdbAnswer::Kind::found && known->answer.user == user &&
 		    (peer_uid == root_uid || peer_uid == known->answer.uid)) {
-			decide(user, known->answer, peer_uid, values, false);
+			decide(user, known->answer, waiting);
 			return;
 		}
-		if (spend(peer_uid))
-			decide(user, known->answer, peer_uid, values, true);
+		if (!spend(peer_uid)) {
+			drop(waiting);
+			return;
+		}
+		waiting.charged = true;
+		decide(user, known->answer, waiting);
 		return;
 	}
-	if (!spend(peer_uid))
+	if (!spend(peer_uid)) {
+		drop(waiting);
 		return;
+	}
+	waiting.charged = true;
 	auto pending = waiting_.find(user);
 	if (pending != waiting_.end()) {
 		std::vector<Waiting> &queue = pending->second;
-		if (queue.size() >= limits_.max_waiting_per_user)
+		if (queue.size() >= limits_.max_waiting_per_user) {
+			drop(queue.front());
 			queue.erase(queue.begin()); // the newest win
-		queue.push_back({peer_uid, std::move(values), true});
+		}
+		queue.push_back(std::move(waiting));
 		return;
 	}
 	// Root is trusted and not capped (a bulk import of logins by an
@@ -90,10 +135,17 @@ void NotifyIntake::notification(std::string_view line, long peer_uid)
 		counters_.rate_limited++;
 		note(peer_uid, "Dropped a login notification from " + sender_of(peer_uid) +
 				       ": too many userdb lookups in flight");
+		drop(waiting);
 		return;
 	}
-	waiting_[user].push_back({peer_uid, std::move(values), true});
+	waiting_[user].push_back(std::move(waiting));
 	directory_.lookup(user); // may answer at once
+}
+
+void NotifyIntake::drop(const Waiting &waiting)
+{
+	if (waiting.reply)
+		waiting.reply(error_reply("The mailmove service is busy: try again later"));
 }
 
 void NotifyIntake::userdb_answer(const std::string &user, const UserdbAnswer &answer)
@@ -109,7 +161,7 @@ void NotifyIntake::userdb_answer(const std::string &user, const UserdbAnswer &an
 		logger_.warning("Userdb lookup of " + user + " for a login notification failed: " +
 				printable_text(answer.error, 200));
 	for (const Waiting &each : waiting)
-		decide(user, answer, each.peer_uid, each.values, each.charged);
+		decide(user, answer, each);
 }
 
 const NotifyIntake::CachedUser *NotifyIntake::cached(const std::string &user)
@@ -140,38 +192,59 @@ void NotifyIntake::remember(const std::string &user, const UserdbAnswer &answer)
 	cache_[user] = {answer, now + ttl};
 }
 
-void NotifyIntake::decide(const std::string &user, const UserdbAnswer &answer, long peer_uid,
-			  const KeyValues &values, bool charged)
+void NotifyIntake::decide(const std::string &user, const UserdbAnswer &answer,
+			  const Waiting &waiting)
 {
+	long peer_uid = waiting.peer_uid;
+	std::string what = waiting.command.empty() ? std::string("LOGIN ") + user :
+						     waiting.command + " " + user;
 	switch (answer.kind) {
 	case UserdbAnswer::Kind::failed:
 		// Not the sender's fault, and not refused for good: the next
 		// login tries again.
 		counters_.refused++;
+		if (waiting.reply)
+			waiting.reply(error_reply("The user directory could not be asked: "
+						  "try again later"));
 		return;
 	case UserdbAnswer::Kind::not_found:
-		refuse(peer_uid, "LOGIN " + user + ": userdb does not know the user");
+		refuse(waiting, what + ": userdb does not know the user");
 		return;
 	case UserdbAnswer::Kind::found:
 		break;
 	}
 	if (answer.user != user) {
-		refuse(peer_uid, "LOGIN " + user + ": userdb knows the user as " +
-					 printable_excerpt(answer.user, 64));
+		refuse(waiting, what + ": userdb knows the user as " +
+					printable_excerpt(answer.user, 64));
 		return;
 	}
 	if (peer_uid != root_uid && peer_uid != answer.uid) {
-		refuse(peer_uid, "LOGIN " + user + ": sent by uid " + std::to_string(peer_uid) +
-					 ", but the user's mail processes run as uid " +
-					 std::to_string(answer.uid));
+		refuse(waiting, what + ": sent by uid " + std::to_string(peer_uid) +
+					", but the user's mail processes run as uid " +
+					std::to_string(answer.uid));
 		return;
 	}
 	counters_.believed++;
 	// A real user's own login costs its uid nothing in the end: only
 	// forged ones use the budget up.
-	if (charged)
+	if (waiting.charged)
 		refund(peer_uid);
-	core_.verified_login(user, values);
+	if (waiting.command.empty())
+		core_.verified_login(user, waiting.values);
+	else
+		waiting.reply(core_.user_request(user, waiting.command, waiting.values));
+}
+
+void NotifyIntake::refuse(const Waiting &waiting, const std::string &why)
+{
+	if (waiting.command.empty()) {
+		refuse(waiting.peer_uid, why);
+		return;
+	}
+	counters_.refused++;
+	note(waiting.peer_uid, "Ignored a user request from " + sender_of(waiting.peer_uid) +
+				       ": " + why);
+	waiting.reply(error_reply("Refused: " + why));
 }
 
 void NotifyIntake::refuse(long peer_uid, const std::string &why)

@@ -24,10 +24,16 @@
 // such notifications are dropped unread. What a verified notification can
 // do is ServiceCore::verified_login(): queue the user's own move, and hand
 // over the login's password (README: "Who may queue a move").
+//
+// User requests (USER-GET, USER-SET: the IMAP METADATA entries, protocol.h)
+// pass the same checks and budget; a verified one goes to
+// ServiceCore::user_request(), and every request gets exactly one reply
+// line (an ERR line when it is refused or dropped).
 #pragma once
 
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -93,6 +99,10 @@ public:
 	// One line from the notify socket (after the VERSION handshake);
 	// peer_uid: the sender's uid from the socket, -1 if unknown.
 	void notification(std::string_view line, long peer_uid);
+	// A USER-GET or USER-SET line from the notify socket: reply is called
+	// once with the answer line, now or after the userdb lookup.
+	using Reply = std::function<void(const std::string &line)>;
+	void request(std::string_view line, long peer_uid, Reply reply);
 	// The answer to UserDirectory::lookup(user).
 	void userdb_answer(const std::string &user, const UserdbAnswer &answer);
 
@@ -113,6 +123,10 @@ private:
 		long peer_uid;
 		KeyValues values;
 		bool charged; // took a token of the sender's budget
+		// A user request's command word and reply; "" and empty
+		// for a LOGIN.
+		std::string command;
+		Reply reply;
 	};
 	struct Budget {
 		double tokens = 0;
@@ -124,9 +138,14 @@ private:
 
 	const CachedUser *cached(const std::string &user);
 	void remember(const std::string &user, const UserdbAnswer &answer);
-	void decide(const std::string &user, const UserdbAnswer &answer, long peer_uid,
-		    const KeyValues &values, bool charged);
+	// Verifies the sender of waiting (a LOGIN or a user request) and
+	// passes it on: at once from the cache, or after a userdb lookup.
+	void admit(const std::string &user, Waiting waiting);
+	void decide(const std::string &user, const UserdbAnswer &answer, const Waiting &waiting);
+	void refuse(const Waiting &waiting, const std::string &why);
 	void refuse(long peer_uid, const std::string &why);
+	// A dropped (budget, capacity) request still gets its reply.
+	static void drop(const Waiting &waiting);
 	// Takes a token of peer_uid's budget; false (counted, logged) when
 	// it is empty.
 	bool spend(long peer_uid);

@@ -15,6 +15,17 @@
 //    service believes a LOGIN only from root or the user's own uid, for a
 //    user userdb knows (notify-intake.h), reads one LOGIN per connection
 //    and never logs the line.
+//    The same socket takes the user requests of the IMAP METADATA entries
+//    (plugin/mailmove-metadata.c; user-requests.h), one per connection,
+//    believed under the same rules, and answers them with one line:
+//      USER-GET <user>                          -> key=value: state=,
+//               progress fields, started=, finished=, last_error=,
+//               failure_kind=, login= (the legacy login the user set),
+//               writable=yes|no (the domain lets users write)
+//      USER-SET <user>  [login=]  [password=]  [source=  [source_from=userdb]]
+//               -> "OK"
+//    or "ERR <TAB> why" (refused, invalid value, too frequent, writes
+//    switched off for the domain). USER-SET never logs its values.
 //
 // 2. Administration (socket "mailmove-admin", from doveadm):
 //      VERSION  mailmove-admin  1  0            (both directions)
@@ -135,6 +146,8 @@
 
 /* Command words. Notify socket: */
 #define MAILMOVE_CMD_LOGIN "LOGIN"
+#define MAILMOVE_CMD_USER_GET "USER-GET"
+#define MAILMOVE_CMD_USER_SET "USER-SET"
 /* Admin socket: */
 #define MAILMOVE_CMD_STATUS "STATUS"
 #define MAILMOVE_CMD_STATUS_ALL "STATUS-ALL"

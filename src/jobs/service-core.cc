@@ -231,6 +231,8 @@ void ServiceCore::credentials_changed(std::string_view scope)
 	}
 	std::time_t now = clock_.now();
 	for (Job &job : affected) {
+		if (job.state == JobState::running)
+			credentials_changed_while_running_.insert(job.user);
 		if (job.state == JobState::auth_failed) {
 			job.failures = 0;
 			queue_or_expire(job, "again: its credentials changed");
@@ -376,6 +378,7 @@ void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
 {
 	std::time_t now = clock_.now();
 	bool window_open = window_closed_reason(job.user).empty();
+	bool new_credentials = credentials_changed_while_running_.erase(job.user) > 0;
 	if (outcome.state == JobState::done) {
 		job.failures = 0;
 		bool nothing_new = outcome.saved_now == 0 && job.progress.messages_failed == 0 &&
@@ -395,6 +398,16 @@ void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
 		job.state = JobState::queued;
 		job.queued = now;
 		job.next_run = outcome.retry_at;
+		return;
+	}
+	// New credentials arrived while the refused run was under way (a
+	// user's METADATA write, an admin, a login): the run used the old
+	// ones, so the new ones get their own try.
+	if (kind == FailureKind::auth && window_open && new_credentials) {
+		job.failures = 0;
+		job.state = JobState::queued;
+		job.queued = now;
+		job.next_run = 0;
 		return;
 	}
 	job.failures++;

@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -69,6 +70,12 @@ struct CoreSettings {
 	// A worker run longer than this yields its slot to waiting jobs
 	// (mailmove_time_slice); 0: never.
 	std::time_t time_slice = 3600;
+	// Users' own writes (user-requests.h): domains where they are
+	// refused ("*": all), and each user's budget: user_write_burst
+	// writes, then one more per user_write_interval.
+	std::vector<std::string> user_writes_disabled;
+	unsigned user_write_burst = 5;
+	std::time_t user_write_interval = 60;
 };
 
 struct RunStart {
@@ -99,6 +106,10 @@ public:
 	// brings a source. The intake drops the others before any userdb
 	// lookup.
 	bool wants_login(const std::string &user, const KeyValues &values) const;
+	// A user request (USER-GET, USER-SET) that the intake verified the
+	// same way: the one reply line (user-requests.h). Never logs values.
+	std::string user_request(const std::string &user, std::string_view command,
+				 const KeyValues &values);
 
 	// Socket "mailmove-admin": one command, its reply lines (none for
 	// RUN-PROGRESS and IMPORT-DATA).
@@ -236,6 +247,17 @@ private:
 	void reopen_jobs_of(std::string_view scope);
 	std::string credentials_status(const std::string &user) const;
 
+	// users' own requests (service-user.cc)
+	struct UserWriteBudget {
+		unsigned tokens = 0;
+		std::time_t refilled = 0;
+	};
+	bool user_writes_allowed(std::string_view user) const;
+	std::string user_status(const std::string &user) const;
+	std::string user_set(const std::string &user, const KeyValues &values);
+	// Takes one of user's write tokens; false with the seconds to wait.
+	bool spend_user_write(const std::string &user, std::time_t &wait_r);
+
 	JobStore &store_;
 	CredentialStore &vault_;
 	const Clock &clock_;
@@ -262,6 +284,10 @@ private:
 	// CSV text of imports under way, per admin connection.
 	std::map<AdminClientId, std::string> imports_;
 	std::function<double()> random_unit_;
+	std::map<std::string, UserWriteBudget, std::less<>> user_writes_;
+	// Users whose credentials changed while their move ran: an auth
+	// failure of that run is tried again with the new ones.
+	std::set<std::string, std::less<>> credentials_changed_while_running_;
 
 public:
 	// For tests: the jitter source (default: a seeded PRNG).

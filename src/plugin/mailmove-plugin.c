@@ -21,7 +21,8 @@
 #include "mail-storage-hooks.h"
 #include "jobs/protocol.h"
 #include "mailmove-plugin.h"
-#include "userdb-source.h"
+#include "mailmove-request.h"
+#include "mailmove-metadata.h"
 
 #include <unistd.h>
 
@@ -30,7 +31,7 @@
 
 const char *mailmove_plugin_version = DOVECOT_ABI_VERSION;
 
-static struct event_category event_category_mailmove = {
+struct event_category event_category_mailmove = {
 	.name = "mailmove",
 };
 
@@ -86,17 +87,17 @@ mailmove_captured_password(struct mail_user *user, struct event *event)
 	return password == NULL || password[0] == '\0' ? NULL : password;
 }
 
-/* source: the user's mailmove_source, NULL when unset (the service then
-   queues a move only for a user of an enabled domain). started: when the
-   hook began, for the cost of the hook in the debug line (the login
-   benchmark in tests/integration/test_admin.py reads it). */
+/* The login names the user's mailmove_source (mailmove_source_fields();
+   without one the service queues a move only for a user of an enabled
+   domain). started: when the hook began, for the cost of the hook in the
+   debug line (the login benchmark in tests/integration/test_admin.py
+   reads it). */
 static void mailmove_notify_login(struct mail_user *user, struct event *event,
-				  const char *source, const struct timeval *started)
+				  const struct timeval *started)
 {
 	const char *password = mailmove_captured_password(user, event);
 	struct timeval finished;
-	const char *path = t_strconcat(user->set->base_dir, "/",
-				       MAILMOVE_NOTIFY_SOCKET, NULL);
+	const char *path = mailmove_notify_socket_path(user);
 	string_t *msg = t_str_new(256);
 	ssize_t ret;
 	int fd;
@@ -104,12 +105,7 @@ static void mailmove_notify_login(struct mail_user *user, struct event *event,
 	str_append(msg, MAILMOVE_NOTIFY_HANDSHAKE);
 	str_append(msg, MAILMOVE_CMD_LOGIN "\t");
 	str_append_tabescaped(msg, user->username);
-	if (source != NULL) {
-		str_append(msg, "\tsource=");
-		str_append_tabescaped(msg, source);
-		if (mailmove_userdb_sets_source(user->userdb_fields))
-			str_append(msg, "\tsource_from=userdb");
-	}
+	str_append(msg, mailmove_source_fields(user));
 	if (password != NULL) {
 		str_append(msg, "\tpassword=");
 		str_append_tabescaped(msg, password);
@@ -150,26 +146,16 @@ static void mailmove_mail_user_created(struct mail_user *user)
 {
 	struct event *event = event_create(user->event);
 	struct timeval started;
-	const char *source;
 
 	i_gettimeofday(&started);
 	event_add_category(event, &event_category_mailmove);
 	event_set_append_log_prefix(event, "mailmove: ");
 
 	T_BEGIN {
-		if (mailmove_is_client_login(user, event)) {
-			source = mail_user_plugin_getenv(user, "mailmove_source");
-			/* A provider preset without a URL: the worker resolves
-			   it (src/runner/provider-settings.h). */
-			if ((source == NULL || source[0] == '\0') &&
-			    mail_user_plugin_getenv(user, "mailmove_provider") != NULL)
-				source = "auto";
-			if (source != NULL && source[0] == '\0')
-				source = NULL;
-			/* Without a source too: the user's domain may be
-			   enabled (doveadm mailmove domain enable). */
-			mailmove_notify_login(user, event, source, &started);
-		}
+		/* Without a source too: the user's domain may be enabled
+		   (doveadm mailmove domain enable). */
+		if (mailmove_is_client_login(user, event))
+			mailmove_notify_login(user, event, &started);
 	} T_END;
 	event_unref(&event);
 }
@@ -181,9 +167,11 @@ static struct mail_storage_hooks mailmove_mail_storage_hooks = {
 void mailmove_plugin_init(struct module *module)
 {
 	mail_storage_hooks_add(module, &mailmove_mail_storage_hooks);
+	mailmove_metadata_init();
 }
 
 void mailmove_plugin_deinit(void)
 {
+	mailmove_metadata_deinit();
 	mail_storage_hooks_remove(&mailmove_mail_storage_hooks);
 }

@@ -3,6 +3,8 @@
 
 struct module;
 
+extern struct event_category event_category_mailmove;
+
 extern const char *mailmove_plugin_version;
 
 void mailmove_plugin_init(struct module *module);

@@ -4,6 +4,7 @@
 #include "net.h"
 #include "connection.h"
 #include "ostream.h"
+#include "str.h"
 #include "master-service.h"
 #include "jobs/protocol.h"
 #include "core-bridge.h"
@@ -40,8 +41,14 @@ struct client_connection {
 	/* The peer's uid (SO_PEERCRED), -1 if unknown: who sent a login
 	   notification (jobs/notify-intake.h). */
 	long peer_uid;
-	/* Notify connections: the deadline for the handshake and LOGIN. */
+	/* Notify connections: the deadline for the handshake and LOGIN (or
+	   a user request and its reply). */
 	struct timeout *to_deadline;
+	/* A user request is being answered: input_line() runs, or the
+	   reply is awaited (after a userdb lookup). */
+	bool in_input_line:1;
+	bool awaiting_reply:1;
+	bool replied:1;
 };
 
 struct notify_uid_count {
@@ -139,11 +146,59 @@ static void client_connection_destroy(struct connection *conn)
 	master_service_client_connection_destroyed(master_service);
 }
 
+static struct client_connection *notify_connection_find(unsigned int id)
+{
+	struct connection *conn;
+
+	if (client_connections[CLIENT_CONNECTION_NOTIFY] == NULL)
+		return NULL;
+	for (conn = client_connections[CLIENT_CONNECTION_NOTIFY]->connections;
+	     conn != NULL; conn = conn->next) {
+		if (conn->id == id)
+			return container_of(conn, struct client_connection, conn);
+	}
+	return NULL;
+}
+
+/* The one reply to a user request; the connection closes after it. */
+static void notify_connection_reply(const char *line, void *context)
+{
+	struct client_connection *cconn =
+		notify_connection_find((unsigned int)(uintptr_t)context);
+	struct const_iovec iov[] = {
+		{ line, strlen(line) },
+		{ "\n", 1 },
+	};
+
+	if (cconn == NULL || cconn->replied)
+		return; /* gone (deadline, peer closed) */
+	cconn->replied = TRUE;
+	o_stream_nsendv(cconn->conn.output, iov, N_ELEMENTS(iov));
+	(void)o_stream_flush(cconn->conn.output);
+	if (!cconn->in_input_line)
+		client_connection_destroy(&cconn->conn);
+}
+
 static int notify_connection_input_line(struct connection *conn, const char *line)
 {
 	struct client_connection *cconn =
 		container_of(conn, struct client_connection, conn);
 
+	if (str_begins(line, MAILMOVE_CMD_USER_GET "\t") ||
+	    str_begins(line, MAILMOVE_CMD_USER_SET "\t")) {
+		/* One request per connection, answered once. */
+		connection_input_halt(conn);
+		cconn->in_input_line = TRUE;
+		mailmove_core_user_request(cconn->service->core, line,
+					   cconn->peer_uid, notify_connection_reply,
+					   (void *)(uintptr_t)conn->id);
+		cconn->in_input_line = FALSE;
+		worker_dispatch_schedule(cconn->service->dispatch);
+		if (cconn->replied)
+			return -1;
+		cconn->awaiting_reply = TRUE;
+		return 0;
+	}
 	mailmove_core_notify_line(cconn->service->core, line, cconn->peer_uid);
 	worker_dispatch_schedule(cconn->service->dispatch);
 	/* One notification per connection: close it. */
@@ -204,8 +259,8 @@ client_connection_set[CLIENT_CONNECTION_KIND_COUNT] = {
 		.minor_version = MAILMOVE_PROTOCOL_MINOR,
 		.dont_send_version = TRUE,
 		.input_max_size = NOTIFY_MAX_LINE_SIZE,
-		/* Required with a version, though nothing is ever sent. */
-		.output_max_size = 1024,
+		/* A user request's one reply line (protocol.h). */
+		.output_max_size = 16 * 1024,
 	},
 	[CLIENT_CONNECTION_ADMIN] = {
 		.service_name_in = MAILMOVE_ADMIN_SERVICE,

@@ -116,6 +116,24 @@ std::map<std::string, unsigned, std::less<>> preset_host_caps(Logger &logger)
 	return caps;
 }
 
+std::vector<std::string> space_separated(const char *text)
+{
+	std::vector<std::string> words;
+	std::string word;
+	for (const char *p = text; ; p++) {
+		if (*p == ' ' || *p == ',' || *p == '\0') {
+			if (!word.empty())
+				words.push_back(std::move(word));
+			word.clear();
+			if (*p == '\0')
+				break;
+		} else {
+			word += *p;
+		}
+	}
+	return words;
+}
+
 jobs::CoreSettings core_settings(const struct mailmove_service_settings *set, Logger &logger)
 {
 	jobs::CoreSettings settings;
@@ -126,6 +144,9 @@ jobs::CoreSettings core_settings(const struct mailmove_service_settings *set, Lo
 	settings.pass_interval = set->pass_interval;
 	settings.window_length = set->window;
 	settings.time_slice = set->time_slice;
+	settings.user_writes_disabled = space_separated(set->user_writes_disabled);
+	settings.user_write_burst = set->user_write_burst;
+	settings.user_write_interval = set->user_write_interval;
 	return settings;
 }
 
@@ -203,6 +224,17 @@ void mailmove_core_notify_line(struct mailmove_core *core, const char *line, lon
 {
 	(void)guarded(core, "Login notification",
 		      [&] { core->intake.notification(line, peer_uid); });
+}
+
+void mailmove_core_user_request(struct mailmove_core *core, const char *line,
+				long peer_uid, mailmove_core_reply_callback_t *reply,
+				void *context)
+{
+	(void)guarded(core, "User request", [&] {
+		core->intake.request(line, peer_uid, [reply, context](const std::string &answer) {
+			reply(answer.c_str(), context);
+		});
+	});
 }
 
 void mailmove_core_userdb_answer(struct mailmove_core *core, const char *user,

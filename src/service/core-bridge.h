@@ -56,6 +56,13 @@ void mailmove_core_deinit(struct mailmove_core **core);
    (jobs/notify-intake.h). */
 void mailmove_core_notify_line(struct mailmove_core *core, const char *line,
 			       long peer_uid);
+/* A user request (USER-GET, USER-SET) from the notify socket: reply is
+   called once with the answer line, now or after a userdb lookup, with
+   context (which must stay valid or be looked up again: the connection
+   may be gone by then). */
+void mailmove_core_user_request(struct mailmove_core *core, const char *line,
+				long peer_uid, mailmove_core_reply_callback_t *reply,
+				void *context);
 /* The answer to a lookup of user: found with the uid of the user's mail
    processes and the name userdb knows the user by, not found, or failed
    (error says why). */

@@ -56,6 +56,8 @@ static const struct mailmove_number_setting mailmove_number_settings[] = {
 	MAILMOVE_NUMBER("mailmove_pass_interval", pass_interval, 6 * 3600, TRUE),
 	MAILMOVE_NUMBER("mailmove_window", window, 30 * 24 * 3600, TRUE),
 	MAILMOVE_NUMBER("mailmove_time_slice", time_slice, 3600, TRUE),
+	MAILMOVE_NUMBER("mailmove_user_write_burst", user_write_burst, 5, FALSE),
+	MAILMOVE_NUMBER("mailmove_user_write_interval", user_write_interval, 60, TRUE),
 };
 
 static const char *
@@ -150,5 +152,7 @@ int mailmove_settings_read(struct mailmove_service_settings *set_r,
 	value = mailmove_plugin_getenv(set, "mailmove_vault_key_file");
 	set_r->vault_key_file = value != NULL && value[0] != '\0' ? value : NULL;
 	set_r->default_mail_uid = mailmove_settings_uid(set->mail_uid);
+	value = mailmove_plugin_getenv(set, "mailmove_user_writes_disabled");
+	set_r->user_writes_disabled = value != NULL ? value : "";
 	return 0;
 }

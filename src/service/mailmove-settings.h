@@ -34,6 +34,11 @@ struct mailmove_service_settings {
 	/* The uid of mail processes when userdb gives none (mail_uid),
 	   for checking who sends a captured password. (uid_t)-1 if unset. */
 	long default_mail_uid;
+	/* Domains whose users may not write their legacy login and password
+	   over IMAP METADATA (space-separated, "*" = all); "" = none. */
+	const char *user_writes_disabled;
+	/* Each user's budget of such writes: a burst, then one per interval. */
+	unsigned int user_write_burst, user_write_interval;
 };
 
 /* Reads the configuration (after master_service_init()). Returns 0, or -1

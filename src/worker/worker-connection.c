@@ -18,6 +18,7 @@
 #include "runner/mailmove-run.h"
 #include "jobs/protocol.h"
 #include "worker-connection.h"
+#include "user-notice.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -147,6 +148,18 @@ static void worker_move_user(struct worker_connection *wconn, struct mail_user *
 
 	ret = mailmove_run_user(user, credentials, &callbacks, &result);
 	worker_send_fields(wconn, ret == 0 ? "DONE" : "FAILED", result.outcome_fields);
+	/* The user hears of the move's end, or that their old password was
+	   refused, in their INBOX (once per event). */
+	if (ret == 0) {
+		mailmove_user_notice_reset(user, wconn->conn.event,
+					   MAILMOVE_USER_NOTICE_AUTH_FAILED);
+		mailmove_user_notice(user, wconn->conn.event,
+				     MAILMOVE_USER_NOTICE_DONE, result.fields);
+	} else if (result.failure_kind != NULL &&
+		   strcmp(result.failure_kind, "auth") == 0) {
+		mailmove_user_notice(user, wconn->conn.event,
+				     MAILMOVE_USER_NOTICE_AUTH_FAILED, result.fields);
+	}
 }
 
 static void worker_run_job(struct worker_connection *wconn, const char *username,
