@@ -102,6 +102,9 @@ std::optional<Job> ServiceCore::claim_picked(const std::string &user)
 	bool due = (job.state == JobState::queued && job.next_run <= now) ||
 		   (job.state == JobState::done && job.next_run != 0 && job.next_run <= now);
 	if (!due) {
+		logger_.debug(user + ": the move runs on backend " + job.backend +
+			      " or ran there since it was queued here (" +
+			      job_state_name(job.state) + ")");
 		store_.release_run(user);
 		place_in_schedule(job);
 		return std::nullopt;
