@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "base/line-codec.h"
@@ -356,8 +357,21 @@ bool SharedJobStore::claim(const std::string &lease, std::string_view user)
 		return false;
 	if (current && current->expires > clock_.now() && current->user != user)
 		return false; // this backend's, for another user (a slot)
+	auto read_at = std::chrono::steady_clock::now();
 	write_lease(lease, user);
+	auto written_in = std::chrono::duration_cast<std::chrono::milliseconds>(
+		std::chrono::steady_clock::now() - read_at);
 	options_.settle(options_.settle_msecs);
+	// The claim holds only if every other claimant's read-back comes
+	// after this write: a write that took more than half the settle time
+	// after the read (a stalled process, a slow store) may land after
+	// another backend read its own lease back. Back off; the lease
+	// written expires unless this backend claims it again.
+	if (options_.settle_msecs > 0 && written_in.count() * 2 > options_.settle_msecs) {
+		logger_.debug("Lease " + lease + " not taken: written " +
+			      std::to_string(written_in.count()) + " ms after it was read");
+		return false;
+	}
 	std::optional<Lease> after = read_lease(lease);
 	return after && after->owner == options_.backend && after->user == user;
 }

@@ -4,6 +4,8 @@
 // back: the last writer wins, the others back off), lease expiry and
 // takeover, the cluster-wide worker slots, and two service cores sharing
 // one table.
+#include <unistd.h>
+
 #include <functional>
 #include <map>
 #include <utility>
@@ -42,6 +44,8 @@ public:
 	{
 		check();
 		commits++;
+		if (commit_delay_msecs > 0)
+			::usleep(commit_delay_msecs * 1000);
 		if (hold_next_commit) {
 			// A write still on its way to the server while others act.
 			hold_next_commit = false;
@@ -59,6 +63,7 @@ public:
 	size_t lookups = 0, commits = 0;
 	bool down = false;
 	bool hold_next_commit = false;
+	unsigned commit_delay_msecs = 0;
 	std::vector<Change> held;
 	std::function<void()> while_held;
 
@@ -250,6 +255,22 @@ START_TEST(concurrent_claims_one_winner)
 	// A release by a backend that does not hold it changes nothing.
 	a.release_run("bob");
 	ck_assert_string_eq(a.run_owner("bob"), "b");
+}
+END_TEST
+
+// A write that lands long after its read (a stalled process, a slow
+// store) may come after another backend read its own lease back: the
+// claim backs off rather than trust it.
+START_TEST(slow_write_backs_off)
+{
+	Cluster cluster;
+	SharedJobStore::Options options = options_of("a");
+	options.settle_msecs = 20;
+	SharedJobStore a = cluster.open(options);
+	cluster.kv.commit_delay_msecs = 15;
+	ck_assert(a.claim_run("alice", true) == RunClaim::taken);
+	cluster.kv.commit_delay_msecs = 0;
+	ck_assert(a.claim_run("alice", true) == RunClaim::claimed);
 }
 END_TEST
 
@@ -467,6 +488,7 @@ int main()
 	suite_add_tcase(store, table);
 	TCase *leases = tcase_create("leases");
 	tcase_add_test(leases, concurrent_claims_one_winner);
+	tcase_add_test(leases, slow_write_backs_off);
 	tcase_add_test(leases, dead_backend_lease_expires);
 	tcase_add_test(leases, cluster_worker_slots);
 	tcase_add_test(leases, concurrent_registration);
