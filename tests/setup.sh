@@ -34,7 +34,13 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	debhelper lintian debootstrap man-db curl
 	# the DNS server (dnsmasq without its system service) and `ip` of
 	# tests/integration/test_providers.py's private network namespace
-	dnsmasq-base iproute2)
+	dnsmasq-base iproute2
+	# the shared job table of tests/integration/test_cluster.py (the test
+	# starts its own redis-server on a free loopback port; the system one
+	# is not started, see below), and the same table in PostgreSQL through
+	# Dovecot's SQL dict (tests/integration/test_cluster_pgsql.py runs a
+	# private PostgreSQL cluster)
+	redis-server dovecot-pgsql postgresql)
 
 mm_say() {
 	printf '==> %s\n' "$*"
