@@ -265,9 +265,9 @@ START_TEST(slow_write_backs_off)
 {
 	Cluster cluster;
 	SharedJobStore::Options options = options_of("a");
-	options.settle_msecs = 20;
+	options.settle_msecs = 200;
 	SharedJobStore a = cluster.open(options);
-	cluster.kv.commit_delay_msecs = 15;
+	cluster.kv.commit_delay_msecs = 150;
 	ck_assert(a.claim_run("alice", true) == RunClaim::taken);
 	cluster.kv.commit_delay_msecs = 0;
 	ck_assert(a.claim_run("alice", true) == RunClaim::claimed);
