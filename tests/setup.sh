@@ -39,7 +39,13 @@ MM_PACKAGES=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
 	# served by php-cli's built-in server (php8.2-cgi only keeps `php`
 	# from pulling in Apache), driven by headless Chromium through the
 	# DevTools protocol (lib/devtools.py)
-	roundcube-core roundcube-sqlite3 php8.2-cgi php8.2-cli php8.2-sqlite3 chromium)
+	roundcube-core roundcube-sqlite3 php8.2-cgi php8.2-cli php8.2-sqlite3 chromium
+	# the shared job table of tests/integration/test_cluster.py (the test
+	# starts its own redis-server on a free loopback port; the system one
+	# is not started, see below), and the same table in PostgreSQL through
+	# Dovecot's SQL dict (tests/integration/test_cluster_pgsql.py runs a
+	# private PostgreSQL cluster)
+	redis-server dovecot-pgsql postgresql)
 
 mm_say() {
 	printf '==> %s\n' "$*"

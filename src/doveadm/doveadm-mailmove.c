@@ -36,6 +36,8 @@ static const struct mailmove_column mailmove_status_columns[] = {
 	{ "synced", FALSE },
 	{ "folders_failed", TRUE },
 	{ "service_error", FALSE },
+	/* the cluster backend of the latest run (doc/cluster.md) */
+	{ "backend", FALSE },
 };
 
 /* status -F: one row per folder of each user's latest run. */

@@ -1,8 +1,9 @@
 // Where the service keeps its jobs, migration windows and enabled domains. The single-server
 // deployment uses FileJobStore (an in-memory map backed by an append-only
-// journal); a multi-server deployment can put the same records into a
-// shared store (Dovecot dict, redis, SQL) behind this interface without the
-// service core noticing (README: "A shared job table").
+// journal); a cluster of backends puts the same records into a shared
+// store (SharedJobStore: Dovecot dict, redis or SQL) behind this interface
+// (README: "A shared job table"). The cluster part (leases) does nothing
+// in the single-server table: there every run it picks is its own.
 //
 // A save() has reached the store when it returns: the caller acknowledges a
 // change (to doveadm, to a worker) only afterwards. Errors are thrown as
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -23,6 +25,13 @@
 #include "jobs/user-mask.h"
 
 namespace mailmove::jobs {
+
+// What claim_run() found.
+enum class RunClaim {
+	claimed, // the run may start: its lease (and worker slot) are held
+	taken,   // another backend runs the user now
+	no_slot, // the cluster's workers are all busy: try again later
+};
 
 class JobStore {
 public:
@@ -53,6 +62,35 @@ public:
 	// Writes what could not be written before (see FileJobStore); the
 	// service calls it at every tick.
 	virtual void retry_unsaved() {}
+
+	// -- the cluster (shared-job-store.h) --
+	virtual bool shared() const { return false; }
+	// This backend's name in the cluster; "" for a single server.
+	virtual std::string backend() const { return ""; }
+	// Takes the user's lease before a run starts, and for a worker run a
+	// cluster worker slot.
+	virtual RunClaim claim_run(std::string_view /*user*/, bool /*worker_slot*/)
+	{
+		return RunClaim::claimed;
+	}
+	// The run of user on this backend ended: its lease and slot are free.
+	virtual void release_run(std::string_view /*user*/) {}
+	// Renews the leases of this backend's runs; returns the users whose
+	// lease another backend holds now (their runs must stop).
+	virtual std::vector<std::string> renew_runs(const std::vector<std::string> & /*users*/)
+	{
+		return {};
+	}
+	// Jobs that no backend runs and that one may take up: queued ones,
+	// done ones with a pass planned, and running ones whose lease has
+	// expired (their backend died).
+	virtual std::vector<Job> unowned_jobs() { return {}; }
+	// Seconds between lease renewals and between scans for unowned
+	// jobs; 0: never.
+	virtual std::time_t renew_interval() const { return 0; }
+	virtual std::time_t scan_interval() const { return 0; }
+	// The backend whose lease on user is live; "" when none.
+	virtual std::string run_owner(std::string_view /*user*/) const { return ""; }
 };
 
 } // namespace mailmove::jobs

@@ -88,6 +88,8 @@ KeyValues job_to_key_values(const Job &job)
 	values["next_run"] = format_utc_time(job.next_run);
 	values["failures"] = std::to_string(job.failures);
 	values["synced"] = job.synced ? "yes" : "no";
+	if (!job.backend.empty())
+		values["backend"] = job.backend;
 	return values;
 }
 
@@ -122,6 +124,8 @@ std::optional<Job> job_from_key_values(const KeyValues &values)
 		job.failures = parse_decimal<uint32_t>(*failures).value_or(0);
 	if (const std::string *synced = find_value(values, "synced"))
 		job.synced = *synced == "yes";
+	if (const std::string *backend = find_value(values, "backend"))
+		job.backend = *backend;
 	return job;
 }
 

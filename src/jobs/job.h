@@ -76,6 +76,9 @@ struct Job {
 	// completed, found nothing new to save, failed on nothing, and
 	// everything the legacy server reported is here.
 	bool synced = false;
+	// The cluster backend that began the latest run (shared-job-store.h);
+	// "" on a single server.
+	std::string backend;
 };
 
 KeyValues job_to_key_values(const Job &job);

@@ -290,12 +290,15 @@ ServiceCore::Lines ServiceCore::job_action(JobAction action, const UserMask &mas
 		}
 		ActionVerdict verdict = apply_job_action(action, job, context);
 		if (verdict.changed) {
-			if (run != run_of_user_.end()) {
+			bool stopped = run != run_of_user_.end();
+			if (stopped) {
 				// Only a pause changes a running job: stop its worker.
 				stopped_runs_.push_back(run->second);
 				forget_run(run->second);
 			}
 			save(job, Durability::synced);
+			if (stopped)
+				release_lease(job.user);
 			emit(job, LogLevel::info,
 			     std::string("doveadm mailmove ") + job_action_name(action) +
 				     ": now " + job_state_name(job.state));
@@ -321,8 +324,16 @@ ServiceCore::Lines ServiceCore::run_begin(AdminClientId client, const std::strin
 				    (by_doveadm ? "in doveadm mailmove run" :
 						  "on a mailmove-worker"))};
 	}
+	if (store_.claim_run(user, false) != RunClaim::claimed)
+		return {error_reply("The move of " + user + " is already running on backend " +
+				    store_.run_owner(user))};
 	Job job = load(user);
-	begin_run(job, value_of(values, "source"), client);
+	try {
+		begin_run(job, value_of(values, "source"), client);
+	} catch (...) {
+		store_.release_run(user);
+		throw;
+	}
 	return {"OK"};
 }
 

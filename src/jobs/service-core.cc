@@ -261,6 +261,7 @@ RunId ServiceCore::begin_run(Job &job, const std::string &source,
 	job.failure_kind.reset();
 	job.next_run = 0;
 	job.attempts++;
+	job.backend = store_.backend();
 	if (!source.empty())
 		job.source = source;
 	save(job, Durability::synced);
@@ -298,7 +299,17 @@ std::optional<RunId> ServiceCore::admin_run_of(AdminClientId client,
 
 void ServiceCore::update_run(RunId run, const KeyValues &values)
 {
-	Job job = load(runs_.at(run).user);
+	const Run &running = runs_.at(run);
+	Job job = load(running.user);
+	if (store_.shared() && job.state != JobState::running) {
+		// Another backend wrote an older state over this run's (a login
+		// there read the job just before this run began): the run is
+		// this backend's while it holds the lease.
+		job.state = JobState::running;
+		job.started = running.started;
+		job.backend = store_.backend();
+		job.next_run = 0;
+	}
 	apply_progress(job.progress, values);
 	save(job, Durability::written);
 }
@@ -313,6 +324,16 @@ void ServiceCore::forget_run(RunId run)
 		host_load_.erase(load);
 	run_of_user_.erase(it->second.user);
 	runs_.erase(it);
+}
+
+void ServiceCore::release_lease(const std::string &user)
+{
+	try {
+		store_.release_run(user);
+	} catch (const std::exception &e) {
+		// The lease expires by itself.
+		logger_.error("Could not release the lease of " + user + ": " + e.what());
+	}
 }
 
 void ServiceCore::end_run(RunId run, const KeyValues &values, const Outcome &outcome)
@@ -331,6 +352,9 @@ void ServiceCore::end_run(RunId run, const KeyValues &values, const Outcome &out
 	job.failure_kind = outcome.kind;
 	settle_outcome(job, outcome);
 	save(job, Durability::synced);
+	// Only now: another backend that sees the lease gone must find the
+	// outcome in the table, not the running record.
+	release_lease(user);
 
 	KeyValues fields = progress_event_fields(job);
 	fields["run"] = std::to_string(run);

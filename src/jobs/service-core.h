@@ -200,6 +200,9 @@ private:
 	static Outcome reported_outcome(bool done, const KeyValues &values, const char *no_reason);
 	void end_run(RunId run, const KeyValues &values, const Outcome &outcome);
 	void forget_run(RunId run);
+	// After the job's new state is saved (a cluster's other backends read
+	// it once the lease is gone); errors are logged.
+	void release_lease(const std::string &user);
 	void settle_outcome(Job &job, const Outcome &outcome);
 	std::vector<std::string> job_fields_of(const Job &job) const;
 
@@ -207,6 +210,14 @@ private:
 	void sweep_closed_windows();
 	void expire_closed_windows_jobs();
 	void preempt_long_runs();
+	// The cluster (shared-job-store.h): renews this backend's leases and
+	// takes up jobs no backend runs, when their intervals are due.
+	void cluster_maintenance();
+	// A picked user's lease (and slot) for a worker run; nullopt when the
+	// run must not start now (another backend has it, or its job is not
+	// due any more in the shared table).
+	// Sets waiting_for_slot_ when the cluster's worker slots are full.
+	std::optional<Job> claim_picked(const std::string &user);
 
 	// admin commands (service-admin.cc, service-credentials.cc,
 	// service-windows.cc)
@@ -268,6 +279,9 @@ private:
 	WindowTable windows_;
 	DomainTable domains_;
 	std::time_t swept_until_ = 0;
+	std::time_t next_renewal_ = 0;
+	std::time_t next_scan_ = 0;
+	bool waiting_for_slot_ = false;
 	RunId next_run_ = 1;
 	std::unordered_map<RunId, Run> runs_;
 	// Per-folder progress of each user's latest run (FOLDER lines), for

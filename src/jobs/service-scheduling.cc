@@ -18,19 +18,40 @@ std::vector<RunStart> ServiceCore::tick()
 	store_.retry_unsaved();
 	sweep_closed_windows();
 	preempt_long_runs();
+	try {
+		cluster_maintenance();
+	} catch (const std::exception &e) {
+		// An unreachable shared store: tried again at the next
+		// interval, and the runs here go on meanwhile.
+		logger_.error(std::string("Shared job table: ") + e.what());
+	}
 
 	HostLoad host_load = host_load_;
 	std::vector<std::string> users = scheduler_.pick(clock_.now(), worker_runs_, host_load);
 	std::vector<RunStart> starts;
+	waiting_for_slot_ = false;
 	for (size_t i = 0; i < users.size(); i++) {
-		Job job = load(users[i]);
 		RunId run;
+		Job job;
 		try {
+			std::optional<Job> claimed = claim_picked(users[i]);
+			if (!claimed) {
+				if (!waiting_for_slot_)
+					continue;
+				// The cluster's workers are busy: the rest waits too.
+				for (; i < users.size(); i++)
+					place_in_schedule(load(users[i]));
+				break;
+			}
+			job = std::move(*claimed);
 			run = begin_run(job, "", std::nullopt);
 		} catch (const std::exception &e) {
 			// The store still has these queued: keep their places
 			// and try again at the next tick.
 			logger_.error("Could not start the move of " + users[i] + ": " + e.what());
+			if (run_of_user_.count(users[i]) == 0) {
+				release_lease(users[i]);
+			}
 			for (; i < users.size(); i++)
 				place_in_schedule(load(users[i]));
 			break;
@@ -54,6 +75,86 @@ std::vector<RunStart> ServiceCore::tick()
 	return starts;
 }
 
+std::optional<Job> ServiceCore::claim_picked(const std::string &user)
+{
+	if (!store_.shared())
+		return load(user);
+	// A stale record (another backend's write) may have put a user that
+	// runs here back in the schedule.
+	if (run_of_user_.count(user) > 0)
+		return std::nullopt;
+	switch (store_.claim_run(user, true)) {
+	case RunClaim::claimed:
+		break;
+	case RunClaim::taken:
+		// Its backend settles it; a scan takes it up should that
+		// backend die.
+		logger_.debug(user + ": the move runs on backend " + store_.run_owner(user));
+		return std::nullopt;
+	case RunClaim::no_slot:
+		waiting_for_slot_ = true;
+		return std::nullopt;
+	}
+	// This backend's schedule may be behind the shared table: another
+	// backend may have run the job since it was placed here.
+	Job job = load(user);
+	std::time_t now = clock_.now();
+	bool due = (job.state == JobState::queued && job.next_run <= now) ||
+		   (job.state == JobState::done && job.next_run != 0 && job.next_run <= now);
+	if (!due) {
+		logger_.debug(user + ": the move runs on backend " + job.backend +
+			      " or ran there since it was queued here (" +
+			      job_state_name(job.state) + ")");
+		store_.release_run(user);
+		place_in_schedule(job);
+		return std::nullopt;
+	}
+	return job;
+}
+
+void ServiceCore::cluster_maintenance()
+{
+	std::time_t now = clock_.now();
+	if (store_.renew_interval() > 0 && now >= next_renewal_) {
+		next_renewal_ = now + store_.renew_interval();
+		std::vector<std::string> users;
+		for (const auto &[id, run] : runs_)
+			users.push_back(run.user);
+		for (const std::string &user : store_.renew_runs(users)) {
+			auto it = run_of_user_.find(user);
+			if (it == run_of_user_.end())
+				continue;
+			RunId id = it->second;
+			bool worker = !runs_.at(id).admin_client;
+			logger_.error(user + ": backend " + store_.run_owner(user) +
+				      " took over this move (its lease here was not renewed in "
+				      "time); stopped here");
+			forget_run(id);
+			if (worker)
+				stopped_runs_.push_back(id);
+		}
+	}
+	if (store_.scan_interval() > 0 && now >= next_scan_) {
+		next_scan_ = now + store_.scan_interval();
+		for (Job &job : store_.unowned_jobs()) {
+			if (run_of_user_.count(job.user) > 0)
+				continue;
+			if (job.state == JobState::running) {
+				std::string previous = job.backend;
+				job.state = JobState::queued;
+				save(job, Durability::synced);
+				emit(job, LogLevel::info,
+				     "Taken up by backend " + store_.backend() + ": the lease of backend " +
+					     previous +
+					     " expired (the move resumes from its checkpoint)",
+				     nullptr, {{"previous_backend", previous}});
+			} else if (!scheduler_.contains(job.user)) {
+				place_in_schedule(job);
+			}
+		}
+	}
+}
+
 std::vector<RunId> ServiceCore::take_stopped_runs()
 {
 	return std::exchange(stopped_runs_, {});
@@ -74,6 +175,13 @@ std::time_t ServiceCore::next_wakeup() const
 	// with it the starts it refused.
 	if (!store_.problem().empty())
 		consider(now + store_retry_interval);
+	if (store_.renew_interval() > 0 && !runs_.empty())
+		consider(next_renewal_);
+	if (store_.scan_interval() > 0)
+		consider(next_scan_);
+	// Waiting for another backend's run to free a cluster worker slot.
+	if (waiting_for_slot_)
+		consider(now + 1);
 	if (settings_.time_slice > 0 && scheduler_.size() > 0) {
 		for (const auto &[id, run] : runs_) {
 			if (!run.admin_client && run.started + settings_.time_slice > now)
@@ -168,6 +276,7 @@ void ServiceCore::preempt_long_runs()
 		job.queued = now;
 		job.next_run = 0;
 		save(job, Durability::synced);
+		release_lease(job.user);
 		emit(job, LogLevel::info,
 		     "Move yields its worker after " + std::to_string(now - run.started) +
 			     " s to waiting moves; queued again (it resumes where it stopped)");

@@ -8,6 +8,7 @@
 
 #include "base/text.h"
 #include "jobs/file-job-store.h"
+#include "jobs/shared-job-store.h"
 #include "base/secret.h"
 #include "jobs/notify-intake.h"
 #include "jobs/service-core.h"
@@ -23,6 +24,7 @@ extern "C" {
 }
 
 #include "service/core-bridge.h"
+#include "service/dict-kv-port.h"
 
 using namespace mailmove;
 
@@ -150,6 +152,64 @@ jobs::CoreSettings core_settings(const struct mailmove_service_settings *set, Lo
 	return settings;
 }
 
+// The shared job table's port on Dovecot's dict (dict-kv-port.h).
+class DictKvPort final : public jobs::KvPort {
+public:
+	DictKvPort(const char *uri, const char *base_dir)
+	{
+		const char *error;
+		if (mailmove_dict_open(uri, base_dir, &dict_, &error) < 0)
+			throw std::runtime_error(error);
+	}
+	~DictKvPort() override { mailmove_dict_close(&dict_); }
+	DictKvPort(const DictKvPort &) = delete;
+	DictKvPort &operator=(const DictKvPort &) = delete;
+
+	std::optional<std::string> lookup(std::string_view key) override
+	{
+		char *value = nullptr, *error = nullptr;
+		int ret = mailmove_dict_lookup(dict_, std::string(key).c_str(), &value, &error);
+		if (ret < 0)
+			throw std::runtime_error(take(error));
+		if (ret == 0)
+			return std::nullopt;
+		return take(value);
+	}
+	void commit(const std::vector<Change> &changes) override
+	{
+		std::vector<const char *> keys, values;
+		for (const Change &change : changes) {
+			keys.push_back(change.key.c_str());
+			values.push_back(change.value ? change.value->c_str() : nullptr);
+		}
+		char *error = nullptr;
+		if (mailmove_dict_commit(dict_, keys.data(), values.data(),
+					 static_cast<unsigned int>(keys.size()), &error) < 0)
+			throw std::runtime_error(take(error));
+	}
+
+private:
+	static std::string take(char *text)
+	{
+		std::string copy = text != nullptr ? text : "";
+		i_free(text);
+		return copy;
+	}
+
+	struct mailmove_dict *dict_ = nullptr;
+};
+
+jobs::SharedJobStore::Options shared_store_options(const struct mailmove_service_settings *set)
+{
+	jobs::SharedJobStore::Options options;
+	options.backend = set->backend;
+	options.lease_ttl = set->lease_ttl;
+	options.settle_msecs = set->lease_settle_msecs;
+	options.cluster_workers = set->cluster_workers;
+	options.scan_interval = set->cluster_scan_interval;
+	return options;
+}
+
 } // namespace
 
 struct mailmove_core {
@@ -158,9 +218,9 @@ struct mailmove_core {
 		      mailmove_core_userdb_lookup_t *lookup, void *lookup_context,
 		      struct event *service_event)
 		: event(service_event), logger(service_event), events(service_event),
-		  directory(lookup, lookup_context), store(paths->journal, logger),
+		  directory(lookup, lookup_context), store(open_store(paths, set)),
 		  vault(paths->vault, paths->vault_key, logger),
-		  core(store, vault, clock, logger, events, core_settings(set, logger)),
+		  core(*store, vault, clock, logger, events, core_settings(set, logger)),
 		  intake(core, directory, clock, logger)
 	{
 	}
@@ -170,10 +230,27 @@ struct mailmove_core {
 	DovecotJobEvents events;
 	GlueUserDirectory directory;
 	jobs::SystemClock clock;
-	jobs::FileJobStore store;
+	// The cluster's store when mailmove_dict is set (before the store).
+	std::unique_ptr<DictKvPort> port;
+	std::unique_ptr<jobs::JobStore> store;
 	vault::CredentialVault vault;
 	jobs::ServiceCore core;
 	jobs::NotifyIntake intake;
+
+private:
+	std::unique_ptr<jobs::JobStore> open_store(const struct mailmove_core_paths *paths,
+						   const struct mailmove_service_settings *set)
+	{
+		if (set->dict_uri == nullptr)
+			return std::make_unique<jobs::FileJobStore>(paths->journal, logger);
+		port = std::make_unique<DictKvPort>(set->dict_uri, paths->base_dir);
+		// Only the driver's name: the URI may hold the store's password.
+		std::string uri = set->dict_uri;
+		logger.info("Shared job table on dict " + uri.substr(0, uri.find(':')) +
+			    ", backend " + set->backend);
+		return std::make_unique<jobs::SharedJobStore>(*port, clock, logger,
+							      shared_store_options(set));
+	}
 };
 
 namespace {

@@ -40,6 +40,7 @@ struct mailmove_core_paths {
 	const char *journal; /* the job table; its directory must exist */
 	const char *vault;   /* the credential vault */
 	const char *vault_key;
+	const char *base_dir; /* for mailmove_dict = proxy:... */
 };
 
 /* Opens the job table and vault and puts queued jobs in the queue.

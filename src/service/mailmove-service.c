@@ -77,6 +77,7 @@ static void main_init(const struct mailmove_service_settings *set)
 	i_zero(&paths);
 	paths.journal = t_strconcat(state_dir, "/", MAILMOVE_JOURNAL_NAME, NULL);
 	paths.vault = t_strconcat(state_dir, "/", MAILMOVE_VAULT_NAME, NULL);
+	paths.base_dir = master_set->base_dir;
 	paths.vault_key = set->vault_key_file != NULL ? set->vault_key_file :
 		t_strconcat(state_dir, "/", MAILMOVE_VAULT_KEY_NAME, NULL);
 	service.userdb = userdb_lookup_init(t_strconcat(master_set->base_dir, "/",
@@ -94,7 +95,8 @@ static void main_init(const struct mailmove_service_settings *set)
 	e_info(service.event, "dovecot-mailmove %s started (Dovecot ABI %s)",
 	       MAILMOVE_VERSION, DOVECOT_ABI_VERSION);
 	e_debug(service.event, "Job table %s: %u jobs queued; "
-		"mailmove_max_workers=%u mailmove_max_per_host=%u", paths.journal,
+		"mailmove_max_workers=%u mailmove_max_per_host=%u",
+		set->dict_uri != NULL ? "(shared)" : paths.journal,
 		mailmove_core_queued_count(service.core), set->max_workers,
 		set->max_per_host);
 	/* Jobs queued before a restart start without waiting for a login. */

@@ -1,5 +1,6 @@
 #include "lib.h"
 #include "array.h"
+#include "hostpid.h"
 #include "ipwd.h"
 #include "settings-parser.h"
 #include "master-service.h"
@@ -58,6 +59,10 @@ static const struct mailmove_number_setting mailmove_number_settings[] = {
 	MAILMOVE_NUMBER("mailmove_time_slice", time_slice, 3600, TRUE),
 	MAILMOVE_NUMBER("mailmove_user_write_burst", user_write_burst, 5, FALSE),
 	MAILMOVE_NUMBER("mailmove_user_write_interval", user_write_interval, 60, TRUE),
+	MAILMOVE_NUMBER("mailmove_lease_ttl", lease_ttl, 60, TRUE),
+	MAILMOVE_NUMBER("mailmove_cluster_workers", cluster_workers, 0, FALSE),
+	MAILMOVE_NUMBER("mailmove_cluster_scan_interval", cluster_scan_interval, 60, TRUE),
+	MAILMOVE_NUMBER("mailmove_lease_settle_msecs", lease_settle_msecs, 50, FALSE),
 };
 
 static const char *
@@ -154,5 +159,13 @@ int mailmove_settings_read(struct mailmove_service_settings *set_r,
 	set_r->default_mail_uid = mailmove_settings_uid(set->mail_uid);
 	value = mailmove_plugin_getenv(set, "mailmove_user_writes_disabled");
 	set_r->user_writes_disabled = value != NULL ? value : "";
+	value = mailmove_plugin_getenv(set, "mailmove_dict");
+	set_r->dict_uri = value != NULL && value[0] != '\0' ? value : NULL;
+	value = mailmove_plugin_getenv(set, "mailmove_backend");
+	set_r->backend = value != NULL && value[0] != '\0' ? value : my_hostname;
+	if (set_r->lease_ttl < 3) {
+		*error_r = "mailmove_lease_ttl: at least 3 seconds";
+		return -1;
+	}
 	return 0;
 }

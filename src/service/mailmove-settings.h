@@ -31,6 +31,20 @@ struct mailmove_service_settings {
 	/* The credential vault's key file; NULL: vault.key next to the
 	   job table. */
 	const char *vault_key_file;
+	/* The shared job table of a cluster (doc/cluster.md): a dict URI
+	   (redis:..., proxy:...), NULL for the local journal. */
+	const char *dict_uri;
+	/* This backend's name in the cluster (default: the hostname). */
+	const char *backend;
+	/* Seconds a run's lease lives unless renewed. */
+	unsigned int lease_ttl;
+	/* Worker runs in the whole cluster at once; 0 = only max_workers
+	   (per backend). */
+	unsigned int cluster_workers;
+	/* Between scans of the shared table for jobs no backend runs. */
+	unsigned int cluster_scan_interval;
+	/* Milliseconds between a lease's write and its read-back. */
+	unsigned int lease_settle_msecs;
 	/* The uid of mail processes when userdb gives none (mail_uid),
 	   for checking who sends a captured password. (uid_t)-1 if unset. */
 	long default_mail_uid;

@@ -611,7 +611,8 @@ def status_views(world):
     keys = list(rows[0].keys())
     check_equal(keys[:12], list(mailmove.FIELDS), "the first twelve fields (the contract)")
     check_equal(keys[12:], ["messages_failed", "next_run", "attempts", "credentials", "synced",
-                            "folders_failed", "service_error"], "the fields after them")
+                            "folders_failed", "service_error", "backend"],
+                "the fields after them")
     summary = doveadm_ok(admin.mailmove(target, "status", "-A", "-s"), "status -A -s")
     by_domain = {row["domain"]: row for row in summary}
     note("summary: %s", ", ".join("%s users=%s done=%s" % (d, r["users"], r["done"])

@@ -1,0 +1,140 @@
+// The job table of a cluster: several Dovecot backends on shared mail
+// storage keep their jobs, windows and domains in one key-value store
+// (kv-port.h: Dovecot's dict, redis or SQL), so that a user has one job
+// whichever backend the user logs in to, and every backend's status shows
+// the whole migration. Key layout, sizes and costs: doc/cluster.md.
+//
+// Nothing is cached but this backend's own part of the index: every find()
+// and save() goes to the store, so a change made by another backend is seen
+// at the next read.
+//
+// The index. The store cannot list keys (redis has no dict iteration), so
+// each backend appends the users whose job it created to index blocks of
+// its own (index/<backend>/<n>), which only it writes: no two backends
+// ever rewrite one key. The backends' names are in one key (backends),
+// which each backend re-checks at every scan and adds itself to again
+// should a concurrent registration have lost its name.
+//
+// Leases. A run starts only under the user's lease (lease/<user>: owner
+// and expiry), renewed while it runs (renew_runs()); a backend that dies
+// stops renewing, and once its leases expire another backend takes the
+// jobs over (unowned_jobs()) and continues from the checkpoint in the
+// user's storage. The dict API has no compare-and-set, so a lease is
+// claimed by writing it and reading it back after a settle time: of
+// backends that claim at once, the last write wins and the others see it
+// and back off. The settle time must exceed the store's write latency; the
+// move lock in the user's storage (move/checkpoint.h) still keeps two
+// movers apart should a stalled backend break that rule.
+//
+// The cluster-wide worker limit is a set of slots (slot/<i>), leases too:
+// a worker run holds one while it runs.
+#pragma once
+
+#include <cstddef>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/logger.h"
+#include "jobs/clock.h"
+#include "jobs/job-store.h"
+#include "jobs/kv-port.h"
+
+namespace mailmove::jobs {
+
+// Every key starts with this (the glue adds Dovecot's "shared/").
+inline constexpr const char *shared_key_prefix = "mailmove/";
+
+class SharedJobStore final : public JobStore {
+public:
+	struct Options {
+		// This backend's name, unique in the cluster (mailmove_backend).
+		std::string backend;
+		// A lease not renewed for this long is free (mailmove_lease_ttl).
+		std::time_t lease_ttl = 60;
+		// Between a lease's write and its read-back.
+		unsigned settle_msecs = 50;
+		// Worker runs in the whole cluster at once; 0: no cluster-wide
+		// limit (mailmove_cluster_workers).
+		unsigned cluster_workers = 0;
+		// Between scans for jobs no backend runs (unowned_jobs()).
+		std::time_t scan_interval = 60;
+		// Users per index block.
+		size_t index_block = 500;
+		// Waits the settle time (tests interleave other writers here).
+		std::function<void(unsigned msecs)> settle;
+	};
+
+	// Registers the backend and reads its index. Throws
+	// std::runtime_error when the store cannot be reached.
+	SharedJobStore(KvPort &port, const Clock &clock, Logger &logger, Options options);
+
+	std::optional<Job> find(std::string_view user) const override;
+	std::vector<Job> matching(const UserMask &mask) const override;
+	void for_each(const std::function<void(const Job &)> &visit) const override;
+	size_t size() const override;
+	void save(const Job &job, Durability durability) override;
+	std::vector<MigrationWindow> windows() const override;
+	void save_window(const MigrationWindow &window) override;
+	std::vector<EnabledDomain> domains() const override;
+	void save_domain(const EnabledDomain &domain) override;
+
+	bool shared() const override { return true; }
+	std::string backend() const override { return options_.backend; }
+	RunClaim claim_run(std::string_view user, bool worker_slot) override;
+	void release_run(std::string_view user) override;
+	std::vector<std::string> renew_runs(const std::vector<std::string> &users) override;
+	std::vector<Job> unowned_jobs() override;
+	std::time_t renew_interval() const override;
+	std::time_t scan_interval() const override { return options_.scan_interval; }
+	std::string run_owner(std::string_view user) const override;
+
+	// The users of the whole cluster's index, sorted.
+	std::set<std::string> indexed_users() const;
+
+	// Key names (doc/cluster.md).
+	static std::string job_key(std::string_view user);
+	static std::string lease_key(std::string_view user);
+	static std::string slot_key(unsigned slot);
+	static std::string index_count_key(std::string_view backend);
+	static std::string index_block_key(std::string_view backend, size_t block);
+	static std::string backends_key();
+	static std::string windows_key();
+	static std::string domains_key();
+
+private:
+	struct Lease {
+		std::string owner;
+		std::time_t expires = 0;
+		std::string user;
+	};
+
+	std::optional<Lease> read_lease(const std::string &key) const;
+	void write_lease(const std::string &key, std::string_view user);
+	// Writes the lease and reads it back after the settle time: true when
+	// it is this backend's for user then.
+	bool claim(const std::string &key, std::string_view user);
+	bool held_by_other(const std::optional<Lease> &lease) const;
+	void register_backend();
+	std::vector<std::string> read_list(const std::string &key) const;
+	void load_own_index();
+	void add_to_index(const std::string &user);
+
+	KvPort &port_;
+	const Clock &clock_;
+	Logger &logger_;
+	Options options_;
+	// This backend's index, as written.
+	std::vector<std::string> own_block_; // the last, partly filled block
+	size_t own_count_ = 0;
+	// Users known to be in some backend's index (no lookup needed).
+	mutable std::set<std::string, std::less<>> indexed_;
+	// The worker slot each of this backend's runs holds.
+	std::map<std::string, unsigned, std::less<>> slots_;
+};
+
+} // namespace mailmove::jobs

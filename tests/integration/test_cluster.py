@@ -1,0 +1,369 @@
+"""A cluster (issue 13): two Dovecot backends on loopback share one mail
+directory and one job table in a real redis-server (Debian's package,
+started here on a free loopback port), reached through Dovecot's dict API
+(mailmove_dict = redis:...).
+
+- cluster-same-user-both-backends: one user logs in on both backends at
+  the same moment: one run on one backend, every message exactly once.
+- cluster-status-from-either-backend: status -A, -s and -u from either
+  backend list every job of the cluster, whichever backend ran it.
+- cluster-many-users-worker-limit: MAILMOVE_IT_CLUSTER_USERS users (500
+  by default; the issue's 2,000 with a longer scenario timeout) queued over both backends: all done, each message once,
+  both backends ran moves, and the cluster-wide worker limit
+  (mailmove_cluster_workers) held at every sample of the shared table.
+- cluster-kill-9-backend-takeover (last: it leaves backend A dead): kill -9
+  of backend A's master and processes mid-move: backend B takes the job up
+  once A's lease expired and finishes it from the checkpoint, nothing lost
+  or duplicated.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+from lib import admin, clients, compare, corpus, mailmove, procs
+from lib.dovecot import LegacyInstance, TargetInstance, User, stop_all
+from lib.scenario import check, check_equal, note, scenario
+
+REDIS_SERVER = "/usr/bin/redis-server"
+REDIS_CLI = "/usr/bin/redis-cli"
+LEGACY_PASSWORD = "legacy-Cluster-13"
+DOMAIN = "cluster.test"
+SAME = "alice@" + DOMAIN
+KILLED = "kim@" + DOMAIN
+STATUS_USERS = ["s%d@%s" % (i, DOMAIN) for i in range(1, 7)]
+# 2,000 in the issue; 500 fit CI time on this 2-core machine (2,000 take
+# ~15 min here: raise MAILMOVE_IT_SCENARIO_TIMEOUT with it).
+BULK_COUNT = int(os.environ.get("MAILMOVE_IT_CLUSTER_USERS", "500"))
+BULK_USERS = ["b%04d@%s" % (i, DOMAIN) for i in range(BULK_COUNT)]
+CLUSTER_WORKERS = 3
+LEASE_TTL = 6
+KILLED_MESSAGES = 4000
+
+
+class Redis:
+    """A private redis-server on a free 127.0.0.1 port, no persistence."""
+
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "redis")
+        self.port = procs.free_port()
+        self.process = None
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        log = open(os.path.join(self.dir, "redis.log"), "wb")
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "yes"],
+            stdout=log, stderr=subprocess.STDOUT)
+        procs.wait_until(lambda: procs.port_accepts(self.port), 10, what="redis-server")
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def cli(self, *args):
+        out = subprocess.run([REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port)] + list(args),
+                             capture_output=True, timeout=30, check=True)
+        return out.stdout.decode("utf-8", "replace")
+
+    def keys(self, pattern):
+        return [line for line in self.cli("--scan", "--pattern", pattern).splitlines() if line]
+
+    def running_jobs(self, users):
+        """How many of users' jobs are in state running now (their names
+        need no %-escaping in keys)."""
+        keys = ["mailmove/job/" + user for user in users]
+        running = 0
+        for i in range(0, len(keys), 1000):
+            for value in self.cli("MGET", *keys[i:i + 1000]).splitlines():
+                running += "state=running" in value.split("\t")
+        return running
+
+    def uri(self):
+        return "redis:host=127.0.0.1:port=%d" % self.port
+
+
+def start_servers(world):
+    """The legacy server, both backends and the inspector of a World."""
+    world.legacy.start()
+    for backend in world.backends:
+        backend.start()
+    world.inspector.start()
+
+
+def stop_servers(world):
+    stop_all([world.inspector] + world.backends + [world.legacy])
+
+
+class World:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.redis = Redis(workdir)
+        every = [SAME, KILLED] + STATUS_USERS + BULK_USERS
+        self.legacy = LegacyInstance(workdir, "cluster-legacy",
+                                     users=[User(u, LEGACY_PASSWORD) for u in every])
+        self.backends = []
+        for name in ("a", "b"):
+            users = [User(u, "target-pw", userdb_mailmove_source_password=LEGACY_PASSWORD)
+                     for u in every]
+            backend = TargetInstance(
+                workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path,
+                name="cluster-" + name, users=users,
+                plugin_settings={
+                    "mailmove_dict": self.redis.uri(),
+                    "mailmove_backend": name,
+                    "mailmove_lease_ttl": "%ds" % LEASE_TTL,
+                    "mailmove_cluster_scan_interval": "2s",
+                    "mailmove_cluster_workers": str(CLUSTER_WORKERS),
+                    "mailmove_max_workers": "4",
+                    "mailmove_retry_delay": "2s",
+                    "mailmove_pass_interval": "0",
+                })
+            self.backends.append(backend)
+        self.a, self.b = self.backends
+        # One mail directory for both, as on shared storage.
+        self.b.mail_root = self.a.mail_root
+        self.inspector = self.a.inspector(workdir)
+
+    def start(self):
+        self.redis.start()
+        gen = corpus.Corpus(seed=1313)
+        corpus.write_maildir(self.legacy.maildir(SAME), gen.inbox(60, recipient=SAME))
+        corpus.write_maildir(self.legacy.maildir(KILLED),
+                             gen.inbox(KILLED_MESSAGES, recipient=KILLED, max_attachment=20_000))
+        for user in STATUS_USERS:
+            corpus.write_maildir(self.legacy.maildir(user), gen.inbox(5, recipient=user))
+        small = gen.inbox(2, recipient=BULK_USERS[0] if BULK_USERS else SAME,
+                          max_attachment=2_000)
+        for user in BULK_USERS:
+            corpus.write_maildir(self.legacy.maildir(user), small)
+        start_servers(self)
+
+    def stop(self):
+        stop_servers(self)
+        self.redis.stop()
+
+    def logs(self):
+        return [("backend a log", self.a.log_tail(40, skip=r"Debug: mailmove: [CS]: ")),
+                ("backend b log", self.b.log_tail(40, skip=r"Debug: mailmove: [CS]: "))]
+
+
+def rows_by_user(backend, *selector):
+    return {row["user"]: row for row in mailmove.status_rows(backend, *selector)}
+
+
+def wait_states(world, users, states, timeout, backend=None):
+    """Waits until every user's job is in one of states (read on backend,
+    default a); returns the rows."""
+    backend = backend or world.a
+    wanted = set(users)
+    rows = {}
+
+    def settled():
+        nonlocal rows
+        rows = {u: r for u, r in rows_by_user(backend, "-A").items() if u in wanted}
+        return len(rows) == len(wanted) and all(r["state"] in states for r in rows.values())
+    try:
+        # status -A of thousands of jobs is work for the service: not too often.
+        procs.wait_until(settled, timeout, interval=0.5 if len(wanted) < 50 else 3,
+                         what="jobs settled")
+    except TimeoutError:
+        pending = sorted((u, rows.get(u, {}).get("state", "none")) for u in wanted
+                         if rows.get(u, {}).get("state") not in states)
+        check(False, "%d jobs not in %s after %d s, e.g. %s", len(pending), states, timeout,
+              pending[:5])
+    return rows
+
+
+def check_moved_once(world, user):
+    legacy = compare.mailbox_records(world.legacy, user)
+    moved = compare.mailbox_records(world.inspector, user)
+    problems = compare.diff(legacy, moved)
+    check(not problems, "%s: the moved mailbox differs from the legacy one (%d vs %d "
+          "messages):\n%s", user, len(legacy), len(moved), compare.summarize(problems))
+    return len(moved)
+
+
+def started_lines(backend, user):
+    return [line for line in backend.log_since().splitlines()
+            if "Move handed to a worker" in line and user + ": " in line]
+
+
+@scenario("cluster-same-user-both-backends")
+def same_user(world):
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def login(backend):
+        try:
+            barrier.wait(5)
+            with clients.imap_session(backend, SAME, "target-pw"):
+                pass
+        except Exception as error:  # reported below
+            errors.append(error)
+    threads = [threading.Thread(target=login, args=(b,)) for b in world.backends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    check(not errors, "IMAP logins failed: %s", errors)
+    row = wait_states(world, [SAME], ("done",), 120)[SAME]
+    runs = {b.name: len(started_lines(b, SAME)) for b in world.backends}
+    backed_off = {b.name: sum(SAME + ": the move runs on backend" in line
+                              for line in b.log_since().splitlines()) for b in world.backends}
+    note("claims that found the other backend's lease: %s", backed_off)
+    note("%s logged in on both backends at once: runs per backend %s, job %s attempts=%s "
+         "backend=%s", SAME, runs, row["state"], row["attempts"], row.get("backend"))
+    check_equal(sum(runs.values()), 1, "runs of %s over both backends" % SAME)
+    check_equal(int(row["attempts"]), 1, "attempts in the shared job table")
+    count = check_moved_once(world, SAME)
+    note("%d messages, each exactly once", count)
+
+
+@scenario("cluster-status-from-either-backend")
+def status_everywhere(world):
+    for i, user in enumerate(STATUS_USERS):
+        backend = world.backends[i % 2]
+        admin.notify_logins(backend, [(user, ["source=" + backend.source_url])])
+    wait_states(world, STATUS_USERS, ("done",), 120)
+    everyone = set(STATUS_USERS) | {SAME}
+    views = {}
+    for backend in world.backends:
+        rows = rows_by_user(backend, "-A")
+        views[backend.name] = rows
+        missing = everyone - set(rows)
+        check(not missing, "status -A on %s lacks %s", backend.name, sorted(missing))
+        for user in STATUS_USERS:
+            check_equal(rows[user]["state"], "done", "%s's state seen from %s" % (
+                user, backend.name))
+    view_a, view_b = views[world.a.name], views[world.b.name]
+    ran_on = {view_a[u]["backend"] for u in STATUS_USERS}
+    note("status -A from either backend: %d rows each; the moves ran on %s", len(view_a),
+         sorted(ran_on))
+    check_equal({u: r["state"] for u, r in view_a.items()},
+                {u: r["state"] for u, r in view_b.items()}, "the two backends' status -A")
+    for backend in world.backends:
+        one = mailmove.status_rows(backend, "-u", STATUS_USERS[1])
+        check_equal(len(one), 1, "status -u on %s" % backend.name)
+        summary = admin.mailmove(backend, "status", "-A", "-s")
+        check_equal(summary.code, 0, "status -s exit code on %s" % backend.name)
+        total = [r for r in summary.rows if r["domain"] == "*"]
+        check(total and int(total[0]["done"]) >= len(everyone),
+              "status -s on %s counts %s done, expected at least %d", backend.name,
+              total[0]["done"] if total else None, len(everyone))
+
+
+@scenario("cluster-many-users-worker-limit")
+def many_users(world):
+    if not BULK_USERS:
+        note("MAILMOVE_IT_CLUSTER_USERS=0: skipped")
+        return
+    samples = []
+    stop = threading.Event()
+
+    def sample():
+        # Straight from the shared table, not through the service: jobs
+        # in state running at this moment.
+        while not stop.is_set():
+            samples.append(world.redis.running_jobs(BULK_USERS))
+            stop.wait(0.3)
+    sampler = threading.Thread(target=sample)
+    start = time.monotonic()
+    half = [BULK_USERS[0::2], BULK_USERS[1::2]]
+    sampler.start()
+    try:
+        senders = [threading.Thread(target=admin.notify_logins, args=(
+            backend, [(u, ["source=" + backend.source_url]) for u in users]))
+            for backend, users in zip(world.backends, half)]
+        for thread in senders:
+            thread.start()
+        for thread in senders:
+            thread.join()
+        queued = time.monotonic() - start
+        rows = wait_states(world, BULK_USERS, ("done",), 2400)
+    finally:
+        stop.set()
+        sampler.join()
+    elapsed = time.monotonic() - start
+    by_backend = {}
+    for row in rows.values():
+        by_backend[row["backend"]] = by_backend.get(row["backend"], 0) + 1
+    attempts = sum(int(r["attempts"]) for r in rows.values())
+    # Users queued on one backend and run by the other: each backend's
+    # scan puts every queued job in its own queue, so both claimed them.
+    crossed = sum(rows[u]["backend"] != want for users, want in zip(half, ("a", "b"))
+                  for u in users)
+    # Runs at once in the whole cluster: never more than its worker slots.
+    peak = max(samples) if samples else 0
+    note("%d users queued over both backends in %.1f s, all done after %.1f s "
+         "(%.1f moves/s); moves per backend %s (%d run by the other backend than the one "
+         "logged in to); attempts %d; %d samples of the shared "
+         "table, at most %d runs at once (mailmove_cluster_workers=%d, mailmove_max_workers=4 "
+         "per backend)", len(BULK_USERS), queued, elapsed, len(BULK_USERS) / elapsed,
+         by_backend, crossed, attempts, len(samples), peak, CLUSTER_WORKERS)
+    check(peak <= CLUSTER_WORKERS, "%d runs at once, above the cluster's %d", peak,
+          CLUSTER_WORKERS)
+    check(peak >= 2, "never more than %d run at once: the limit was not exercised", peak)
+    check_equal(set(by_backend), {"a", "b"}, "backends that ran moves")
+    check_equal(attempts, len(BULK_USERS), "runs of the bulk users (one each)")
+    for user in BULK_USERS[:: max(1, len(BULK_USERS) // 20)]:
+        check_moved_once(world, user)
+    check_equal(len(world.redis.keys("mailmove/slot/*")), 0, "worker slots left held")
+    # Figures for doc/cluster.md: what a job costs in redis, and status -A.
+    timed = time.monotonic()
+    every = mailmove.status_rows(world.b, "-A")
+    status_seconds = time.monotonic() - timed
+    job_key = "mailmove/job/" + BULK_USERS[0]
+    record = world.redis.cli("GET", job_key).rstrip("\n")
+    key_bytes = world.redis.cli("MEMORY", "USAGE", job_key).strip()
+    used = [line for line in world.redis.cli("INFO", "memory").splitlines()
+            if line.startswith("used_memory:")]
+    note("status -A from backend b: %d rows in %.2f s; one job record %d bytes, its key in "
+         "redis %s bytes (MEMORY USAGE); redis %s with %d keys", len(every), status_seconds,
+         len(record), key_bytes, used[0] if used else "?",
+         int(world.redis.cli("DBSIZE").strip() or 0))
+
+
+@scenario("cluster-kill-9-backend-takeover")
+def kill_backend(world):
+    admin.notify_logins(world.a, [(KILLED, ["source=" + world.a.source_url])])
+    watch = mailmove.JobWatch(world.b, KILLED)
+    row = watch.wait(lambda r: r["state"] == "running" and r["messages_done"] >= 200, 120,
+                     "a move under way on backend a")
+    check_equal(row.get("backend"), "a", "the backend that runs the move")
+    done_before = row["messages_done"]
+    mark_b = world.b.log_mark()
+    # The lease a's last renewal wrote: owner, expiry (unix seconds), user.
+    lease = world.redis.cli("GET", "mailmove/lease/" + KILLED).rstrip("\n").split("\t")
+    check(len(lease) == 3 and lease[0] == "a", "a's lease of %s: %r", KILLED, lease)
+    expires = int(lease[1])
+    # A dead backend: its master and every process of it, at once.
+    tree = [world.a.master_pid] + procs.descendants(world.a.master_pid)
+    os.kill(world.a.master_pid, signal.SIGKILL)
+    for pid in tree[1:]:
+        procs.kill_quietly(pid, signal.SIGKILL)
+    killed_at = time.time()
+    world.a.master_pid = None
+    note("killed backend a (%d processes) with %d of %d messages moved; its lease expires "
+         "%.1f s later", len(tree), done_before, KILLED_MESSAGES, expires - killed_at)
+    # Until the lease expires nobody may take the move up.
+    if expires - 1 > time.time():
+        time.sleep(expires - 1 - time.time())
+    early = [line for line in world.b.log_since(mark_b).splitlines() if "Taken up" in line]
+    check(not early, "backend b took the move up before a's lease expired: %s", early)
+    line = world.b.wait_for_log(r"Taken up by backend b: the lease of backend a expired",
+                                mark=mark_b, timeout=LEASE_TTL + 30)
+    taken_after = time.time() - killed_at
+    row = wait_states(world, [KILLED], ("done",), 300, backend=world.b)[KILLED]
+    note("backend b took the job up %.1f s after the kill (lease %d s, renewed every %d s, "
+         "scan every 2 s): %s", taken_after, LEASE_TTL, LEASE_TTL // 3, line.strip()[-110:])
+    check_equal(row["backend"], "b", "the backend that finished the move")
+    count = check_moved_once(world, KILLED)
+    note("%s: done on b, attempts %s, %d messages each exactly once", KILLED, row["attempts"],
+         count)
+    check(shutil.which(REDIS_CLI) is not None, "redis-cli missing")

@@ -1,0 +1,503 @@
+// The cluster's job table (jobs/shared-job-store.h) over an in-memory key-value
+// store: one table seen from several backends, the index without key
+// iteration, leases claimed by concurrent writers (write, settle, read
+// back: the last writer wins, the others back off), lease expiry and
+// takeover, the cluster-wide worker slots, and two service cores sharing
+// one table.
+#include <unistd.h>
+
+#include <functional>
+#include <map>
+#include <utility>
+#include <memory>
+#include <stdexcept>
+
+#include "jobs/kv-port.h"
+#include "jobs/service-core.h"
+#include "jobs/shared-job-store.h"
+#include "vault/credential-vault.h"
+#include "check-assert.h"
+#include "job-fakes.h"
+#include "service-fixture.h"
+#include "temp-dir.h"
+#include "check-main.h"
+
+using namespace mailmove;
+using namespace mailmove::jobs;
+
+namespace {
+
+// The store: a map, with the count of operations and a switch that makes
+// every operation fail like an unreachable server.
+class MemoryKv final : public KvPort {
+public:
+	std::optional<std::string> lookup(std::string_view key) override
+	{
+		check();
+		lookups++;
+		auto it = values.find(std::string(key));
+		if (it == values.end())
+			return std::nullopt;
+		return it->second;
+	}
+	void commit(const std::vector<Change> &changes) override
+	{
+		check();
+		commits++;
+		if (commit_delay_msecs > 0)
+			::usleep(commit_delay_msecs * 1000);
+		if (hold_next_commit) {
+			// A write still on its way to the server while others act.
+			hold_next_commit = false;
+			held = changes;
+			if (while_held)
+				while_held();
+			return;
+		}
+		apply(changes);
+	}
+	// The held write arrives.
+	void release_held() { apply(std::exchange(held, {})); }
+
+	std::map<std::string, std::string> values;
+	size_t lookups = 0, commits = 0;
+	bool down = false;
+	bool hold_next_commit = false;
+	unsigned commit_delay_msecs = 0;
+	std::vector<Change> held;
+	std::function<void()> while_held;
+
+private:
+	void apply(const std::vector<Change> &changes)
+	{
+		for (const Change &change : changes) {
+			if (change.value)
+				values[change.key] = *change.value;
+			else
+				values.erase(change.key);
+		}
+	}
+	void check() const
+	{
+		if (down)
+			throw std::runtime_error("connection refused");
+	}
+};
+
+bool throws(const std::function<void()> &action)
+{
+	try {
+		action();
+	} catch (const std::runtime_error &) {
+		return true;
+	}
+	return false;
+}
+
+Job make_job(const std::string &user, JobState state)
+{
+	Job job;
+	job.user = user;
+	job.state = state;
+	job.source = "imaps://legacy.example:993";
+	job.queued = 1000;
+	return job;
+}
+
+SharedJobStore::Options options_of(const std::string &backend, unsigned cluster_workers = 0)
+{
+	SharedJobStore::Options options;
+	options.backend = backend;
+	options.lease_ttl = 60;
+	options.settle_msecs = 0;
+	options.cluster_workers = cluster_workers;
+	options.index_block = 3;
+	options.settle = [](unsigned) {};
+	return options;
+}
+
+// One store and clock for the backends of a test.
+struct Cluster {
+	SharedJobStore open(const std::string &backend, unsigned cluster_workers = 0)
+	{
+		return SharedJobStore(kv, clock, logger, options_of(backend, cluster_workers));
+	}
+	SharedJobStore open(SharedJobStore::Options options)
+	{
+		return SharedJobStore(kv, clock, logger, std::move(options));
+	}
+
+	MemoryKv kv;
+	FakeClock clock{100000};
+	CapturingLogger logger;
+};
+
+} // namespace
+
+START_TEST(one_table_from_every_backend)
+{
+	Cluster cluster;
+	MemoryKv &kv = cluster.kv;
+	SharedJobStore a = cluster.open("a");
+	SharedJobStore b = cluster.open("b");
+	for (const char *user : {"u1", "u3", "u5", "u7"})
+		a.save(make_job(user, JobState::queued), Durability::synced);
+	for (const char *user : {"u2", "u4", "u6"})
+		b.save(make_job(user, JobState::queued), Durability::synced);
+	// b changes a job a created: still one job, indexed once.
+	Job changed = make_job("u1", JobState::done);
+	b.save(changed, Durability::synced);
+
+	SharedJobStore c = cluster.open("c");
+	std::vector<std::string> seen;
+	c.for_each([&](const Job &job) { seen.push_back(job.user); });
+	ck_assert_uint_eq(seen.size(), 7);
+	for (size_t i = 0; i < seen.size(); i++)
+		ck_assert_string_eq(seen[i], "u" + std::to_string(i + 1)); // sorted
+	ck_assert_uint_eq(c.size(), 7);
+	ck_assert(c.find("u1")->state == JobState::done);
+	ck_assert(!c.find("nobody"));
+	ck_assert_uint_eq(c.matching(UserMask("u*")).size(), 7);
+	ck_assert_uint_eq(c.matching(UserMask("u4")).size(), 1);
+	// The index: blocks of 3 for a (4 users: 2 blocks) and its count.
+	ck_assert_string_eq(kv.values.at(SharedJobStore::index_count_key("a")), "4");
+	ck_assert(kv.values.count(SharedJobStore::index_block_key("a", 1)) == 1);
+	ck_assert(kv.values.count(SharedJobStore::index_count_key("c")) == 0);
+}
+END_TEST
+
+START_TEST(index_goes_on_after_a_restart)
+{
+	Cluster cluster;
+	MemoryKv &kv = cluster.kv;
+	{
+		SharedJobStore a = cluster.open("a");
+		for (const char *user : {"u1", "u2", "u3", "u4"})
+			a.save(make_job(user, JobState::queued), Durability::synced);
+	}
+	SharedJobStore a = cluster.open("a");
+	a.save(make_job("u4", JobState::done), Durability::synced); // known: not again
+	a.save(make_job("u5", JobState::queued), Durability::synced);
+	ck_assert_string_eq(kv.values.at(SharedJobStore::index_count_key("a")), "5");
+	ck_assert_uint_eq(a.indexed_users().size(), 5);
+	ck_assert(a.find("u4")->state == JobState::done);
+}
+END_TEST
+
+START_TEST(user_names_in_keys)
+{
+	Cluster cluster;
+	SharedJobStore a = cluster.open("a");
+	std::string odd = "o/dd user\tname%@example.com";
+	a.save(make_job(odd, JobState::queued), Durability::synced);
+	std::string key = SharedJobStore::job_key(odd);
+	ck_assert_string_eq(key, "mailmove/job/o%2Fdd%20user%09name%25@example.com");
+	ck_assert_string_eq(a.find(odd)->user, odd);
+	std::vector<std::string> seen;
+	a.for_each([&](const Job &job) { seen.push_back(job.user); });
+	ck_assert_uint_eq(seen.size(), 1);
+	ck_assert_string_eq(seen[0], odd);
+}
+END_TEST
+
+START_TEST(windows_and_domains)
+{
+	Cluster cluster;
+	SharedJobStore a = cluster.open("a");
+	SharedJobStore b = cluster.open("b");
+	a.save_window({"example.com", 100, 200});
+	b.save_window({"example.org", 100, 300});
+	a.save_window({"example.com", 100, 400}); // replaces
+	std::vector<MigrationWindow> windows = b.windows();
+	ck_assert_uint_eq(windows.size(), 2);
+	for (const MigrationWindow &window : windows) {
+		if (window.scope == "example.com")
+			ck_assert_int_eq(window.closes, 400);
+	}
+	EnabledDomain domain;
+	domain.domain = "example.com";
+	domain.source = "imaps://legacy.example.com";
+	a.save_domain(domain);
+	ck_assert_uint_eq(b.domains().size(), 1);
+	ck_assert_string_eq(b.domains()[0].source, "imaps://legacy.example.com");
+}
+END_TEST
+
+// a and b claim one lease at once: both read it free, a's write is still
+// on its way while b writes, and a's lands during b's settle time. a wrote
+// last: b reads a's lease back and backs off, a keeps it. Exactly one run.
+START_TEST(concurrent_claims_one_winner)
+{
+	Cluster cluster;
+	MemoryKv &kv = cluster.kv;
+	SharedJobStore a = cluster.open("a");
+	SharedJobStore::Options b_options = options_of("b");
+	b_options.settle = [&](unsigned) { kv.release_held(); };
+	SharedJobStore b = cluster.open(b_options);
+	RunClaim b_claim = RunClaim::claimed;
+	kv.while_held = [&] { b_claim = b.claim_run("alice", true); };
+	kv.hold_next_commit = true;
+	RunClaim a_claim = a.claim_run("alice", true);
+	ck_assert(b_claim == RunClaim::taken);
+	ck_assert(a_claim == RunClaim::claimed);
+	ck_assert_string_eq(b.run_owner("alice"), "a");
+	ck_assert(kv.held.empty());
+
+	// Claimed first, held: the other one sees the lease and backs off.
+	kv.while_held = nullptr;
+	ck_assert(a.claim_run("bob", true) == RunClaim::claimed);
+	ck_assert(b.claim_run("bob", true) == RunClaim::taken);
+	// The holder claims again (a retry) and keeps it.
+	ck_assert(a.claim_run("bob", true) == RunClaim::claimed);
+	a.release_run("bob");
+	ck_assert_string_eq(b.run_owner("bob"), "");
+	ck_assert(b.claim_run("bob", true) == RunClaim::claimed);
+	// A release by a backend that does not hold it changes nothing.
+	a.release_run("bob");
+	ck_assert_string_eq(a.run_owner("bob"), "b");
+}
+END_TEST
+
+// A write that lands long after its read (a stalled process, a slow
+// store) may come after another backend read its own lease back: the
+// claim backs off rather than trust it.
+START_TEST(slow_write_backs_off)
+{
+	Cluster cluster;
+	SharedJobStore::Options options = options_of("a");
+	options.settle_msecs = 200;
+	SharedJobStore a = cluster.open(options);
+	cluster.kv.commit_delay_msecs = 150;
+	ck_assert(a.claim_run("alice", true) == RunClaim::taken);
+	cluster.kv.commit_delay_msecs = 0;
+	ck_assert(a.claim_run("alice", true) == RunClaim::claimed);
+}
+END_TEST
+
+START_TEST(dead_backend_lease_expires)
+{
+	Cluster cluster;
+	FakeClock &clock = cluster.clock;
+	SharedJobStore a = cluster.open("a");
+	SharedJobStore b = cluster.open("b");
+	Job job = make_job("alice", JobState::running);
+	job.backend = "a";
+	ck_assert(a.claim_run("alice", true) == RunClaim::claimed);
+	a.save(job, Durability::synced);
+	ck_assert(b.unowned_jobs().empty());
+
+	// a renews while it runs...
+	clock.advance(50);
+	ck_assert(a.renew_runs({"alice"}).empty());
+	clock.advance(50);
+	ck_assert(b.claim_run("alice", true) == RunClaim::taken);
+	ck_assert(b.unowned_jobs().empty());
+	// ...then dies: after the lease time b may take it.
+	clock.advance(61);
+	std::vector<Job> unowned = b.unowned_jobs();
+	ck_assert_uint_eq(unowned.size(), 1);
+	ck_assert_string_eq(unowned[0].user, "alice");
+	ck_assert(b.claim_run("alice", true) == RunClaim::claimed);
+	// a comes back (a stall, not a death): its run has lost the lease.
+	std::vector<std::string> lost = a.renew_runs({"alice"});
+	ck_assert_uint_eq(lost.size(), 1);
+	ck_assert_string_eq(a.run_owner("alice"), "b");
+}
+END_TEST
+
+START_TEST(cluster_worker_slots)
+{
+	Cluster cluster;
+	FakeClock &clock = cluster.clock;
+	SharedJobStore a = cluster.open("a", 2);
+	SharedJobStore b = cluster.open("b", 2);
+	ck_assert(a.claim_run("u1", true) == RunClaim::claimed);
+	ck_assert(b.claim_run("u2", true) == RunClaim::claimed);
+	ck_assert(b.claim_run("u3", true) == RunClaim::no_slot);
+	// No slot: its user lease is not kept either.
+	ck_assert_string_eq(a.run_owner("u3"), "");
+	// doveadm runs take no worker slot.
+	ck_assert(a.claim_run("u4", false) == RunClaim::claimed);
+	a.release_run("u1");
+	ck_assert(b.claim_run("u3", true) == RunClaim::claimed);
+	ck_assert(a.claim_run("u5", true) == RunClaim::no_slot);
+	// A dead backend's slots come free with its leases.
+	clock.advance(61);
+	ck_assert(a.claim_run("u5", true) == RunClaim::claimed);
+}
+END_TEST
+
+// Two backends register at the same moment: b's write (made from a list
+// read before a's write) drops a; a reads back, sees itself missing and
+// registers again.
+START_TEST(concurrent_registration)
+{
+	Cluster cluster;
+	MemoryKv &kv = cluster.kv;
+	SharedJobStore::Options options = options_of("a");
+	int settles = 0;
+	options.settle = [&](unsigned) {
+		if (settles++ == 0)
+			kv.values[SharedJobStore::backends_key()] = "b";
+	};
+	SharedJobStore a = cluster.open(options);
+	ck_assert_string_eq(kv.values.at(SharedJobStore::backends_key()), "a\nb");
+	// Lost again later: the next renewal puts it back.
+	kv.values[SharedJobStore::backends_key()] = "b";
+	a.renew_runs({});
+	ck_assert_string_eq(kv.values.at(SharedJobStore::backends_key()), "a\nb");
+}
+END_TEST
+
+START_TEST(unreachable_store_throws)
+{
+	Cluster cluster;
+	MemoryKv &kv = cluster.kv;
+	SharedJobStore a = cluster.open("a");
+	kv.down = true;
+	ck_assert(throws([&] { a.save(make_job("u1", JobState::queued), Durability::synced); }));
+	ck_assert(throws([&] { a.claim_run("u1", true); }));
+	kv.down = false;
+	ck_assert(!a.find("u1"));
+}
+END_TEST
+
+namespace {
+
+// One backend: its own vault and core, the cluster's table.
+struct Backend {
+	Backend(MemoryKv &kv, FakeClock &clock, const std::string &name,
+		unsigned cluster_workers = 0)
+		: store(kv, clock, logger, options_of(name, cluster_workers)),
+		  vault(dir.path() + "/credentials.vault", dir.path() + "/vault.key", logger),
+		  core(store, vault, clock, logger, events, fixture_settings(4))
+	{
+		core.set_random_source([] { return 0.0; });
+	}
+	void login(const std::string &user)
+	{
+		core.verified_login(user, {{"source", "imaps://old:993"}});
+	}
+	std::vector<std::string> start_users()
+	{
+		std::vector<std::string> users;
+		for (const RunStart &start : core.tick()) {
+			users.push_back(start.user);
+			runs[start.user] = start.run;
+		}
+		return users;
+	}
+	void finish(const std::string &user)
+	{
+		ck_assert(core.worker_line(runs.at(user),
+					   join_fields({"DONE", "messages_done=5",
+							"messages_total=5", "saved_now=5"})) ==
+			  RunState::ended);
+	}
+
+	TempDir dir;
+	CapturingLogger logger;
+	RecordingJobEvents events;
+	SharedJobStore store;
+	vault::CredentialVault vault;
+	ServiceCore core;
+	std::map<std::string, RunId> runs;
+};
+
+} // namespace
+
+START_TEST(two_cores_one_run)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	Backend a(kv, clock, "a"), b(kv, clock, "b");
+	// The user logs in on both at once.
+	a.login("alice");
+	b.login("alice");
+	std::vector<std::string> on_a = a.start_users();
+	std::vector<std::string> on_b = b.start_users();
+	ck_assert_uint_eq(on_a.size() + on_b.size(), 1);
+	ck_assert_uint_eq(on_a.size(), 1);
+	a.finish("alice");
+	// b's schedule still held it: now done in the shared table.
+	ck_assert(b.start_users().empty());
+	std::vector<std::string> status = b.core.admin_line(1, "STATUS\t*");
+	ck_assert_uint_eq(status.size(), 2);
+	ck_assert_string_eq(reply_field(status[0], "state"), "done");
+	ck_assert_string_eq(reply_field(status[0], "backend"), "a");
+}
+END_TEST
+
+START_TEST(takeover_after_a_backend_died)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	auto a = std::make_unique<Backend>(kv, clock, "a");
+	Backend b(kv, clock, "b");
+	a->login("alice");
+	ck_assert_uint_eq(a->start_users().size(), 1);
+	b.start_users(); // b's first scan: a's run holds its lease
+	ck_assert(b.events.events.empty() || !b.events.logged("alice", "Taken up"));
+	a.reset(); // dies without a word: no release, no renewal
+	clock.advance(30);
+	ck_assert(b.start_users().empty()); // the lease is still a's
+	clock.advance(40);
+	std::vector<std::string> started = b.start_users();
+	ck_assert_uint_eq(started.size(), 1);
+	ck_assert_string_eq(started[0], "alice");
+	ck_assert(b.events.logged("alice", "the lease of backend a expired"));
+	b.finish("alice");
+	ck_assert(b.store.find("alice")->state == JobState::done);
+	ck_assert_string_eq(b.store.find("alice")->backend, "b");
+	ck_assert_uint_eq(b.store.find("alice")->attempts, 2);
+}
+END_TEST
+
+START_TEST(cluster_limit_over_two_cores)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	Backend a(kv, clock, "a", 3), b(kv, clock, "b", 3);
+	for (int i = 0; i < 10; i++) {
+		std::string user = "u" + std::to_string(i);
+		(i % 2 == 0 ? a : b).login(user);
+	}
+	size_t running = a.start_users().size() + b.start_users().size();
+	ck_assert_uint_eq(running, 3);
+	ck_assert_uint_eq(a.core.running_count() + b.core.running_count(), 3);
+	// b waits for a slot: its next wakeup is soon.
+	ck_assert_int_le(b.core.next_wakeup(), clock.now() + 1);
+	std::string first = a.runs.begin()->first;
+	a.finish(first);
+	clock.advance(1);
+	running = a.start_users().size() + b.start_users().size();
+	ck_assert_uint_eq(running, 1);
+	ck_assert_uint_eq(a.core.running_count() + b.core.running_count(), 3);
+}
+END_TEST
+
+int main()
+{
+	Suite *store = suite_create("shared job table");
+	TCase *table = tcase_create("table");
+	tcase_add_test(table, one_table_from_every_backend);
+	tcase_add_test(table, index_goes_on_after_a_restart);
+	tcase_add_test(table, user_names_in_keys);
+	tcase_add_test(table, windows_and_domains);
+	tcase_add_test(table, unreachable_store_throws);
+	suite_add_tcase(store, table);
+	TCase *leases = tcase_create("leases");
+	tcase_add_test(leases, concurrent_claims_one_winner);
+	tcase_add_test(leases, slow_write_backs_off);
+	tcase_add_test(leases, dead_backend_lease_expires);
+	tcase_add_test(leases, cluster_worker_slots);
+	tcase_add_test(leases, concurrent_registration);
+	suite_add_tcase(store, leases);
+	Suite *cores = suite_create("service cores on one table");
+	TCase *core = tcase_create("core");
+	tcase_add_test(core, two_cores_one_run);
+	tcase_add_test(core, takeover_after_a_backend_died);
+	tcase_add_test(core, cluster_limit_over_two_cores);
+	suite_add_tcase(cores, core);
+	return run_check_suites({store, cores});
+}
