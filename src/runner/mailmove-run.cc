@@ -13,9 +13,11 @@
 #include "runner/provider-settings.h"
 #include "runner/transfer-cap.h"
 #include "runner/user-settings.h"
+#include "source/throttling.h"
 #include "plugin/userdb-source.h"
 
 #include <chrono>
+#include <ctime>
 #include <string>
 
 using namespace mailmove;
@@ -95,6 +97,9 @@ static move::MoveOptions imap_move_options(struct mail_user *user,
 struct Outcome {
 	std::string failure_kind; // empty: success
 	std::string error;
+	// A temporary failure that ends at a known time: the provider's
+	// throttling backoff, the daily cap's next period.
+	std::time_t retry_at = 0;
 	bool ok() const { return failure_kind.empty(); }
 };
 
@@ -104,6 +109,12 @@ Outcome guarded(Work &&work)
 	try {
 		work();
 		return {};
+	} catch (const source::Throttled &throttled) {
+		std::time_t retry_at = std::time(nullptr) + throttled.backoff().count();
+		return {failure_kind_name(FailureKind::temporary),
+			std::string(throttled.what()) + "; the move goes on at " +
+				jobs::format_utc_time(retry_at),
+			retry_at};
 	} catch (const Failure &failure) {
 		return {failure_kind_name(failure.kind()), failure.what()};
 	} catch (const std::exception &e) {
@@ -230,7 +241,7 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 
 	/* Stopped by the daily cap, whatever layer noticed: the move goes on
 	   when the 24 hours are over, not at the service's backoff. */
-	std::time_t retry_at = 0;
+	std::time_t retry_at = outcome.retry_at;
 	if (!outcome.ok() && outcome.failure_kind == failure_kind_name(FailureKind::temporary) &&
 	    allowance != nullptr && allowance->exhausted()) {
 		outcome.error = runner::deferral_reason(*allowance);

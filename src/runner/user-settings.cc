@@ -177,7 +177,7 @@ move::ImapSource read_imap_source(struct mail_user *user,
 	if (preset && !preset->auth_hint.empty())
 		source.auth_hint = preset->title + ": " + preset->auth_hint;
 	if (preset) {
-		source.throttle_answers = preset->throttle_answers;
+		source.throttling = preset->throttling;
 		if (preset->oauth2_only)
 			source.oauth2_only_provider = preset->title;
 	}
