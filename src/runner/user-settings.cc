@@ -154,23 +154,26 @@ move::Pop3Source read_pop3_source(struct mail_user *user, const LegacySource &le
 {
 	move::Pop3Source source;
 	source.url = legacy.url;
-	if (!plugin_setting(user, "mailmove_source_oauth2_token_command", "").empty() ||
-	    !plugin_setting(user, "mailmove_source_oauth2_token_file", "").empty()) {
-		throw Failure(FailureKind::permanent,
-			      "OAuth2 logins (mailmove_source_oauth2_token_*) are for IMAP sources; "
-			      "POP3 sources log in with a password");
-	}
-	require_password(legacy, true);
 	pop3::Credentials &login = source.credentials;
+	static constexpr pop3::AuthMethod methods[] = {
+		pop3::AuthMethod::automatic, pop3::AuthMethod::user,
+		pop3::AuthMethod::apop,	     pop3::AuthMethod::plain,
+		pop3::AuthMethod::login,     pop3::AuthMethod::xoauth2,
+		pop3::AuthMethod::oauthbearer,
+	};
+	login.method = methods[plugin_setting_choice(
+		user, "mailmove_pop3_auth",
+		{"auto", "user", "apop", "plain", "login", "xoauth2", "oauthbearer"})];
+	/* The same token settings as IMAP's (RFC 5034 SASL at the server). */
+	login.oauth2_token = read_login_token(user, "mailmove_pop3_auth", legacy,
+					      login.method == pop3::AuthMethod::xoauth2 ||
+						      login.method == pop3::AuthMethod::oauthbearer,
+					      login.method == pop3::AuthMethod::automatic);
 	login.user = legacy.login;
 	login.password = legacy.password;
 	login.master_user = legacy.master_user;
-	static constexpr pop3::AuthMethod methods[] = {
-		pop3::AuthMethod::automatic, pop3::AuthMethod::user, pop3::AuthMethod::apop,
-		pop3::AuthMethod::plain, pop3::AuthMethod::login,
-	};
-	login.method = methods[plugin_setting_choice(user, "mailmove_pop3_auth",
-						     {"auto", "user", "apop", "plain", "login"})];
+	login.server_host = legacy.url.host;
+	login.server_port = legacy.url.port;
 	source.stls = read_tls_upgrade(user, "mailmove_pop3_stls");
 	source.mark_seen = plugin_setting_bool(user, "mailmove_pop3_seen", false);
 	source.tls = read_tls_options(user, source.url, source.stls, log);
