@@ -31,7 +31,8 @@ from lib import scenario  # noqa: E402
 DEFAULT_MODULES = ["test_harness", "test_skeleton", "test_pop3", "test_imap_protocol",
                    "test_admin", "test_folders", "test_cyrus", "test_crash",
                    "test_outcomes", "test_legacy_security", "test_trust", "test_faults",
-                   "test_courier", "test_providers", "test_domains", "test_daily_cap", "test_oauth2"]
+                   "test_courier", "test_providers", "test_domains", "test_daily_cap", "test_oauth2",
+                   "test_dialects"]
 
 
 def _terminate(signum, frame):
