@@ -228,8 +228,7 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 	i_zero(&ctx->credentials);
 	if (ctx->admin != NULL)
 		(void)doveadm_mailmove_get_credentials(ctx->admin, user, &ctx->credentials);
-	source = ctx->credentials.source != NULL ? ctx->credentials.source :
-		mailmove_run_source(user);
+	source = mailmove_run_source(user, &ctx->credentials);
 	if (source == NULL) {
 		i_error("mailmove run %s: mailmove_source is not set for this user",
 			user->username);

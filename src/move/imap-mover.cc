@@ -138,16 +138,29 @@ MoveReport ImapMover::run()
 	ReportWriter report(store_.state_dir());
 	std::unique_ptr<imap::Client> client =
 		open_imap_session(source_, log_, cancel_, connect_);
+	try {
+		move_all(*client, checkpoint, report);
+	} catch (const Failure &failure) {
+		/* A throttle answer to any command after the login: the
+		   run stops and waits the provider's backoff. */
+		throw_if_throttled(source_, failure);
+		throw;
+	}
+	client->logout();
+	return report_;
+}
 
+void ImapMover::move_all(imap::Client &client, Checkpoint &checkpoint, ReportWriter &report)
+{
 	report.add_run(source_.url.to_string(), options_);
 	RunContext run{store_,	 checkpoint,  report,  log_,
 		       options_, source_key_, report_, on_progress_,
 		       on_folder_};
 
 	std::vector<ImapFolder> folders =
-		prepare_folders(map_legacy_folders(*client, &checkpoint), report);
+		prepare_folders(map_legacy_folders(client, &checkpoint), report);
 	/* A folder the listing hid is a folder not moved. */
-	for (const std::string &entry : client->unreadable_list_entries()) {
+	for (const std::string &entry : client.unreadable_list_entries()) {
 		record_folder_failure(entry, "",
 				      "the legacy server listed it in a form that cannot be read",
 				      FailureKind::permanent, report);
@@ -161,15 +174,17 @@ MoveReport ImapMover::run()
 	for (size_t i = 0; i < folders.size(); i++) {
 		check_cancel();
 		try {
-			folders[i].survey(*client, run);
+			folders[i].survey(client, run);
 		} catch (const Cancelled &) {
 			throw;
 		} catch (const Failure &failure) {
+			/* The provider throttles: no folder is at fault. */
+			throw_if_throttled(source_, failure);
 			/* One folder the server will not open (EXAMINE refused)
 			   or the target cannot hold (a name its layout
 			   refuses...) must not keep the others from moving; a
 			   broken session ends the run. */
-			if (!client->usable())
+			if (!client.usable())
 				throw;
 			folder_failed(folders[i], failure, report);
 		}
@@ -195,7 +210,7 @@ MoveReport ImapMover::run()
 		check_cancel();
 		ImapFolder &folder = folders[item.folder];
 		try {
-			folder.move(*client, run, item.messages);
+			folder.move(client, run, item.messages);
 		} catch (const Cancelled &) {
 			throw;
 		} catch (const Failure &failure) {
@@ -208,8 +223,6 @@ MoveReport ImapMover::run()
 		if (--remaining[item.folder] == 0)
 			folder_finished(folder);
 	}
-	client->logout();
-	return report_;
 }
 
 void ImapMover::record_folder_failure(const std::string &legacy_name,
@@ -256,8 +269,18 @@ std::vector<PlannedFolder> ImapMover::survey()
 {
 	std::unique_ptr<imap::Client> client =
 		open_imap_session(source_, log_, cancel_, connect_);
+	try {
+		return plan(*client);
+	} catch (const Failure &failure) {
+		throw_if_throttled(source_, failure);
+		throw;
+	}
+}
+
+std::vector<PlannedFolder> ImapMover::plan(imap::Client &client)
+{
 	std::vector<PlannedFolder> planned;
-	for (const names::MappedFolder &m : map_legacy_folders(*client, nullptr)) {
+	for (const names::MappedFolder &m : map_legacy_folders(client, nullptr)) {
 		if (m.raw_name.empty())
 			continue; /* a parent only a rule implies */
 		PlannedFolder folder;
@@ -269,10 +292,10 @@ std::vector<PlannedFolder> ImapMover::survey()
 		if (!m.selectable && folder.skip_reason.empty())
 			folder.skip_reason = "holds no mail (\\Noselect): created as a plain parent";
 		if (m.selectable && m.skip_reason.empty())
-			folder.messages = client->examine(m.raw_name).exists;
+			folder.messages = client.examine(m.raw_name).exists;
 		planned.push_back(folder);
 	}
-	client->logout();
+	client.logout();
 	return planned;
 }
 

@@ -20,6 +20,7 @@
 #include "move/store.h"
 #include "net/stream.h"
 #include "source/source-url.h"
+#include "source/throttling.h"
 
 namespace mailmove::move {
 
@@ -48,10 +49,11 @@ struct ImapSource {
 	// Added to a refused login's message: what the provider needs
 	// (authorization code, app password, IMAP switched on).
 	std::string auth_hint;
-	// Text in a server's answer that means "too fast, try later" (the
-	// preset's throttle lines): a greeting or login refused with one is a
-	// temporary failure, retried with the service's backoff.
-	std::vector<std::string> throttle_answers;
+	// The provider's "too fast, try later" answers (the preset's throttle
+	// lines) and its backoff: an answer with one, at login or later,
+	// ends the session with Throttled (open_imap_session(),
+	// throw_if_throttled()).
+	source::Throttling throttling;
 	// An OAuth2 access token for login (never logged): when set, the
 	// session logs in with XOAUTH2 or OAUTHBEARER and sends no password.
 	SecretString oauth2_token;
@@ -90,6 +92,9 @@ public:
 	std::vector<PlannedFolder> survey();
 
 private:
+	// run() and survey() once the session is open.
+	void move_all(imap::Client &client, Checkpoint &checkpoint, ReportWriter &report);
+	std::vector<PlannedFolder> plan(imap::Client &client);
 	std::vector<names::MappedFolder> map_legacy_folders(imap::Client &client,
 							    const Checkpoint *checkpoint);
 	std::vector<ImapFolder> prepare_folders(const std::vector<names::MappedFolder> &mapped,

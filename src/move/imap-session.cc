@@ -58,26 +58,12 @@ void log_in(imap::Client &client, const ImapSource &source)
 	client.login(source.login, source.password);
 }
 
-bool is_throttle_answer(const ImapSource &source, const std::string &server_text)
-{
-	std::string text = to_lower(server_text);
-	for (const std::string &answer : source.throttle_answers) {
-		if (text.find(to_lower(answer)) != std::string::npos)
-			return true;
-	}
-	return false;
-}
-
 // What a refused greeting or login means for this provider: a throttle
 // answer is temporary whatever its response code said; an auth failure
 // gets the provider's hint. Anything else is rethrown as it came.
 [[noreturn]] void throw_provider_failure(const ImapSource &source, const Failure &failure)
 {
-	if (is_throttle_answer(source, failure.what())) {
-		throw Failure(FailureKind::temporary,
-			      std::string(failure.what()) +
-				      " - the provider is throttling; retried later");
-	}
+	throw_if_throttled(source, failure);
 	if (failure.kind() == FailureKind::auth && !source.auth_hint.empty())
 		throw Failure(FailureKind::auth,
 			      std::string(failure.what()) + " - " + source.auth_hint);
@@ -95,6 +81,19 @@ void refuse_password_login_for_oauth2(const ImapSource &source)
 }
 
 } // namespace
+
+void throw_if_throttled(const ImapSource &source, const Failure &failure)
+{
+	if (dynamic_cast<const source::Throttled *>(&failure) != nullptr ||
+	    dynamic_cast<const Cancelled *>(&failure) != nullptr ||
+	    !source.throttling.matches(failure.what()))
+		return;
+	std::chrono::seconds backoff = source.throttling.backoff_for(failure.what());
+	throw source::Throttled(std::string(failure.what()) +
+					" - the provider is throttling; waiting " +
+					std::to_string(backoff.count()) + " s",
+				backoff);
+}
 
 std::unique_ptr<imap::Client> open_imap_session(const ImapSource &source, Logger &log,
 						const CancelCheck &cancel,

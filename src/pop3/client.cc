@@ -42,6 +42,10 @@ const char *auth_method_name(AuthMethod method)
 		return "AUTH PLAIN";
 	case AuthMethod::login:
 		return "AUTH LOGIN";
+	case AuthMethod::xoauth2:
+		return "AUTH XOAUTH2";
+	case AuthMethod::oauthbearer:
+		return "AUTH OAUTHBEARER";
 	}
 	return "auto";
 }
@@ -108,6 +112,15 @@ struct Client::Impl {
 	{
 		if (credentials.method != AuthMethod::automatic)
 			return credentials.method;
+		if (!credentials.oauth2_token.empty()) {
+			if (capabilities.has_sasl("OAUTHBEARER"))
+				return AuthMethod::oauthbearer;
+			if (capabilities.has_sasl("XOAUTH2"))
+				return AuthMethod::xoauth2;
+			throw Failure(FailureKind::permanent,
+				      connection.peer() + ": an OAuth2 token is set, but the server "
+							  "offers neither OAUTHBEARER nor XOAUTH2 (CAPA SASL)");
+		}
 		if (!credentials.master_user.empty() || capabilities.has_sasl("PLAIN"))
 			return AuthMethod::plain;
 		if (capabilities.has_sasl("LOGIN"))
@@ -159,6 +172,42 @@ struct Client::Impl {
 		connection.send("AUTH PLAIN");
 		expect_continuation("AUTH PLAIN");
 		finish_auth(response, "AUTH PLAIN");
+	}
+
+	// RFC 5034 AUTH without an initial response (a token does not fit
+	// the 255 octets of a POP3 command line), then the SASL message.
+	// A refused token gets an error challenge ("+ base64 JSON") first:
+	// the client answers with the mechanism's abort, and the -ERR that
+	// follows is the refusal.
+	void login_oauth2(const Credentials &credentials, bool bearer)
+	{
+		std::string name = bearer ? "AUTH OAUTHBEARER" : "AUTH XOAUTH2";
+		/* Built first: a token SASL cannot carry fails before
+		   anything is sent. */
+		SecretString response =
+			bearer ? sasl_oauthbearer_response(credentials.user, credentials.oauth2_token,
+							   credentials.server_host,
+							   credentials.server_port)
+			       : sasl_xoauth2_response(credentials.user, credentials.oauth2_token);
+		connection.send(name);
+		expect_continuation(name);
+		connection.send(response, "<hidden>");
+		std::string line = connection.read_line();
+		if (is_continuation(line)) {
+			connection.finish_response();
+			connection.send(bearer ? sasl_oauthbearer_abort : sasl_xoauth2_abort,
+					"<abort>");
+			line = connection.read_line();
+		}
+		connection.finish_response();
+		std::optional<Reply> reply = parse_reply(line);
+		if (!reply) {
+			throw Failure(FailureKind::permanent,
+				      connection.peer() + ": unexpected reply to " + name + ": " +
+					      printable_excerpt(line));
+		}
+		if (!reply->ok)
+			throw_refusal(*reply, FailureKind::auth, connection.peer(), name);
 	}
 
 	void login_login(const Credentials &credentials)
@@ -285,6 +334,16 @@ AuthMethod Client::login(const Credentials &credentials)
 {
 	return impl_->guarded([&] {
 		AuthMethod method = impl_->choose_method(credentials);
+		bool token_method = method == AuthMethod::xoauth2 ||
+				    method == AuthMethod::oauthbearer;
+		if (token_method != !credentials.oauth2_token.empty()) {
+			throw Failure(FailureKind::permanent,
+				      token_method ? std::string(auth_method_name(method)) +
+							     " needs an OAuth2 token"
+						   : std::string("an OAuth2 token is set, but ") +
+							     auth_method_name(method) +
+							     " sends a password");
+		}
 		if (!credentials.master_user.empty() && method != AuthMethod::plain) {
 			throw Failure(FailureKind::permanent,
 				      std::string("master-user logins need AUTH PLAIN, not ") +
@@ -303,6 +362,10 @@ AuthMethod Client::login(const Credentials &credentials)
 			break;
 		case AuthMethod::login:
 			impl_->login_login(credentials);
+			break;
+		case AuthMethod::xoauth2:
+		case AuthMethod::oauthbearer:
+			impl_->login_oauth2(credentials, method == AuthMethod::oauthbearer);
 			break;
 		}
 		return method;

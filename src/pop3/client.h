@@ -29,11 +29,16 @@
 namespace mailmove::pop3 {
 
 enum class AuthMethod {
-	automatic, // AUTH PLAIN, else AUTH LOGIN, else USER/PASS, else APOP
-	user,      // USER/PASS
+	// AUTH PLAIN, else AUTH LOGIN, else USER/PASS, else APOP; with an
+	// OAuth2 token: AUTH OAUTHBEARER when CAPA's SASL offers it, else
+	// AUTH XOAUTH2
+	automatic,
+	user,        // USER/PASS
 	apop,
-	plain,     // AUTH PLAIN
-	login,     // AUTH LOGIN
+	plain,       // AUTH PLAIN
+	login,       // AUTH LOGIN
+	xoauth2,     // AUTH XOAUTH2 (RFC 5034 SASL), needs oauth2_token
+	oauthbearer, // AUTH OAUTHBEARER (RFC 7628), needs oauth2_token
 };
 
 struct Credentials {
@@ -43,6 +48,13 @@ struct Credentials {
 	// (AUTH PLAIN's authorization identity), for master-user logins.
 	std::string master_user;
 	AuthMethod method = AuthMethod::automatic;
+	// An OAuth2 access token (never logged): when set, the login is AUTH
+	// OAUTHBEARER or XOAUTH2 and password is not sent.
+	SecretString oauth2_token;
+	// The server's name and port as OAUTHBEARER's host= and port= name
+	// them.
+	std::string server_host;
+	unsigned server_port = 0;
 };
 
 struct ClientOptions {

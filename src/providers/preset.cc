@@ -1,6 +1,7 @@
 #include "providers/preset.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <cstdint>
 #include <fstream>
@@ -67,6 +68,27 @@ uint64_t parse_size(std::string_view value)
 	if (!number || *number > UINT64_MAX / unit)
 		throw SyntaxError{"invalid size (expected a number with k, M or G)"};
 	return *number * unit;
+}
+
+// "90s", "15m", "2h", "300" (seconds): at least a second, at most
+// Throttling::max_backoff.
+std::chrono::seconds parse_duration(std::string_view value)
+{
+	uint64_t unit = 1;
+	if (!value.empty()) {
+		switch (value.back()) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		}
+		if (value.back() == 's' || value.back() == 'm' || value.back() == 'h')
+			value.remove_suffix(1);
+	}
+	std::optional<uint64_t> number = parse_decimal<uint64_t>(value);
+	if (!number || *number == 0 ||
+	    *number > uint64_t(source::Throttling::max_backoff.count()) / unit)
+		throw SyntaxError{"invalid duration (expected 1s to 24h: a number with s, m or h)"};
+	return std::chrono::seconds(*number * unit);
 }
 
 IdTiming parse_id_timing(std::string_view value)
@@ -142,8 +164,10 @@ void set_field(Preset &preset, std::string_view key, std::string_view value, boo
 	else if (key == "throttle") {
 		if (value.empty())
 			throw SyntaxError{"empty throttle answer"};
-		preset.throttle_answers.emplace_back(value);
-	} else if (key == "auth_hint")
+		preset.throttling.answers.emplace_back(value);
+	} else if (key == "throttle_backoff")
+		preset.throttling.backoff = parse_duration(value);
+	else if (key == "auth_hint")
 		preset.auth_hint = value;
 	else if (key == "oauth2_only")
 		preset.oauth2_only = parse_bool(value);
@@ -182,16 +206,6 @@ bool host_pattern_matches(std::string_view pattern, std::string_view host)
 		pattern.remove_suffix(1);
 	/* The same '*' and '?' as the service's user masks. */
 	return !host.empty() && jobs::UserMask(to_lower(pattern)).matches(to_lower(host));
-}
-
-bool is_throttle_answer(const Preset &preset, std::string_view server_text)
-{
-	std::string text = to_lower(server_text);
-	for (const std::string &answer : preset.throttle_answers) {
-		if (text.find(to_lower(answer)) != std::string::npos)
-			return true;
-	}
-	return false;
 }
 
 void PresetTable::load_text(std::string_view text, const std::string &origin)

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "source/throttling.h"
+
 namespace mailmove::providers {
 
 // When the IMAP client sends RFC 2971 ID. Coremail (NetEase) refuses
@@ -44,8 +46,9 @@ struct Preset {
 	unsigned max_connections = 0;
 	// Bytes per account and day the provider lets IMAP download; 0 = none.
 	uint64_t daily_download_bytes = 0;
-	// Text in a server's answer that means "too fast, try later".
-	std::vector<std::string> throttle_answers;
+	// Texts in a server's answer that mean "too fast, try later", and
+	// how long a move waits after one.
+	source::Throttling throttling;
 	// What an admin must do when the provider refuses the login.
 	std::string auth_hint;
 	// The provider refuses passwords: only OAuth2 logs in.
@@ -61,9 +64,6 @@ struct Preset {
 // other special characters; case-insensitive; a trailing dot on host (an
 // absolute DNS name) is ignored.
 bool host_pattern_matches(std::string_view pattern, std::string_view host);
-
-// A throttle answer of preset in a server's text (case-insensitive).
-bool is_throttle_answer(const Preset &preset, std::string_view server_text);
 
 class PresetTable {
 public:

@@ -9,13 +9,16 @@
 #include "storage/dovecot-headers.h"
 #include "storage/dovecot-store.h"
 #include "storage/event-logger.h"
+#include "runner/legacy-source.h"
 #include "runner/move-settings.h"
 #include "runner/provider-settings.h"
 #include "runner/transfer-cap.h"
 #include "runner/user-settings.h"
+#include "source/throttling.h"
 #include "plugin/userdb-source.h"
 
 #include <chrono>
+#include <ctime>
 #include <string>
 
 using namespace mailmove;
@@ -65,8 +68,12 @@ extern "C" void mailmove_run_apply_domain(struct mail_user *user, const char *do
 		domain_provider != nullptr && domain_provider[0] != '\0' ? domain_provider : nullptr;
 }
 
-extern "C" const char *mailmove_run_source(struct mail_user *user)
+extern "C" const char *mailmove_run_source(struct mail_user *user,
+					  const struct mailmove_run_credentials *credentials)
 {
+	/* The first rules of runner/legacy-source.h, without DNS. */
+	if (credentials != nullptr && credentials->source != nullptr)
+		return credentials->source;
 	const char *value = mail_user_plugin_getenv(user, "mailmove_source");
 	const char *provider = mail_user_plugin_getenv(user, "mailmove_provider");
 	/* A provider preset without a URL: resolved when the run reads its
@@ -76,17 +83,13 @@ extern "C" const char *mailmove_run_source(struct mail_user *user)
 	return value == nullptr || value[0] == '\0' ? nullptr : value;
 }
 
-// The move's options for an IMAP source on host: the user's settings and
-// the provider preset's special folder names.
+// The move's options for an IMAP source: the user's settings and the
+// provider preset's special folder names.
 static move::MoveOptions imap_move_options(struct mail_user *user,
-					   const struct mailmove_run_credentials *credentials,
-					   const std::string &host)
+					   const runner::LegacySource &legacy)
 {
 	move::MoveOptions options = runner::read_move_options(user);
-	runner::apply_preset_folders(
-		runner::source_preset(user, host, credentials != nullptr ? credentials->provider
-									 : nullptr),
-		options.mapping);
+	runner::apply_preset_folders(legacy.preset, options.mapping);
 	return options;
 }
 
@@ -95,6 +98,9 @@ static move::MoveOptions imap_move_options(struct mail_user *user,
 struct Outcome {
 	std::string failure_kind; // empty: success
 	std::string error;
+	// A temporary failure that ends at a known time: the provider's
+	// throttling backoff, the daily cap's next period.
+	std::time_t retry_at = 0;
 	bool ok() const { return failure_kind.empty(); }
 };
 
@@ -104,6 +110,12 @@ Outcome guarded(Work &&work)
 	try {
 		work();
 		return {};
+	} catch (const source::Throttled &throttled) {
+		std::time_t retry_at = std::time(nullptr) + throttled.backoff().count();
+		return {failure_kind_name(FailureKind::temporary),
+			std::string(throttled.what()) + "; the move goes on at " +
+				jobs::format_utc_time(retry_at),
+			retry_at};
 	} catch (const Failure &failure) {
 		return {failure_kind_name(failure.kind()), failure.what()};
 	} catch (const std::exception &e) {
@@ -147,14 +159,13 @@ static void report_folder(const struct mailmove_run_callbacks *callbacks, const 
 // how its messages are identified (an admin must see when POP3 clients
 // will not recognise their mail after the switch).
 static move::MoveReport run_pop3_move(struct mail_user *user,
-				      const struct mailmove_run_credentials *credentials,
-				      source::SourceUrl url,
+				      const runner::LegacySource &legacy,
 				      const struct mailmove_run_callbacks *callbacks,
 				      storage::EventLogger &log, Progress &last,
 				      storage::DovecotStore &store,
 				      move::DownloadAllowance *allowance)
 {
-	move::Pop3Source source = runner::read_pop3_source(user, credentials, std::move(url), log);
+	move::Pop3Source source = runner::read_pop3_source(user, legacy, log);
 	if (allowance != nullptr) {
 		uint64_t start_bytes = source.batch_max_bytes;
 		runner::fit_batches_to_cap(allowance->cap(), 1, start_bytes, source.batch_max_bytes);
@@ -188,24 +199,20 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 	std::unique_ptr<move::DownloadAllowance> allowance;
 
 	Outcome outcome = guarded([&]() {
-		source::SourceUrl url = runner::read_source_url(user, credentials);
+		runner::LegacySource legacy = runner::resolve_legacy_source(user, credentials);
 		storage::DovecotStore store(user);
-		allowance = runner::daily_download_allowance(
-			user, url.host, credentials != nullptr ? credentials->provider : nullptr,
-			store.state_dir());
+		allowance = runner::daily_download_allowance(user, legacy, store.state_dir());
 		if (allowance != nullptr && allowance->exhausted())
 			throw Failure(FailureKind::temporary, "the daily download cap is reached");
-		if (url.protocol == source::Protocol::pop3) {
-			move::MoveReport report = run_pop3_move(user, credentials, std::move(url),
-								callbacks, log, last, store,
-								allowance.get());
+		if (legacy.url.protocol == source::Protocol::pop3) {
+			move::MoveReport report = run_pop3_move(user, legacy, callbacks, log, last,
+								store, allowance.get());
 			last = report.progress;
 			saved_now = report.saved_now;
 			move::throw_if_incomplete(report);
 			return;
 		}
-		move::ImapSource source =
-			runner::read_imap_source(user, credentials, std::move(url), log);
+		move::ImapSource source = runner::read_imap_source(user, legacy, log);
 		if (allowance != nullptr) {
 			imap::ClientOptions &client = source.client;
 			runner::fit_batches_to_cap(allowance->cap(), client.pipeline_depth,
@@ -214,9 +221,8 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 		log.info("Moving mail from " + source.url.to_string() + " as " + source.login);
 		move::StreamFactory connect = runner::capped_connect(
 			user, source, cancel_check(callbacks), allowance.get());
-		std::string host = source.url.host;
-		move::ImapMover mover(std::move(source), imap_move_options(user, credentials, host),
-				      store, log, cancel_check(callbacks),
+		move::ImapMover mover(std::move(source), imap_move_options(user, legacy), store,
+				      log, cancel_check(callbacks),
 				      progress_reporter(callbacks, last), connect);
 		mover.set_folder_callback([callbacks](const FolderProgress &folder) {
 			report_folder(callbacks, jobs::folder_progress_to_key_values(folder));
@@ -230,7 +236,7 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 
 	/* Stopped by the daily cap, whatever layer noticed: the move goes on
 	   when the 24 hours are over, not at the service's backoff. */
-	std::time_t retry_at = 0;
+	std::time_t retry_at = outcome.retry_at;
 	if (!outcome.ok() && outcome.failure_kind == failure_kind_name(FailureKind::temporary) &&
 	    allowance != nullptr && allowance->exhausted()) {
 		outcome.error = runner::deferral_reason(*allowance);
@@ -278,11 +284,11 @@ extern "C" int mailmove_run_test(struct mail_user *user,
 	storage::EventLogger log(event.get());
 
 	Outcome outcome = guarded([&]() {
-		source::SourceUrl url = runner::read_source_url(user, credentials);
-		if (url.protocol == source::Protocol::pop3) {
+		runner::LegacySource legacy = runner::resolve_legacy_source(user, credentials);
+		if (legacy.url.protocol == source::Protocol::pop3) {
 			storage::DovecotStore store(user);
 			move::Pop3Mover mover(
-				runner::read_pop3_source(user, credentials, std::move(url), log),
+				runner::read_pop3_source(user, legacy, log),
 				runner::read_move_options(user), store, log, CancelCheck(),
 				move::ProgressCallback());
 			/* POP3 has one folder, INBOX, never skipped. */
@@ -294,12 +300,10 @@ extern "C" int mailmove_run_test(struct mail_user *user,
 			folder(&f, context);
 			return;
 		}
-		move::ImapSource source =
-			runner::read_imap_source(user, credentials, std::move(url), log);
 		storage::DovecotStore store(user);
-		std::string host = source.url.host;
-		move::ImapMover mover(std::move(source), imap_move_options(user, credentials, host),
-				      store, log, CancelCheck(), move::ProgressCallback());
+		move::ImapMover mover(runner::read_imap_source(user, legacy, log),
+				      imap_move_options(user, legacy), store, log, CancelCheck(),
+				      move::ProgressCallback());
 		for (const move::PlannedFolder &planned : mover.survey()) {
 			struct mailmove_test_folder f = {};
 			f.legacy_name = planned.legacy_name.c_str();

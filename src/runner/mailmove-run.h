@@ -57,8 +57,13 @@ struct mailmove_run_result {
 	const char *outcome_fields;
 };
 
-/* The user's mailmove_source, or NULL when not set. */
-const char *mailmove_run_source(struct mail_user *user);
+/* The legacy source a run starts from, before detection: credentials'
+   source (may be NULL), else the user's mailmove_source, else "auto"
+   when mailmove_provider names a preset; NULL when none is set. The
+   run resolves it fully (runner/legacy-source.h, which holds the whole
+   precedence). */
+const char *mailmove_run_source(struct mail_user *user,
+				const struct mailmove_run_credentials *credentials);
 
 /* An enabled domain's source and provider (the service's JOB
    domain_source= and domain_provider=, or its CREDENTIALS-GET reply) into

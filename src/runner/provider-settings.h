@@ -1,8 +1,5 @@
-// A user's legacy provider, from the settings and the presets
-// (src/providers/): mailmove_provider names a preset; mailmove_source =
-// auto detects it from DNS (MX, then SRV) for the domain of the user's
-// legacy login; and a hand-written mailmove_source whose host is a
-// preset's server gets that preset's dialect too.
+// The provider presets (src/providers/) as a run applies them: which
+// preset a run uses is resolved once with its source (legacy-source.h).
 #pragma once
 
 #include <optional>
@@ -11,7 +8,6 @@
 #include "imap/client.h"
 #include "names/folder-mapper.h"
 #include "providers/preset.h"
-#include "runner/mailmove-run.h"
 
 struct mail_user;
 
@@ -21,19 +17,6 @@ namespace mailmove::runner {
 // the Dovecot configuration in use. Throws a permanent Failure when they
 // cannot be read.
 providers::PresetTable read_presets();
-
-// The source URL text for mailmove_source = auto or unset: the preset
-// named by mailmove_provider, else (auto only) detection for the domain
-// of login. Throws a permanent Failure when neither gives a source (say
-// which and why), a temporary one when DNS does not answer.
-std::string provider_source_url(struct mail_user *user, const std::string &setting,
-				const std::string &login);
-
-// The preset for a source: the enabled domain's provider (domain_provider,
-// may be NULL), else mailmove_provider's, else the one whose IMAP or POP3
-// server is host; nullopt when none.
-std::optional<providers::Preset> source_preset(struct mail_user *user, const std::string &host,
-					       const char *domain_provider);
 
 // mailmove_source_id (yes = before-login, no, before-login, after-login,
 // both), defaulting to the preset's timing (before-login without one),

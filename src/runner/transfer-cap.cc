@@ -1,7 +1,6 @@
 #include "runner/transfer-cap.h"
 
 #include "jobs/job.h"
-#include "runner/provider-settings.h"
 #include "storage/dovecot-headers.h"
 
 #include <algorithm>
@@ -50,14 +49,12 @@ uint64_t max_bytes_per_second(struct mail_user *user)
 }
 
 std::unique_ptr<move::DownloadAllowance>
-daily_download_allowance(struct mail_user *user, const std::string &host, const char *provider,
+daily_download_allowance(struct mail_user *user, const LegacySource &legacy,
 			 const std::string &state_dir)
 {
 	std::optional<uint64_t> cap = size_setting(user, "mailmove_max_bytes_per_day");
-	if (!cap) {
-		std::optional<providers::Preset> preset = source_preset(user, host, provider);
-		cap = preset ? preset->daily_download_bytes : 0;
-	}
+	if (!cap)
+		cap = legacy.preset ? legacy.preset->daily_download_bytes : 0;
 	if (*cap == 0)
 		return nullptr;
 	return std::make_unique<move::DownloadAllowance>(state_dir, *cap);

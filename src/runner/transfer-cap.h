@@ -22,6 +22,7 @@
 #include "move/imap-mover.h"
 #include "net/stream.h"
 #include "net/throttled-stream.h"
+#include "runner/legacy-source.h"
 
 struct mail_user;
 
@@ -32,11 +33,10 @@ namespace mailmove::runner {
 uint64_t max_bytes_per_second(struct mail_user *user);
 
 // The user's daily download allowance, kept in state_dir; nullptr when
-// neither mailmove_max_bytes_per_day nor the preset of the legacy host
-// (or of provider, an enabled domain's) sets one. Throws a permanent
-// Failure for a value that is not a size.
+// neither mailmove_max_bytes_per_day nor the legacy source's preset sets
+// one. Throws a permanent Failure for a value that is not a size.
 std::unique_ptr<move::DownloadAllowance>
-daily_download_allowance(struct mail_user *user, const std::string &host, const char *provider,
+daily_download_allowance(struct mail_user *user, const LegacySource &legacy,
 			 const std::string &state_dir);
 
 // Batches small enough that what is in flight when the cap cuts a run

@@ -42,37 +42,11 @@ size_t plugin_setting_choice(struct mail_user *user, const char *name,
 						      " (expected one of " + expected + ")");
 }
 
-std::string credential(const char *value, struct mail_user *user, const char *setting,
-		       const char *default_value)
+// The password, unless an OAuth2 token logs in instead.
+void require_password(const LegacySource &legacy, bool password_needed)
 {
-	return value != nullptr ? value : plugin_setting(user, setting, default_value);
-}
-
-const struct mailmove_run_credentials &
-credentials_or_none(const struct mailmove_run_credentials *credentials)
-{
-	static const struct mailmove_run_credentials none = {};
-	return credentials != nullptr ? *credentials : none;
-}
-
-// The legacy login, the same for IMAP and POP3.
-struct LegacyLogin {
-	std::string login;
-	SecretString password;
-	std::string master_user;
-};
-
-// password_needed: false when an OAuth2 token logs in instead.
-LegacyLogin read_legacy_login(struct mail_user *user, const struct mailmove_run_credentials &c,
-			      bool password_needed = true)
-{
-	LegacyLogin login;
-	login.login = credential(c.login, user, "mailmove_source_user", user->username);
-	login.password = credential(c.password, user, "mailmove_source_password", "");
-	login.master_user = credential(c.master_user, user, "mailmove_source_master_user", "");
-	if (login.password.empty() && password_needed)
+	if (legacy.password.empty() && password_needed)
 		throw Failure(FailureKind::auth, "no legacy password (set mailmove_source_password)");
-	return login;
 }
 
 // The OAuth2 access token of the user's legacy login, from
@@ -93,6 +67,29 @@ SecretString read_oauth2_token(struct mail_user *user, const std::string &login)
 			command, {{"MAILMOVE_USER", user->username}, {"MAILMOVE_LOGIN", login}});
 	}
 	return file.empty() ? SecretString() : source::read_token_file(file);
+}
+
+// The OAuth2 token of the legacy login (empty: none), checked against
+// the login mechanism setting (mailmove_source_auth, mailmove_pop3_auth):
+// an OAuth2 mechanism needs one; a password mechanism named by the admin
+// with a token set would send the password instead; without a token the
+// password is needed.
+SecretString read_login_token(struct mail_user *user, const char *setting,
+			      const LegacySource &legacy, bool token_mechanism, bool automatic)
+{
+	SecretString token = read_oauth2_token(user, legacy.login);
+	if (token_mechanism && token.empty()) {
+		throw Failure(FailureKind::permanent,
+			      std::string(setting) + " = " + plugin_setting(user, setting, "") +
+				      " needs mailmove_source_oauth2_token_command or _file");
+	}
+	if (!token_mechanism && !automatic && !token.empty()) {
+		throw Failure(FailureKind::permanent,
+			      std::string(setting) + " = " + plugin_setting(user, setting, "") +
+				      " sends a password, but an OAuth2 token is set");
+	}
+	require_password(legacy, token.empty());
+	return token;
 }
 
 move::TlsUpgrade read_tls_upgrade(struct mail_user *user, const char *setting)
@@ -122,62 +119,29 @@ net::TlsOptions read_tls_options(struct mail_user *user, const source::SourceUrl
 
 } // namespace
 
-source::SourceUrl read_source_url(struct mail_user *user,
-				  const struct mailmove_run_credentials *credentials)
+move::ImapSource read_imap_source(struct mail_user *user, const LegacySource &legacy,
+				  Logger &log)
 {
-	std::string text = credential(credentials_or_none(credentials).source, user,
-				      "mailmove_source", "");
-	if (text.empty() || text == "auto") {
-		/* a preset (mailmove_provider) or detection: provider-settings.h */
-		text = provider_source_url(
-			user, text,
-			credential(credentials_or_none(credentials).login, user,
-				   "mailmove_source_user", user->username));
-	}
-	std::string error;
-	auto url = source::parse_source_url(text, error);
-	if (!url)
-		throw Failure(FailureKind::permanent, "invalid mailmove_source: " + error);
-	return *url;
-}
-
-move::ImapSource read_imap_source(struct mail_user *user,
-				  const struct mailmove_run_credentials *credentials,
-				  source::SourceUrl url, Logger &log)
-{
-	const struct mailmove_run_credentials &c = credentials_or_none(credentials);
 	move::ImapSource source;
-	source.url = std::move(url);
+	source.url = legacy.url;
 	source.auth = move::ImapAuth(plugin_setting_choice(
 		user, "mailmove_source_auth",
 		{"auto", "login", "plain", "xoauth2", "oauthbearer"}));
-	std::string login_name = credential(c.login, user, "mailmove_source_user", user->username);
-	source.oauth2_token = read_oauth2_token(user, login_name);
-	bool token_auth = source.auth == move::ImapAuth::xoauth2 ||
-			  source.auth == move::ImapAuth::oauthbearer;
-	if (token_auth && source.oauth2_token.empty()) {
-		throw Failure(FailureKind::permanent,
-			      "mailmove_source_auth = " + plugin_setting(user, "mailmove_source_auth", "") +
-				      " needs mailmove_source_oauth2_token_command or _file");
-	}
-	if (!token_auth && source.auth != move::ImapAuth::automatic &&
-	    !source.oauth2_token.empty()) {
-		throw Failure(FailureKind::permanent,
-			      "mailmove_source_auth = " + plugin_setting(user, "mailmove_source_auth", "") +
-				      " sends a password, but an OAuth2 token is set");
-	}
-	LegacyLogin login = read_legacy_login(user, c, source.oauth2_token.empty());
-	source.login = std::move(login.login);
-	source.password = std::move(login.password);
-	source.master_user = std::move(login.master_user);
+	source.oauth2_token = read_login_token(
+		user, "mailmove_source_auth", legacy,
+		source.auth == move::ImapAuth::xoauth2 || source.auth == move::ImapAuth::oauthbearer,
+		source.auth == move::ImapAuth::automatic);
+	source.login = legacy.login;
+	source.password = legacy.password;
+	source.master_user = legacy.master_user;
 	source.starttls = read_tls_upgrade(user, "mailmove_source_starttls");
 	source.client.max_message_size = read_max_message_size(user);
-	std::optional<providers::Preset> preset = source_preset(user, source.url.host, c.provider);
+	const std::optional<providers::Preset> &preset = legacy.preset;
 	apply_id_timing(user, preset, source.client);
 	if (preset && !preset->auth_hint.empty())
 		source.auth_hint = preset->title + ": " + preset->auth_hint;
 	if (preset) {
-		source.throttle_answers = preset->throttle_answers;
+		source.throttling = preset->throttling;
 		if (preset->oauth2_only)
 			source.oauth2_only_provider = preset->title;
 	}
@@ -185,30 +149,31 @@ move::ImapSource read_imap_source(struct mail_user *user,
 	return source;
 }
 
-move::Pop3Source read_pop3_source(struct mail_user *user,
-				  const struct mailmove_run_credentials *credentials,
-				  source::SourceUrl url, Logger &log)
+move::Pop3Source read_pop3_source(struct mail_user *user, const LegacySource &legacy,
+				  Logger &log)
 {
-	const struct mailmove_run_credentials &c = credentials_or_none(credentials);
 	move::Pop3Source source;
-	source.url = std::move(url);
-	if (!plugin_setting(user, "mailmove_source_oauth2_token_command", "").empty() ||
-	    !plugin_setting(user, "mailmove_source_oauth2_token_file", "").empty()) {
-		throw Failure(FailureKind::permanent,
-			      "OAuth2 logins (mailmove_source_oauth2_token_*) are for IMAP sources; "
-			      "POP3 sources log in with a password");
-	}
-	LegacyLogin legacy = read_legacy_login(user, c);
+	source.url = legacy.url;
 	pop3::Credentials &login = source.credentials;
-	login.user = std::move(legacy.login);
-	login.password = std::move(legacy.password);
-	login.master_user = std::move(legacy.master_user);
 	static constexpr pop3::AuthMethod methods[] = {
-		pop3::AuthMethod::automatic, pop3::AuthMethod::user, pop3::AuthMethod::apop,
-		pop3::AuthMethod::plain, pop3::AuthMethod::login,
+		pop3::AuthMethod::automatic, pop3::AuthMethod::user,
+		pop3::AuthMethod::apop,	     pop3::AuthMethod::plain,
+		pop3::AuthMethod::login,     pop3::AuthMethod::xoauth2,
+		pop3::AuthMethod::oauthbearer,
 	};
-	login.method = methods[plugin_setting_choice(user, "mailmove_pop3_auth",
-						     {"auto", "user", "apop", "plain", "login"})];
+	login.method = methods[plugin_setting_choice(
+		user, "mailmove_pop3_auth",
+		{"auto", "user", "apop", "plain", "login", "xoauth2", "oauthbearer"})];
+	/* The same token settings as IMAP's (RFC 5034 SASL at the server). */
+	login.oauth2_token = read_login_token(user, "mailmove_pop3_auth", legacy,
+					      login.method == pop3::AuthMethod::xoauth2 ||
+						      login.method == pop3::AuthMethod::oauthbearer,
+					      login.method == pop3::AuthMethod::automatic);
+	login.user = legacy.login;
+	login.password = legacy.password;
+	login.master_user = legacy.master_user;
+	login.server_host = legacy.url.host;
+	login.server_port = legacy.url.port;
 	source.stls = read_tls_upgrade(user, "mailmove_pop3_stls");
 	source.mark_seen = plugin_setting_bool(user, "mailmove_pop3_seen", false);
 	source.tls = read_tls_options(user, source.url, source.stls, log);

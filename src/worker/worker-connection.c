@@ -128,8 +128,7 @@ static void worker_send_failed(struct worker_connection *wconn, const char *kind
 static void worker_move_user(struct worker_connection *wconn, struct mail_user *user,
 			     const struct mailmove_run_credentials *credentials)
 {
-	const char *source = credentials->source != NULL ? credentials->source :
-		mailmove_run_source(user);
+	const char *source = mailmove_run_source(user, credentials);
 	struct mailmove_run_callbacks callbacks = {
 		.progress = worker_progress,
 		.folder = worker_folder,

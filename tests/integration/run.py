@@ -33,7 +33,8 @@ DEFAULT_MODULES = ["test_harness", "test_skeleton", "test_pop3", "test_imap_prot
                    "test_outcomes", "test_legacy_security", "test_trust", "test_faults",
                    "test_courier", "test_providers", "test_domains", "test_daily_cap", "test_oauth2",
                    "test_metadata", "test_roundcube",
-                   "test_cluster", "test_cluster_pgsql"]
+                   "test_cluster", "test_cluster_pgsql",
+                   "test_dialects"]
 
 
 def _terminate(signum, frame):

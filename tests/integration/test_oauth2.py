@@ -12,8 +12,13 @@ is active and whose it is. Target users have no legacy password at all:
   = xoauth2;
 - revoked@: a command printing a token the endpoint calls inactive: the
   move ends as an auth failure, never done, with the server's refusal.
-Each move that logs in is exactly the legacy INBOX; the legacy log shows
-the mechanism used, and the endpoint saw the tokens.
+- popbearer@, popxoauth2@: POP3 sources (pop3s://), RFC 5034 AUTH with
+  the same token settings: Dovecot's pop3-login lists OAUTHBEARER and
+  XOAUTH2 in CAPA's SASL line; the first uses the command and
+  OAUTHBEARER, the second a token file and mailmove_pop3_auth = xoauth2.
+Each move that logs in is exactly the legacy INBOX (for POP3: the same
+messages byte for byte); the legacy log shows the mechanism used, and
+the endpoint saw the tokens.
 """
 
 import http.server
@@ -34,8 +39,11 @@ TIMEOUT = float(os.environ.get("MAILMOVE_IT_TIMEOUT", "300"))
 BEARER = "bearer@" + DOMAIN
 FILE_USER = "filetoken@" + DOMAIN
 REVOKED = "revoked@" + DOMAIN
+POP_BEARER = "popbearer@" + DOMAIN
+POP_XOAUTH2 = "popxoauth2@" + DOMAIN
 # token -> the user it belongs to; the revoked one is not active
-TOKENS = {"tok-bearer-7f3a9c": BEARER, "tok-file-51e2d0": FILE_USER}
+TOKENS = {"tok-bearer-7f3a9c": BEARER, "tok-file-51e2d0": FILE_USER,
+          "tok-pop-b-93c1": POP_BEARER, "tok-pop-x-48aa": POP_XOAUTH2}
 REVOKED_TOKEN = "tok-revoked-000000"
 INBOX = dict(seed=71, count=25)
 
@@ -97,7 +105,7 @@ class World:
         self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Introspection)
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
         self.messages = corpus.inbox_from_spec(INBOX, BEARER, DOMAIN)
-        users = [BEARER, FILE_USER, REVOKED]
+        users = [BEARER, FILE_USER, REVOKED, POP_BEARER, POP_XOAUTH2]
         self.legacy = OAuth2Legacy(workdir, [User(u, "no-password-works-" + u) for u in users],
                                    self.http.server_address[1])
         os.makedirs(workdir, exist_ok=True)
@@ -107,10 +115,9 @@ class World:
         _make_traversable(self.tools)
         bearer_command = self._script("bearer-token", "tok-bearer-7f3a9c")
         revoked_command = self._script("revoked-token", REVOKED_TOKEN)
-        token_file = os.path.join(self.tools, "filetoken.token")
-        with open(token_file, "w") as f:
-            f.write("tok-file-51e2d0\n")
-        os.chmod(token_file, 0o644)
+        pop_command = self._script("pop-bearer-token", "tok-pop-b-93c1")
+        token_file = self._token_file("filetoken.token", "tok-file-51e2d0")
+        pop_token_file = self._token_file("popxoauth2.token", "tok-pop-x-48aa")
         self.target = TargetInstance(
             workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path,
             users=[User(BEARER, "target-pw-b",
@@ -119,8 +126,22 @@ class World:
                         userdb_mailmove_source_oauth2_token_file=token_file,
                         userdb_mailmove_source_auth="xoauth2"),
                    User(REVOKED, "target-pw-r",
-                        userdb_mailmove_source_oauth2_token_command=revoked_command)])
+                        userdb_mailmove_source_oauth2_token_command=revoked_command),
+                   User(POP_BEARER, "target-pw-pb",
+                        userdb_mailmove_source=self.legacy.url("pop3s"),
+                        userdb_mailmove_source_oauth2_token_command=pop_command),
+                   User(POP_XOAUTH2, "target-pw-px",
+                        userdb_mailmove_source=self.legacy.url("pop3s"),
+                        userdb_mailmove_source_oauth2_token_file=pop_token_file,
+                        userdb_mailmove_pop3_auth="xoauth2")])
         self.inspector = self.target.inspector(workdir)
+
+    def _token_file(self, name, token):
+        path = os.path.join(self.tools, name)
+        with open(path, "w") as f:
+            f.write(token + "\n")
+        os.chmod(path, 0o644)
+        return path
 
     def _script(self, name, token):
         """A token command: prints token and notes who asked for it."""
@@ -140,7 +161,7 @@ class World:
 
     def start(self):
         require_installed_plugin()
-        for user in (BEARER, FILE_USER, REVOKED):
+        for user in (BEARER, FILE_USER, REVOKED, POP_BEARER, POP_XOAUTH2):
             corpus.write_maildir(self.legacy.maildir(user), self.messages)
         self.legacy.start()
         self.target.start()
@@ -154,17 +175,22 @@ class World:
         return failure_logs(self.target, self.legacy)
 
 
-def check_moved_by(world, user, mechanism):
+def check_moved_by(world, user, mechanism, protocol="imap"):
     mark = world.legacy.log_mark()
     row, _ = login_and_move(world.target, user, TIMEOUT)
     # Before the comparison below logs in (with the legacy password).
     logins = [line for line in world.legacy.log_since(mark).splitlines()
               if "Login: user=<%s>" % user in line]
     note("%s: legacy logins of the move: %s", user, logins)
-    check(logins and all("method=%s" % mechanism in line for line in logins),
-          "%s did not log in with %s: %s", user, mechanism, logins)
+    check(logins and all("method=%s" % mechanism in line and "%s-login" % protocol in line
+                         for line in logins),
+          "%s did not log in with %s over %s: %s", user, mechanism, protocol, logins)
     legacy = compare.mailbox_records(world.legacy, user)
     target = compare.mailbox_records(world.inspector, user)
+    if protocol == "pop3":
+        # POP3 carries no flags; the bytes must be the same.
+        legacy, target = ([r._replace(flags=frozenset(), internaldate=0) for r in records]
+                          for records in (legacy, target))
     problems = compare.diff(legacy, target)
     check(not problems, "%s:\n%s", user, compare.summarize(problems))
     check_equal(len(target), INBOX["count"], "messages of %s at the target" % user)
@@ -205,3 +231,15 @@ def revoked(world):
     target_log = world.target.log_since(0)
     check(REVOKED_TOKEN not in target_log and "tok-bearer-7f3a9c" not in target_log,
           "a token is in the target's log")
+
+
+@scenario("oauth2-pop3-oauthbearer-token-from-a-command")
+def pop3_bearer(world):
+    check_moved_by(world, POP_BEARER, "OAUTHBEARER", "pop3")
+    check("tok-pop-b-93c1" in Introspection.seen, "the endpoint never saw the token")
+
+
+@scenario("oauth2-pop3-xoauth2-token-from-a-file")
+def pop3_xoauth2(world):
+    check_moved_by(world, POP_XOAUTH2, "XOAUTH2", "pop3")
+    check("tok-pop-x-48aa" in Introspection.seen, "the endpoint never saw the token")

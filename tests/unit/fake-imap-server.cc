@@ -207,6 +207,11 @@ void FakeImapServer::fetch(const std::string &tag, const std::string &set, const
 	}
 	const LegacyMailbox &mailbox = *selected_;
 	bool want_body = items.find("BODY.PEEK[]") != std::string::npos;
+	if (want_body && !options_.body_fetch_refusal.empty() &&
+	    bodies_sent_ >= options_.refuse_bodies_after) {
+		output_ += tag + " " + options_.body_fetch_refusal + "\r\n";
+		return;
+	}
 	bool want_message_id = items.find("MESSAGE-ID") != std::string::npos;
 	uint32_t max_uid = mailbox.messages.empty() ? 0 : mailbox.messages.back().uid;
 	size_t bodies_this_fetch = 0;

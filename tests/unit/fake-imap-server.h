@@ -67,6 +67,11 @@ struct ImapServerOptions {
 	// When set, every LOGIN is answered with this (after the tag), e.g.
 	// Microsoft's "NO Request is throttled...".
 	std::string login_refusal;
+	// When set, a UID FETCH of bodies after this session sent
+	// refuse_bodies_after of them is answered with this (after the tag),
+	// e.g. Gmail's "NO [THROTTLED] ..." or "BAD Request is throttled...".
+	std::string body_fetch_refusal;
+	size_t refuse_bodies_after = 0;
 	// When set, every command line the client sent is appended here
 	// (the server itself dies with the client that owns it).
 	std::vector<std::string> *command_log = nullptr;

@@ -96,6 +96,28 @@ void FakePop3Server::send_multiline(const std::string &text, bool may_cut)
 
 void FakePop3Server::handle_line(const std::string &line)
 {
+	if (awaiting_oauth2_abort_) {
+		awaiting_oauth2_abort_ = false;
+		output_ += "-ERR [AUTH] Authentication failed.\r\n";
+		return;
+	}
+	if (awaiting_oauth2_) {
+		awaiting_oauth2_ = false;
+		std::optional<std::string> message = mailmove::base64_decode(line);
+		authenticated_ = message && !options_.oauth2_token.empty() &&
+				 message->find("auth=Bearer " + options_.oauth2_token + "\x01\x01") !=
+					 std::string::npos &&
+				 message->find(options_.user) != std::string::npos;
+		if (authenticated_)
+			output_ += "+OK logged in\r\n";
+		else {
+			/* RFC 7628 3.2.2: an error challenge, which the client
+			   must answer before the -ERR. */
+			awaiting_oauth2_abort_ = true;
+			output_ += "+ " + mailmove::base64_encode("{\"status\":\"401\"}") + "\r\n";
+		}
+		return;
+	}
 	if (awaiting_plain_) {
 		awaiting_plain_ = false;
 		std::string expected = mailmove::sasl_plain_response("", options_.user,
@@ -140,6 +162,10 @@ void FakePop3Server::handle_line(const std::string &line)
 						  : "-ERR [AUTH] bad credentials\r\n";
 		} else if (command == "AUTH" && upper(argument) == "PLAIN") {
 			awaiting_plain_ = true;
+			output_ += "+ \r\n";
+		} else if (command == "AUTH" &&
+			   (upper(argument) == "XOAUTH2" || upper(argument) == "OAUTHBEARER")) {
+			awaiting_oauth2_ = true;
 			output_ += "+ \r\n";
 		} else {
 			output_ += "-ERR not authenticated\r\n";

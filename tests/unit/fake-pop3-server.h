@@ -32,6 +32,9 @@ struct Pop3ServerOptions {
 	bool pipelining = true;
 	// SASL mechanisms CAPA lists ("PLAIN LOGIN"); empty: no AUTH.
 	std::string sasl = "PLAIN";
+	// The OAuth2 token AUTH XOAUTH2 and OAUTHBEARER accept for user;
+	// another one gets an error challenge, then -ERR.
+	std::string oauth2_token;
 	// Cut the connection in the middle of this many-th RETR body
 	// (1-based); 0 = never.
 	size_t cut_in_body = 0;
@@ -94,6 +97,10 @@ private:
 	std::string pending_user_;
 	bool authenticated_ = false;
 	bool awaiting_plain_ = false;
+	// AUTH XOAUTH2/OAUTHBEARER: waiting for the SASL message, or for the
+	// client's answer to the error challenge.
+	bool awaiting_oauth2_ = false;
+	bool awaiting_oauth2_abort_ = false;
 	bool utf8_enabled_ = false;
 	size_t bodies_sent_ = 0;
 };

@@ -65,7 +65,7 @@ struct Harness {
 	// in clear, as an admin would with mailmove_source_starttls = no.
 	move::TlsUpgrade starttls = move::TlsUpgrade::never;
 	std::string auth_hint;
-	std::vector<std::string> throttle_answers;
+	source::Throttling throttling;
 	std::string oauth2_only_provider;
 	move::MoveOptions options;
 	std::vector<Progress> progress;
@@ -83,7 +83,7 @@ struct Harness {
 		source.starttls = starttls;
 		source.client = client_options;
 		source.auth_hint = auth_hint;
-		source.throttle_answers = throttle_answers;
+		source.throttling = throttling;
 		source.oauth2_only_provider = oauth2_only_provider;
 		NullLogger log;
 		options.lock_wait_ms = 200;

@@ -186,6 +186,74 @@ START_TEST(auth_login_exchange)
 }
 END_TEST
 
+// RFC 5034 SASL with an OAuth2 token: OAUTHBEARER when CAPA offers it,
+// else XOAUTH2; the token is never in the trace; a refused token gets the
+// mechanism's abort after the error challenge and is an auth failure.
+START_TEST(oauth2_logins)
+{
+	const std::string token = "ya29.tok-EN-abc";
+	Credentials c = credentials(AuthMethod::automatic, "");
+	c.oauth2_token = token;
+	c.server_host = "pop.example.com";
+	c.server_port = 995;
+
+	Session bearer;
+	bearer.open("+OK\r\nUSER\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n.\r\n");
+	bearer.server->await("AUTH OAUTHBEARER\r\n")
+		.send("+ \r\n")
+		.await(sasl_oauthbearer_response("alice@example.com", token, "pop.example.com", 995) +
+		       "\r\n")
+		.send("+OK Logged in.\r\n");
+	ck_assert(bearer.client.login(c) == AuthMethod::oauthbearer);
+
+	Session xoauth2;
+	xoauth2.open("+OK\r\nUSER\r\nSASL PLAIN XOAUTH2\r\n.\r\n");
+	xoauth2.server->await("AUTH XOAUTH2\r\n")
+		.send("+ \r\n")
+		.await(sasl_xoauth2_response("alice@example.com", token) + "\r\n")
+		.send("+OK Logged in.\r\n");
+	ck_assert(xoauth2.client.login(c) == AuthMethod::xoauth2);
+	for (Session *s : {&bearer, &xoauth2}) {
+		for (const std::string &line : s->log.lines)
+			ck_assert_msg(!contains(line, token) && !contains(line, "dG9r"), "%s",
+				      line.c_str());
+	}
+
+	Session refused;
+	refused.open("+OK\r\nUSER\r\nSASL XOAUTH2\r\n.\r\n");
+	refused.server->await("AUTH XOAUTH2\r\n")
+		.send("+ \r\n")
+		.await(sasl_xoauth2_response("alice@example.com", token) + "\r\n")
+		.send("+ eyJzdGF0dXMiOiI0MDEifQ==\r\n")
+		.await(std::string(sasl_xoauth2_abort) + "\r\n")
+		.send("-ERR [AUTH] Authentication failed.\r\n");
+	Failure f = expect_failure([&] { refused.client.login(c); });
+	ck_assert_msg(f.kind() == FailureKind::auth, "%s", f.what());
+	ck_assert(contains(f.what(), "AUTH XOAUTH2"));
+
+	// A server without an OAuth2 mechanism: nothing is sent.
+	Session none;
+	none.open();
+	f = expect_failure([&] { none.client.login(c); });
+	ck_assert(f.kind() == FailureKind::permanent);
+	ck_assert_msg(contains(f.what(), "neither OAUTHBEARER nor XOAUTH2"), "%s", f.what());
+
+	// A password mechanism named with a token set, and a token mechanism
+	// without one, are settings that never work.
+	Session mixed;
+	mixed.open();
+	c.method = AuthMethod::plain;
+	f = expect_failure([&] { mixed.client.login(c); });
+	ck_assert(f.kind() == FailureKind::permanent);
+	ck_assert_msg(contains(f.what(), "sends a password"), "%s", f.what());
+	Session tokenless;
+	tokenless.open();
+	Credentials no_token = credentials(AuthMethod::xoauth2);
+	f = expect_failure([&] { tokenless.client.login(no_token); });
+	ck_assert_msg(contains(f.what(), "needs an OAuth2 token"), "%s", f.what());
+}
+END_TEST
+
 START_TEST(user_pass_passwords_of_any_character)
 {
 	for (std::string password : {"with space", " leading and trailing ", "\"quoted\" %u \\",
@@ -650,6 +718,7 @@ static Suite *client_suite()
 	tcase_add_test(session, auto_login_prefers_auth_plain);
 	tcase_add_test(session, master_user_plain_has_authorization_identity);
 	tcase_add_test(session, auth_login_exchange);
+	tcase_add_test(session, oauth2_logins);
 	tcase_add_test(session, user_pass_passwords_of_any_character);
 	tcase_add_test(session, line_break_in_password_needs_sasl);
 	tcase_add_test(session, apop_login);

@@ -88,6 +88,7 @@ struct Harness {
 	int command_timeout_ms = 10 * 60 * 1000;
 	move::MoveOptions options;
 	move::Pop3Identity identity = move::Pop3Identity::unknown;
+	std::string oauth2_token; // when set, the login sends it, no password
 
 	move::MoveReport run()
 	{
@@ -97,7 +98,10 @@ struct Harness {
 		source.url.host = "legacy.example";
 		source.url.port = 110;
 		source.credentials.user = "alice";
-		source.credentials.password = "secret";
+		source.credentials.password = oauth2_token.empty() ? "secret" : "";
+		source.credentials.oauth2_token = oauth2_token;
+		source.credentials.server_host = source.url.host;
+		source.credentials.server_port = source.url.port;
 		source.stls = move::TlsUpgrade::never; // the fake server has no STLS
 		source.batch_max_messages = batch_max_messages;
 		source.mark_seen = mark_seen;
@@ -227,6 +231,40 @@ START_TEST(moves_everything_newest_first)
 	ck_assert_uint_eq(h.statuses.back().folder.messages_done, 40);
 	ck_assert(h.statuses.back().identity == move::Pop3Identity::uidl);
 	ck_assert(h.commands.back() == "QUIT");
+}
+END_TEST
+
+// An OAuth2 token instead of a password (RFC 5034 SASL): OAUTHBEARER
+// when offered, XOAUTH2 else; a token the server refuses is an auth
+// failure and moves nothing.
+START_TEST(oauth2_token_moves_without_a_password)
+{
+	for (const char *sasl : {"PLAIN XOAUTH2 OAUTHBEARER", "PLAIN XOAUTH2"}) {
+		Harness h;
+		h.legacy = make_maildrop(9);
+		h.server_options.sasl = sasl;
+		h.server_options.oauth2_token = "tok-pop3-1";
+		h.oauth2_token = "tok-pop3-1";
+		h.run();
+		h.assert_exactly_once();
+		std::string expected = contains(sasl, "OAUTHBEARER") ? "AUTH OAUTHBEARER"
+								     : "AUTH XOAUTH2";
+		ck_assert_msg(std::find(h.all_commands.begin(), h.all_commands.end(), expected) !=
+				      h.all_commands.end(),
+			      "%s: no %s", sasl, expected.c_str());
+		for (const std::string &command : h.all_commands)
+			ck_assert_msg(command.rfind("PASS", 0) != 0 && command != "AUTH PLAIN",
+				      "a password login: %s", command.c_str());
+	}
+
+	Harness revoked;
+	revoked.legacy = make_maildrop(3);
+	revoked.server_options.sasl = "XOAUTH2";
+	revoked.server_options.oauth2_token = "tok-pop3-1";
+	revoked.oauth2_token = "tok-revoked";
+	Failure f = expect_failure([&] { revoked.run(); });
+	ck_assert_msg(f.kind() == FailureKind::auth, "%s", f.what());
+	ck_assert_uint_eq(revoked.inbox().size(), 0);
 }
 END_TEST
 
@@ -888,6 +926,7 @@ static Suite *mover_suite()
 	Suite *s = suite_create("pop3-mover");
 	TCase *mover = tcase_create("mover");
 	tcase_set_timeout(mover, 60);
+	tcase_add_test(mover, oauth2_token_moves_without_a_password);
 	tcase_add_test(mover, moves_everything_newest_first);
 	tcase_add_test(mover, mark_seen_setting);
 	tcase_add_test(mover, uid_order_and_filters);

@@ -22,6 +22,21 @@ size_t find_command(const std::vector<std::string> &commands, const std::string 
 	return commands.size();
 }
 
+// What the run threw, which must be Throttled.
+template <typename Work>
+source::Throttled expect_throttled(Work &&work)
+{
+	try {
+		work();
+	} catch (const source::Throttled &throttled) {
+		return throttled;
+	} catch (const Failure &failure) {
+		ck_abort_msg("not throttled: %s", failure.what());
+	}
+	ck_abort_msg("the run did not fail");
+	return source::Throttled("", {});
+}
+
 } // namespace
 
 START_TEST(coremail_refuses_examine_without_id_after_login)
@@ -116,12 +131,93 @@ START_TEST(throttled_login_is_temporary)
 	h.server_options.login_refusal = "NO [ALERT] Session expired, please login again";
 	Failure plain = expect_failure([&] { h.run(); });
 	ck_assert(plain.kind() == FailureKind::auth);
-	h.throttle_answers = {"session EXPIRED"};
-	Failure throttled = expect_failure([&] { h.run(); });
+	h.throttling.answers = {"session EXPIRED"};
+	h.throttling.backoff = std::chrono::seconds(3600);
+	source::Throttled throttled = expect_throttled([&] { h.run(); });
 	ck_assert_msg(throttled.kind() == FailureKind::temporary, "%s", throttled.what());
+	ck_assert_int_eq(throttled.backoff().count(), 3600);
 	ck_assert_msg(contains(throttled.what(), "Session expired") &&
 			      contains(throttled.what(), "throttling"),
 		      "%s", throttled.what());
+	ck_assert_uint_eq(h.inbox().size(), 0);
+}
+END_TEST
+
+// Gmail's "[THROTTLED]" in the middle of a move: the run stops at once
+// (no folder or message is counted as failed), says how long it waits,
+// keeps what it committed, and the next run completes it exactly once.
+START_TEST(throttled_fetch_after_login_stops_and_waits_the_backoff)
+{
+	Harness h;
+	h.legacy = make_legacy(60);
+	h.client_options.batch_start_bytes = 2000;
+	h.client_options.batch_max_bytes = 2000;
+	h.server_options.body_fetch_refusal = "NO [THROTTLED] Too many commands, slow down";
+	h.server_options.refuse_bodies_after = 12;
+
+	// Without the provider's answers it is an ordinary temporary failure.
+	Failure plain = expect_failure([&] { h.run(); });
+	ck_assert(plain.kind() == FailureKind::temporary);
+	ck_assert(!contains(plain.what(), "the provider is throttling"));
+
+	h.throttling.answers = {"[THROTTLED]"};
+	h.throttling.backoff = std::chrono::seconds(120);
+	size_t before = h.inbox().size();
+	source::Throttled throttled = expect_throttled([&] { h.run(); });
+	ck_assert_int_eq(throttled.backoff().count(), 120);
+	ck_assert_msg(contains(throttled.what(), "[THROTTLED] Too many commands") &&
+			      contains(throttled.what(), "the provider is throttling; waiting 120 s"),
+		      "%s", throttled.what());
+	// Committed batches stay; nothing was taken for a broken folder.
+	ck_assert_uint_gt(h.inbox().size(), before);
+	ck_assert_uint_lt(h.inbox().size(), 60);
+	ck_assert_uint_eq(h.report("folder-failed").size(), 0);
+	ck_assert_uint_eq(h.report("message-failed").size(), 0);
+
+	h.server_options.body_fetch_refusal.clear();
+	move::MoveReport done = h.run();
+	ck_assert_uint_eq(done.progress.messages_failed, 0);
+	ck_assert_exactly_once(h);
+}
+END_TEST
+
+// Exchange's "Server Unavailable. 15" to EXAMINE: without the preset a
+// folder that cannot be opened (permanent, the run goes on with the
+// others and ends failed); with it, the provider throttles and no folder
+// is at fault.
+START_TEST(throttled_examine_is_no_folder_failure)
+{
+	Harness h;
+	h.legacy = make_legacy(4);
+	h.server.mailboxes["Archive"] = make_legacy(3);
+	h.server_options.refuse_examine["INBOX"] = "NO Server Unavailable. 15";
+
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.failed_folders.size(), 1);
+	ck_assert(report.failed_folders[0].kind == FailureKind::permanent);
+
+	h.throttling.answers = {"Server Unavailable. 15"};
+	h.throttling.backoff = std::chrono::seconds(300);
+	source::Throttled throttled = expect_throttled([&] { h.run(); });
+	ck_assert_int_eq(throttled.backoff().count(), 300);
+	ck_assert_msg(contains(throttled.what(), "EXAMINE refused: NO Server Unavailable. 15"),
+		      "%s", throttled.what());
+	ck_assert_uint_eq(h.report("folder-failed").size(), 0);
+}
+END_TEST
+
+// Microsoft 365 says how long to wait; its word wins over the preset's.
+START_TEST(throttled_answer_with_a_suggested_backoff)
+{
+	Harness h;
+	h.legacy = make_legacy(5);
+	h.server_options.body_fetch_refusal =
+		"BAD Request is throttled. Suggested Backoff Time: 201317 milliseconds";
+	h.throttling.answers = {"Request is throttled"};
+	h.throttling.backoff = std::chrono::seconds(300);
+	source::Throttled throttled = expect_throttled([&] { h.run(); });
+	ck_assert_int_eq(throttled.backoff().count(), 202);
+	ck_assert_msg(contains(throttled.what(), "waiting 202 s"), "%s", throttled.what());
 	ck_assert_uint_eq(h.inbox().size(), 0);
 }
 END_TEST
@@ -136,6 +232,9 @@ static Suite *dialects_suite()
 	tcase_add_test(tc, refused_login_says_what_the_provider_needs);
 	tcase_add_test(tc, oauth2_only_provider_gets_no_password);
 	tcase_add_test(tc, throttled_login_is_temporary);
+	tcase_add_test(tc, throttled_fetch_after_login_stops_and_waits_the_backoff);
+	tcase_add_test(tc, throttled_examine_is_no_folder_failure);
+	tcase_add_test(tc, throttled_answer_with_a_suggested_backoff);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -109,11 +109,24 @@ START_TEST(installed_presets_name_every_promised_provider)
 	const Preset *gmail = table.find("gmail");
 	ck_assert_uint_eq(gmail->daily_download_bytes, 2500ULL * 1024 * 1024);
 	ck_assert_uint_eq(gmail->max_connections, 15);
-	ck_assert(is_throttle_answer(*gmail, "* BYE Session expired, please login again."));
-	ck_assert(!is_throttle_answer(*gmail, "* BYE Logging out"));
-	ck_assert(table.find("microsoft365")->oauth2_only);
-	ck_assert(is_throttle_answer(*table.find("microsoft365"),
-				     "NO Request is throttled. Suggested Backoff Time: 2000 ms"));
+	ck_assert(gmail->throttling.matches("* BYE Session expired, please login again."));
+	ck_assert(gmail->throttling.matches("a3 NO [THROTTLED] Too many commands"));
+	ck_assert(!gmail->throttling.matches("* BYE Logging out"));
+	ck_assert_int_eq(gmail->throttling.backoff.count(), 3600);
+	const Preset *microsoft = table.find("microsoft365");
+	ck_assert(microsoft->oauth2_only);
+	ck_assert(microsoft->throttling.matches(
+		"a4 BAD Request is throttled. Suggested Backoff Time: 2000 milliseconds"));
+	ck_assert(microsoft->throttling.matches("a5 NO Server Unavailable. 15"));
+	ck_assert(!microsoft->throttling.matches("a5 NO Server Unavailable. 1"));
+	// Microsoft's own suggestion wins over the preset's backoff.
+	ck_assert_int_eq(microsoft->throttling
+				 .backoff_for("BAD Request is throttled. Suggested Backoff Time: "
+					      "201317 milliseconds")
+				 .count(),
+			 202);
+	ck_assert_int_eq(microsoft->throttling.backoff_for("NO Server Unavailable. 15").count(),
+			 300);
 	// Facts without a primary source say so.
 	ck_assert(!table.find("35cn")->confirmed);
 	ck_assert(contains(table.find("35cn")->note, "unconfirmed"));
@@ -309,6 +322,48 @@ START_TEST(detect_guesses_nothing_for_self_hosted_and_fails_on_dns_trouble)
 }
 END_TEST
 
+START_TEST(throttle_backoff_and_suggested_waits)
+{
+	PresetTable table;
+	table.load_text("[slow]\nimap = imaps://imap.slow.example\nthrottle = Try later\n"
+			"throttle_backoff = 90s\n[slower]\nimap = imaps://imap.slower.example\n"
+			"throttle = busy\nthrottle_backoff = 2h\n[plain]\n"
+			"imap = imaps://imap.plain.example\nthrottle = busy\n",
+			"test.conf");
+	ck_assert_int_eq(table.find("slow")->throttling.backoff.count(), 90);
+	ck_assert_int_eq(table.find("slower")->throttling.backoff.count(), 7200);
+	ck_assert_int_eq(table.find("plain")->throttling.backoff.count(),
+			 source::Throttling::default_backoff.count());
+	ck_assert(table.find("slow")->throttling.matches("a1 NO [UNAVAILABLE] TRY LATER please"));
+	ck_assert(!table.find("slow")->throttling.matches("a1 NO try again"));
+	// No throttle lines: nothing matches, not even an empty answer.
+	source::Throttling none;
+	ck_assert(!none.matches("anything"));
+	for (const char *bad : {"0", "25h", "5d", "m", "-1s", "1.5m", ""}) {
+		PresetTable broken;
+		Failure failure = expect_failure([&] {
+			broken.load_text(std::string("[x]\nimap = imaps://x.example\nthrottle_backoff = ") +
+						 bad + "\n",
+					 "bad.conf");
+		});
+		ck_assert_msg(contains(failure.what(), "bad.conf:3") &&
+				      contains(failure.what(), "duration"),
+			      "%s: %s", bad, failure.what());
+	}
+
+	using source::suggested_backoff;
+	ck_assert_int_eq(suggested_backoff("Request is throttled. Suggested Backoff Time: 299961 "
+					   "milliseconds").count(), 300);
+	ck_assert_int_eq(suggested_backoff("suggested backoff time: 1 ms").count(), 1);
+	ck_assert_int_eq(suggested_backoff("Suggested Backoff Time: 45 seconds").count(), 45);
+	ck_assert_int_eq(suggested_backoff("Suggested Backoff Time: 999999999999 ms").count(),
+			 source::Throttling::max_backoff.count());
+	ck_assert_int_eq(suggested_backoff("Suggested Backoff Time: 0 ms").count(), 0);
+	ck_assert_int_eq(suggested_backoff("Suggested Backoff Time: soon").count(), 0);
+	ck_assert_int_eq(suggested_backoff("Server Unavailable. 15").count(), 0);
+}
+END_TEST
+
 static Suite *providers_suite()
 {
 	Suite *s = suite_create("providers");
@@ -317,6 +372,7 @@ static Suite *providers_suite()
 	tcase_add_test(tc, admin_file_overrides_adds_and_removes);
 	tcase_add_test(tc, bad_files_are_refused_with_file_and_line);
 	tcase_add_test(tc, host_patterns);
+	tcase_add_test(tc, throttle_backoff_and_suggested_waits);
 	tcase_add_test(tc, detect_by_mx_lowest_preference_first);
 	tcase_add_test(tc, detect_by_srv_in_rfc6186_order);
 	tcase_add_test(tc, detect_guesses_nothing_for_self_hosted_and_fails_on_dns_trouble);
