@@ -22,6 +22,7 @@
 #include "jobs/protocol.h"
 #include "mailmove-plugin.h"
 #include "userdb-source.h"
+#include "settings/mailmove-setting.h"
 
 #include <unistd.h>
 
@@ -54,7 +55,7 @@ static bool mailmove_is_client_login(struct mail_user *user,
 		e_debug(event, "Skipped: dsync session");
 		return FALSE;
 	}
-	protocols = mail_user_plugin_getenv(user, "mailmove_protocols");
+	protocols = mailmove_user_setting(user, "mailmove_protocols");
 	if (protocols == NULL)
 		protocols = MAILMOVE_DEFAULT_PROTOCOLS;
 	if (user->service == NULL ||
@@ -72,7 +73,7 @@ mailmove_captured_password(struct mail_user *user, struct event *event)
 {
 	const char *from, *password;
 
-	from = mail_user_plugin_getenv(user, "mailmove_password_from");
+	from = mailmove_user_setting(user, "mailmove_password_from");
 	if (from == NULL || from[0] == '\0')
 		from = MAILMOVE_DEFAULT_PASSWORD_FROM;
 	if (strcmp(from, "login") != 0) {
@@ -82,7 +83,7 @@ mailmove_captured_password(struct mail_user *user, struct event *event)
 		}
 		return NULL;
 	}
-	password = mail_user_plugin_getenv(user, "mailmove_password");
+	password = mailmove_user_setting(user, "mailmove_password");
 	return password == NULL || password[0] == '\0' ? NULL : password;
 }
 
@@ -158,11 +159,11 @@ static void mailmove_mail_user_created(struct mail_user *user)
 
 	T_BEGIN {
 		if (mailmove_is_client_login(user, event)) {
-			source = mail_user_plugin_getenv(user, "mailmove_source");
+			source = mailmove_user_setting(user, "mailmove_source");
 			/* A provider preset without a URL: the worker resolves
 			   it (src/runner/provider-settings.h). */
 			if ((source == NULL || source[0] == '\0') &&
-			    mail_user_plugin_getenv(user, "mailmove_provider") != NULL)
+			    mailmove_user_setting(user, "mailmove_provider") != NULL)
 				source = "auto";
 			if (source != NULL && source[0] == '\0')
 				source = NULL;

@@ -7,6 +7,7 @@
 #include "move/move-report.h"
 #include "move/pop3-mover.h"
 #include "storage/dovecot-headers.h"
+#include "settings/mailmove-setting.h"
 #include "storage/dovecot-store.h"
 #include "storage/event-logger.h"
 #include "runner/move-settings.h"
@@ -67,8 +68,8 @@ extern "C" void mailmove_run_apply_domain(struct mail_user *user, const char *do
 
 extern "C" const char *mailmove_run_source(struct mail_user *user)
 {
-	const char *value = mail_user_plugin_getenv(user, "mailmove_source");
-	const char *provider = mail_user_plugin_getenv(user, "mailmove_provider");
+	const char *value = mailmove_user_setting(user, "mailmove_source");
+	const char *provider = mailmove_user_setting(user, "mailmove_provider");
 	/* A provider preset without a URL: resolved when the run reads its
 	   source (runner/provider-settings.h). */
 	if ((value == nullptr || value[0] == '\0') && provider != nullptr && provider[0] != '\0')

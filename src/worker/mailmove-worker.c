@@ -30,8 +30,13 @@ int main(int argc, char *argv[])
 		return FATAL_DEFAULT;
 
 	master_service_init_log_with_pid(master_service);
+#ifdef MAILMOVE_DOVECOT_24
+	storage_service = mail_storage_service_init(master_service,
+						    storage_service_flags);
+#else
 	storage_service = mail_storage_service_init(master_service, NULL,
 						    storage_service_flags);
+#endif
 	restrict_access_allow_coredumps(TRUE);
 	master_service_init_finish(master_service);
 
