@@ -20,3 +20,6 @@ s/^  //
 s/%u full user name, %n user part, %d domain\./%{user} full user name, %{user | username} user part, %{user | domain} domain./
 s/^\(#mailmove_source_user = \)%u$/\1%{user}/
 s/passdb { override_fields = userdb_mailmove_password=%w }/passdb { fields { userdb_mailmove_password = %{password} } }/
+# A metric's group_by is a list of named blocks on 2.4.
+s/^#  group_by = \([a-z_]*\) \([a-z_]*\)$/#  group_by \1 {\n#  }\n#  group_by \2 {\n#  }/
+s/^#  group_by = \([a-z_]*\)$/#  group_by \1 {\n#  }/
