@@ -165,8 +165,10 @@ const char *mailmove_setting_text(const void *set, const char *name)
 	case SET_BOOL:
 		return *(const bool *)value ? "yes" : "no";
 	case SET_UINT:
-	case SET_TIME:
 		return dec2str(*(const unsigned int *)value);
+	case SET_TIME:
+		/* with its unit: 2.4's interval parser wants one */
+		return t_strdup_printf("%u secs", *(const unsigned int *)value);
 	case SET_SIZE:
 		return dec2str(*(const uoff_t *)value);
 	case SET_STR:

@@ -29,7 +29,7 @@ int mailmove_settings_get(struct event *event, enum settings_get_flags flags,
 void mailmove_settings_free(const void *set);
 
 /* The value of setting name in set (a struct of the info above) as text,
-   the way Dovecot 2.3's plugin { } would give it ("yes"/"no", seconds,
+   the way Dovecot 2.3's plugin { } would give it ("yes"/"no", "N secs",
    bytes); NULL when the setting is unknown or an empty string. */
 const char *mailmove_setting_text(const void *set, const char *name);
 
