@@ -114,7 +114,9 @@ class User:
         """
         extras = " ".join("%s=%s" % item for item in sorted(self.extra_fields.items()))
         if DIALECT == "2.4":
-            extras = variables_24(extras)
+            # 2.3's mail=DRIVER:PATH is mail_driver and mail_path on 2.4.
+            extras = re.sub(r"\buserdb_mail=(\w+):(\S+)",
+                            r"userdb_mail_driver=\1 userdb_mail_path=\2", variables_24(extras))
         return "%s:{PLAIN}%s::::::%s\n" % (self.name, self.password, extras)
 
 
