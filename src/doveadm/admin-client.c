@@ -7,6 +7,9 @@
 #include "write-full.h"
 #include "safe-memset.h"
 #include "master-service.h"
+#ifdef MAILMOVE_DOVECOT_24
+#  include "version.h" /* version_string_verify(), in master-service.h on 2.3 */
+#endif
 #include "jobs/protocol.h"
 #include "admin-client.h"
 

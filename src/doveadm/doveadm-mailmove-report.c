@@ -8,6 +8,7 @@
 #include "lib.h"
 #include "str.h"
 #include "doveadm.h"
+#include "settings/dovecot-compat.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
 #include "mail-user.h"
@@ -84,8 +85,7 @@ static int cmd_mailmove_report_run(struct doveadm_mail_cmd_context *ctx,
 	return 0;
 }
 
-static void cmd_mailmove_report_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
-				     const char *const args[] ATTR_UNUSED)
+static void cmd_mailmove_report_init(MAILMOVE_MAIL_CMD_INIT_PARAMS(ctx))
 {
 	doveadm_print_header_simple("user");
 	doveadm_print_header_simple("kind");

@@ -10,6 +10,7 @@
 #include "str.h"
 #include "strescape.h"
 #include "doveadm.h"
+#include "settings/dovecot-compat.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
 #include "mail-user.h"
@@ -257,8 +258,7 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 	return 0;
 }
 
-static void cmd_mailmove_run_init(struct doveadm_mail_cmd_context *_ctx,
-				  const char *const args[] ATTR_UNUSED)
+static void cmd_mailmove_run_init(MAILMOVE_MAIL_CMD_INIT_PARAMS(_ctx))
 {
 	struct mailmove_run_cmd_context *ctx =
 		container_of(_ctx, struct mailmove_run_cmd_context, ctx);

@@ -9,6 +9,7 @@
 
 #include "lib.h"
 #include "doveadm.h"
+#include "settings/dovecot-compat.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
 #include "mail-user.h"
@@ -126,8 +127,7 @@ static int cmd_mailmove_test_run(struct doveadm_mail_cmd_context *_ctx,
 	return -1;
 }
 
-static void cmd_mailmove_test_init(struct doveadm_mail_cmd_context *_ctx,
-				   const char *const args[] ATTR_UNUSED)
+static void cmd_mailmove_test_init(MAILMOVE_MAIL_CMD_INIT_PARAMS(_ctx))
 {
 	struct mailmove_test_cmd_context *ctx =
 		container_of(_ctx, struct mailmove_test_cmd_context, ctx);

@@ -11,7 +11,7 @@
    nothing new starts, running passes finish, the rest expires. */
 
 #include "lib.h"
-#include "settings-parser.h"
+#include "settings/dovecot-compat.h"
 #include "doveadm.h"
 #include "doveadm-print.h"
 #include "admin-client.h"
@@ -65,7 +65,7 @@ static void cmd_mailmove_window_open(struct doveadm_cmd_context *cctx)
 	command[i++] = "WINDOW-OPEN";
 	command[i++] = mailmove_window_scope(cctx);
 	if (doveadm_cmd_param_str(cctx, "length", &length)) {
-		if (settings_get_time(length, &secs, &error) < 0) {
+		if (mailmove_parse_interval(length, &secs, &error) < 0) {
 			e_error(doveadm_mailmove_event, "Invalid length '%s': %s", length, error);
 			doveadm_exit_code = EX_USAGE;
 			return;

@@ -5,6 +5,7 @@
    other commands share. */
 
 #include "lib.h"
+#include "settings/dovecot-compat.h"
 #include "safe-memset.h"
 #include "mail-user.h"
 #include "doveadm.h"
@@ -183,7 +184,7 @@ int doveadm_mailmove_list(struct mailmove_admin_client *client,
 		row(fields, context);
 	if (ret < 0) {
 		e_error(doveadm_mailmove_event, "%s", error);
-		doveadm_exit_code = str_begins(error, "The mailmove service refused") ?
+		doveadm_exit_code = mailmove_str_begins_with(error, "The mailmove service refused") ?
 			DOVEADM_EX_NOTPOSSIBLE : EX_TEMPFAIL;
 		return -1;
 	}

@@ -23,6 +23,7 @@
 #include "mailmove-plugin.h"
 #include "mailmove-request.h"
 #include "mailmove-metadata.h"
+#include "settings/mailmove-setting.h"
 
 #include <unistd.h>
 
@@ -55,7 +56,7 @@ static bool mailmove_is_client_login(struct mail_user *user,
 		e_debug(event, "Skipped: dsync session");
 		return FALSE;
 	}
-	protocols = mail_user_plugin_getenv(user, "mailmove_protocols");
+	protocols = mailmove_user_setting(user, "mailmove_protocols");
 	if (protocols == NULL)
 		protocols = MAILMOVE_DEFAULT_PROTOCOLS;
 	if (user->service == NULL ||
@@ -73,7 +74,7 @@ mailmove_captured_password(struct mail_user *user, struct event *event)
 {
 	const char *from, *password;
 
-	from = mail_user_plugin_getenv(user, "mailmove_password_from");
+	from = mailmove_user_setting(user, "mailmove_password_from");
 	if (from == NULL || from[0] == '\0')
 		from = MAILMOVE_DEFAULT_PASSWORD_FROM;
 	if (strcmp(from, "login") != 0) {
@@ -83,7 +84,7 @@ mailmove_captured_password(struct mail_user *user, struct event *event)
 		}
 		return NULL;
 	}
-	password = mail_user_plugin_getenv(user, "mailmove_password");
+	password = mailmove_user_setting(user, "mailmove_password");
 	return password == NULL || password[0] == '\0' ? NULL : password;
 }
 

@@ -13,6 +13,7 @@
 #include "mail-user.h"
 #include "jobs/protocol.h"
 #include "mailmove-request.h"
+#include "settings/mailmove-setting.h"
 #include "userdb-source.h"
 
 #include <poll.h>
@@ -30,13 +31,13 @@ const char *mailmove_notify_socket_path(struct mail_user *user)
 
 const char *mailmove_source_fields(struct mail_user *user)
 {
-	const char *source = mail_user_plugin_getenv(user, "mailmove_source");
+	const char *source = mailmove_user_setting(user, "mailmove_source");
 	string_t *str = t_str_new(128);
 
 	/* A provider preset without a URL: the worker resolves it
 	   (src/runner/provider-settings.h). */
 	if ((source == NULL || source[0] == '\0') &&
-	    mail_user_plugin_getenv(user, "mailmove_provider") != NULL)
+	    mailmove_user_setting(user, "mailmove_provider") != NULL)
 		source = "auto";
 	if (source == NULL || source[0] == '\0')
 		return "";

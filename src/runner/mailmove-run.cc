@@ -7,6 +7,7 @@
 #include "move/move-report.h"
 #include "move/pop3-mover.h"
 #include "storage/dovecot-headers.h"
+#include "settings/mailmove-setting.h"
 #include "storage/dovecot-store.h"
 #include "storage/event-logger.h"
 #include "runner/legacy-source.h"
@@ -74,8 +75,8 @@ extern "C" const char *mailmove_run_source(struct mail_user *user,
 	/* The first rules of runner/legacy-source.h, without DNS. */
 	if (credentials != nullptr && credentials->source != nullptr)
 		return credentials->source;
-	const char *value = mail_user_plugin_getenv(user, "mailmove_source");
-	const char *provider = mail_user_plugin_getenv(user, "mailmove_provider");
+	const char *value = mailmove_user_setting(user, "mailmove_source");
+	const char *provider = mailmove_user_setting(user, "mailmove_provider");
 	/* A provider preset without a URL: resolved when the run reads its
 	   source (runner/provider-settings.h). */
 	if ((value == nullptr || value[0] == '\0') && provider != nullptr && provider[0] != '\0')

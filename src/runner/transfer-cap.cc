@@ -2,11 +2,12 @@
 
 #include "jobs/job.h"
 #include "storage/dovecot-headers.h"
+#include "settings/mailmove-setting.h"
 
 #include <algorithm>
 
 extern "C" {
-#include "settings-parser.h"
+#include "settings/dovecot-compat.h"
 }
 
 namespace mailmove::runner {
@@ -17,12 +18,12 @@ namespace {
 // is not a size is a permanent Failure naming the setting.
 std::optional<uint64_t> size_setting(struct mail_user *user, const char *name)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
+	const char *value = mailmove_user_setting(user, name);
 	if (value == nullptr || value[0] == '\0')
 		return std::nullopt;
 	uoff_t bytes;
 	const char *error;
-	if (settings_get_size(value, &bytes, &error) < 0) {
+	if (mailmove_parse_size(value, &bytes, &error) < 0) {
 		throw Failure(FailureKind::permanent, std::string("invalid ") + name + " = " +
 							      value +
 							      " (expected a size such as 500k or 2M)");

@@ -5,12 +5,13 @@
 #include "runner/provider-settings.h"
 #include "source/oauth2-token.h"
 #include "storage/dovecot-headers.h"
+#include "settings/mailmove-setting.h"
 
 namespace mailmove::runner {
 
 std::string plugin_setting(struct mail_user *user, const char *name, const char *default_value)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
+	const char *value = mailmove_user_setting(user, name);
 	return value == nullptr || value[0] == '\0' ? default_value : value;
 }
 

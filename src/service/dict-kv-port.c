@@ -3,6 +3,49 @@
    its local journal's write(). */
 
 #include "lib.h"
+
+#ifdef MAILMOVE_DOVECOT_24
+/* Dovecot 2.4 changed dict_init() (named dict settings blocks); the shared
+   job table is not ported to it yet, and says so instead of running on a
+   table of its own. */
+#include "dict-kv-port.h"
+
+struct mailmove_dict {
+	int unused;
+};
+
+int mailmove_dict_open(const char *uri, const char *base_dir ATTR_UNUSED,
+		       struct mailmove_dict **dict_r, const char **error_r)
+{
+	*dict_r = NULL;
+	*error_r = t_strdup_printf("mailmove_dict = %s: the shared job table "
+				   "needs Dovecot 2.3 (not ported to 2.4 yet)", uri);
+	return -1;
+}
+
+void mailmove_dict_close(struct mailmove_dict **dict)
+{
+	*dict = NULL;
+}
+
+int mailmove_dict_lookup(struct mailmove_dict *dict ATTR_UNUSED,
+			 const char *key ATTR_UNUSED, char **value_r,
+			 char **error_r)
+{
+	*value_r = NULL;
+	*error_r = i_strdup("the shared job table needs Dovecot 2.3");
+	return -1;
+}
+
+int mailmove_dict_commit(struct mailmove_dict *dict ATTR_UNUSED,
+			 const char *const *keys ATTR_UNUSED,
+			 const char *const *values ATTR_UNUSED,
+			 unsigned int count ATTR_UNUSED, char **error_r)
+{
+	*error_r = i_strdup("the shared job table needs Dovecot 2.3");
+	return -1;
+}
+#else
 #include "dict.h"
 #include "dict-kv-port.h"
 
@@ -130,3 +173,4 @@ int mailmove_dict_commit(struct mailmove_dict *dict, const char *const *keys,
 	} T_END;
 	return ret;
 }
+#endif

@@ -10,6 +10,7 @@
 #include "restrict-access.h"
 #include "master-service.h"
 #include "master-service-settings.h"
+#include "settings/dovecot-compat.h"
 #include "jobs/protocol.h"
 #include "core-bridge.h"
 #include "userdb-lookup.h"
@@ -61,7 +62,7 @@ static void userdb_answered(void *context)
 static void main_init(const struct mailmove_service_settings *set)
 {
 	const struct master_service_settings *master_set =
-		master_service_settings_get(master_service);
+		mailmove_master_service_settings(master_service);
 	struct mailmove_core_paths paths;
 	const char *state_dir, *worker_socket, *error;
 

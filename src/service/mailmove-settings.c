@@ -5,8 +5,22 @@
 #include "settings-parser.h"
 #include "master-service.h"
 #include "master-service-settings.h"
+#include "settings/dovecot-compat.h"
+#include "settings/mailmove-setting-defs.h"
 #include "mailmove-settings.h"
 
+#ifdef MAILMOVE_DOVECOT_24
+/* 2.4: the declared settings (settings/mailmove-setting-defs.c), their
+   types and defaults checked by the config process. */
+struct mailmove_plugin_settings;
+
+static const char *
+mailmove_plugin_getenv(const struct mailmove_plugin_settings *set,
+		       const char *name)
+{
+	return mailmove_setting_text(set, name);
+}
+#else
 struct mailmove_plugin_settings {
 	ARRAY(const char *) plugin_envs;
 	const char *mail_uid;
@@ -35,6 +49,50 @@ static const struct setting_parser_info mailmove_plugin_setting_parser_info = {
 
 	.parent_offset = SIZE_MAX,
 };
+
+static const char *
+mailmove_plugin_getenv(const struct mailmove_plugin_settings *set,
+		       const char *name)
+{
+	const char *const *envs;
+	unsigned int i, count;
+
+	if (!array_is_created(&set->plugin_envs))
+		return NULL;
+	envs = array_get(&set->plugin_envs, &count);
+	for (i = 0; i + 1 < count; i += 2) {
+		if (strcmp(envs[i], name) == 0)
+			return envs[i + 1];
+	}
+	return NULL;
+}
+
+/* 2.3: the "mail" module's plugin { } block and mail_uid, with a parser of
+   our own (see mailmove-settings.h). */
+static int
+mailmove_plugin_settings_read(const struct mailmove_plugin_settings **set_r,
+			      const char **error_r)
+{
+	const struct setting_parser_info *roots[] = {
+		&mailmove_plugin_setting_parser_info,
+		NULL
+	};
+	struct master_service_settings_input input;
+	struct master_service_settings_output output;
+
+	i_zero(&input);
+	input.roots = roots;
+	/* The config process sends only the settings of the modules it is
+	   asked for, and knows nothing of ours: plugin { } belongs to the
+	   "mail" module. */
+	input.module = "mail";
+	if (master_service_settings_read(master_service, &input,
+					 &output, error_r) < 0)
+		return -1;
+	*set_r = master_service_settings_get_others(master_service)[0];
+	return 0;
+}
+#endif
 
 /* A number setting: name, where it goes, its default, and whether it is a
    time ("30d", "6h", "90s"). */
@@ -65,23 +123,6 @@ static const struct mailmove_number_setting mailmove_number_settings[] = {
 	MAILMOVE_NUMBER("mailmove_lease_settle_msecs", lease_settle_msecs, 50, FALSE),
 };
 
-static const char *
-mailmove_plugin_getenv(const struct mailmove_plugin_settings *set,
-		       const char *name)
-{
-	const char *const *envs;
-	unsigned int i, count;
-
-	if (!array_is_created(&set->plugin_envs))
-		return NULL;
-	envs = array_get(&set->plugin_envs, &count);
-	for (i = 0; i + 1 < count; i += 2) {
-		if (strcmp(envs[i], name) == 0)
-			return envs[i + 1];
-	}
-	return NULL;
-}
-
 static int
 mailmove_settings_read_numbers(const struct mailmove_plugin_settings *set,
 			       struct mailmove_service_settings *set_r,
@@ -99,7 +140,7 @@ mailmove_settings_read_numbers(const struct mailmove_plugin_settings *set,
 		if (value == NULL || value[0] == '\0')
 			continue;
 		if (def->is_time) {
-			if (settings_get_time(value, field, &error) < 0) {
+			if (mailmove_parse_interval(value, field, &error) < 0) {
 				*error_r = t_strdup_printf("%s: %s", def->name, error);
 				return -1;
 			}
@@ -126,46 +167,63 @@ static long mailmove_settings_uid(const char *mail_uid)
 	return -1;
 }
 
-int mailmove_settings_read(struct mailmove_service_settings *set_r,
-			   const char **error_r)
+/* The text settings, copied: on 2.4 the settings are freed after reading. */
+static int
+mailmove_settings_read_texts(const struct mailmove_plugin_settings *set,
+			     struct mailmove_service_settings *set_r,
+			     const char **error_r)
 {
-	const struct setting_parser_info *roots[] = {
-		&mailmove_plugin_setting_parser_info,
-		NULL
-	};
-	struct master_service_settings_input input;
-	struct master_service_settings_output output;
-	const struct mailmove_plugin_settings *set;
-	const char *value, *error;
+	const char *value;
 
-	i_zero(&input);
-	input.roots = roots;
-	/* The config process sends only the settings of the modules it is
-	   asked for, and knows nothing of ours: plugin { } belongs to the
-	   "mail" module. */
-	input.module = "mail";
-	if (master_service_settings_read(master_service, &input,
-					 &output, &error) < 0) {
-		*error_r = error;
-		return -1;
-	}
-	set = master_service_settings_get_others(master_service)[0];
-
-	i_zero(set_r);
-	if (mailmove_settings_read_numbers(set, set_r, error_r) < 0)
-		return -1;
 	value = mailmove_plugin_getenv(set, "mailmove_vault_key_file");
-	set_r->vault_key_file = value != NULL && value[0] != '\0' ? value : NULL;
-	set_r->default_mail_uid = mailmove_settings_uid(set->mail_uid);
+	set_r->vault_key_file = value != NULL && value[0] != '\0' ?
+		i_strdup(value) : NULL;
+#ifdef MAILMOVE_DOVECOT_24
+	value = mailmove_setting_text(set, "mail_uid");
+#else
+	value = set->mail_uid;
+#endif
+	set_r->default_mail_uid = mailmove_settings_uid(value == NULL ? "" : value);
 	value = mailmove_plugin_getenv(set, "mailmove_user_writes_disabled");
-	set_r->user_writes_disabled = value != NULL ? value : "";
+	set_r->user_writes_disabled = i_strdup(value != NULL ? value : "");
 	value = mailmove_plugin_getenv(set, "mailmove_dict");
-	set_r->dict_uri = value != NULL && value[0] != '\0' ? value : NULL;
+	set_r->dict_uri = value != NULL && value[0] != '\0' ? i_strdup(value) : NULL;
 	value = mailmove_plugin_getenv(set, "mailmove_backend");
-	set_r->backend = value != NULL && value[0] != '\0' ? value : my_hostname;
+	set_r->backend = i_strdup(value != NULL && value[0] != '\0' ? value : my_hostname);
 	if (set_r->lease_ttl < 3) {
 		*error_r = "mailmove_lease_ttl: at least 3 seconds";
 		return -1;
 	}
 	return 0;
+}
+
+int mailmove_settings_read(struct mailmove_service_settings *set_r,
+			   const char **error_r)
+{
+	const struct mailmove_plugin_settings *set;
+	int ret = 0;
+
+#ifdef MAILMOVE_DOVECOT_24
+	const void *set24;
+
+	if (master_service_settings_read_simple(master_service, error_r) < 0)
+		return -1;
+	/* No user: %variables stay as they are. */
+	if (mailmove_settings_get(master_service_get_event(master_service),
+				  SETTINGS_GET_FLAG_NO_EXPAND, &set24, error_r) < 0)
+		return -1;
+	set = set24;
+#else
+	if (mailmove_plugin_settings_read(&set, error_r) < 0)
+		return -1;
+#endif
+	i_zero(set_r);
+	if (mailmove_settings_read_numbers(set, set_r, error_r) < 0)
+		ret = -1;
+	else
+		ret = mailmove_settings_read_texts(set, set_r, error_r);
+#ifdef MAILMOVE_DOVECOT_24
+	mailmove_settings_free(set24);
+#endif
+	return ret;
 }

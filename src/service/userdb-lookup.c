@@ -1,4 +1,5 @@
 #include "lib.h"
+#include "settings/dovecot-compat.h"
 #include "array.h"
 #include "ioloop.h"
 #include "connection.h"
@@ -149,7 +150,7 @@ static long userdb_reply_uid(struct userdb_lookup *lookup,
 	long uid;
 
 	for (; *fields != NULL; fields++) {
-		if (str_begins(*fields, "uid=") &&
+		if (mailmove_str_begins_with(*fields, "uid=") &&
 		    str_to_long(*fields + 4, &uid) == 0 && uid >= 0)
 			return uid;
 	}

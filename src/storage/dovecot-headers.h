@@ -14,7 +14,6 @@ extern "C" {
 #include "mail-user.h"
 #include "mail-namespace.h"
 #include "mailbox-list.h"
-#include "mailbox-list-private.h"
 #include "mail-storage-settings.h"
 #include "seq-range-array.h"
 }

@@ -124,6 +124,23 @@ std::string DovecotStore::special_use_mailbox(const std::string &attribute)
 	   ones), a new account gets its Sent, Drafts... with the first
 	   message. */
 	struct mail_namespace *ns = mail_namespace_find_inbox(user_->namespaces);
+#ifdef MAILMOVE_DOVECOT_24
+	/* 2.4: the namespace's mailbox filters, parsed, with special_use a
+	   list. */
+	if (!array_is_created(&ns->set->parsed_mailboxes))
+		return "";
+	const struct mailbox_settings *const *parsed;
+	array_foreach(&ns->set->parsed_mailboxes, parsed) {
+		if (!array_is_created(&(*parsed)->special_use))
+			continue;
+		const char *const *use;
+		array_foreach(&(*parsed)->special_use, use) {
+			if (strcasecmp(*use, attribute.c_str()) == 0)
+				return mailbox_settings_get_vname(pool_datastack_create(), ns, *parsed);
+		}
+	}
+	return "";
+#else
 	if (!array_is_created(&ns->set->mailboxes))
 		return "";
 	struct mailbox_settings *const *box_set;
@@ -134,6 +151,7 @@ std::string DovecotStore::special_use_mailbox(const std::string &attribute)
 			return std::string(ns->prefix) + (*box_set)->name;
 	}
 	return "";
+#endif
 }
 
 // Maildir++ and imapdir keep a whole mailbox name in one directory entry
@@ -141,7 +159,8 @@ std::string DovecotStore::special_use_mailbox(const std::string &attribute)
 // and '.' is their separator on disk whatever the namespace's is.
 static bool one_entry_layout(struct mail_namespace *ns)
 {
-	return strcmp(ns->list->name, "maildir++") == 0 || strcmp(ns->list->name, "imapdir") == 0;
+	return strcmp(mailbox_list_get_driver_name(ns->list), "maildir++") == 0 ||
+	       strcmp(mailbox_list_get_driver_name(ns->list), "imapdir") == 0;
 }
 
 size_t DovecotStore::max_name_bytes()

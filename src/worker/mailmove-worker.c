@@ -7,6 +7,7 @@
 #include "lib.h"
 #include "restrict-access.h"
 #include "master-service.h"
+#include "master-service-settings.h"
 #include "mail-storage-service.h"
 #include "worker-connection.h"
 
@@ -29,9 +30,20 @@ int main(int argc, char *argv[])
 	if (master_getopt(master_service) > 0)
 		return FATAL_DEFAULT;
 
+#ifdef MAILMOVE_DOVECOT_24
+	/* 2.4's storage service does not read the settings itself. */
+	const char *error;
+	if (master_service_settings_read_simple(master_service, &error) < 0)
+		i_fatal("Error reading configuration: %s", error);
+#endif
 	master_service_init_log_with_pid(master_service);
+#ifdef MAILMOVE_DOVECOT_24
+	storage_service = mail_storage_service_init(master_service,
+						    storage_service_flags);
+#else
 	storage_service = mail_storage_service_init(master_service, NULL,
 						    storage_service_flags);
+#endif
 	restrict_access_allow_coredumps(TRUE);
 	master_service_init_finish(master_service);
 

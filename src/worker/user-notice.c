@@ -15,6 +15,7 @@
 #include "mail-user.h"
 #include "mailbox-list.h"
 #include "user-notice.h"
+#include "settings/mailmove-setting.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -155,7 +156,7 @@ void mailmove_user_notice(struct mail_user *user, struct event *event,
 			  enum mailmove_user_notice_kind kind,
 			  const char *progress_fields)
 {
-	const char *setting = mail_user_plugin_getenv(user, "mailmove_user_notices");
+	const char *setting = mailmove_user_setting(user, "mailmove_user_notices");
 	const char *marker, *error;
 	int fd;
 

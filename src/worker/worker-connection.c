@@ -5,6 +5,7 @@
    watched between batches so the move stops when the service goes away. */
 
 #include "lib.h"
+#include "settings/dovecot-compat.h"
 #include "safe-memset.h"
 #include "connection.h"
 #include "time-util.h"
@@ -166,20 +167,30 @@ static void worker_run_job(struct worker_connection *wconn, const char *username
 			   const char *domain_source, const char *domain_provider)
 {
 	struct mail_storage_service_input input;
+#ifndef MAILMOVE_DOVECOT_24
 	struct mail_storage_service_user *service_user;
+#endif
 	struct mail_user *user;
 	const char *error;
 	int ret;
 
 	i_zero(&input);
+#ifndef MAILMOVE_DOVECOT_24
+	/* 2.4 has no settings modules: every setting is there. */
 	input.module = "mail";
+#endif
 	input.service = WORKER_SERVICE_NAME;
 	input.username = username;
 
 	/* Without TEMP_PRIV_DROP this drops to the user's uid for good:
 	   this process serves this one user and then exits. */
+#ifdef MAILMOVE_DOVECOT_24
+	ret = mail_storage_service_lookup_next(wconn->storage_service, &input,
+					       &user, &error);
+#else
 	ret = mail_storage_service_lookup_next(wconn->storage_service, &input,
 					       &service_user, &user, &error);
+#endif
 	if (ret <= 0) {
 		e_error(wconn->conn.event, "User %s lookup failed: %s", username, error);
 		worker_send_failed(wconn, ret == 0 ? "permanent" : "temporary",
@@ -191,7 +202,9 @@ static void worker_run_job(struct worker_connection *wconn, const char *username
 	mailmove_run_apply_domain(user, domain_source, domain_provider, credentials);
 	worker_move_user(wconn, user, credentials);
 	mail_user_deinit(&user);
+#ifndef MAILMOVE_DOVECOT_24
 	mail_storage_service_user_unref(&service_user);
+#endif
 	process_title_set("[idling]");
 }
 
@@ -213,17 +226,17 @@ static int worker_input_args(struct connection *conn, const char *const *args)
 	   password=, master_user=] */
 	i_zero(&credentials);
 	for (arg = args + 2; *arg != NULL; arg++) {
-		if (str_begins(*arg, "domain_source="))
+		if (mailmove_str_begins_with(*arg, "domain_source="))
 			domain_source = *arg + 14;
-		else if (str_begins(*arg, "domain_provider="))
+		else if (mailmove_str_begins_with(*arg, "domain_provider="))
 			domain_provider = *arg + 16;
-		else if (str_begins(*arg, "source="))
+		else if (mailmove_str_begins_with(*arg, "source="))
 			credentials.source = *arg + 7;
-		else if (str_begins(*arg, "login="))
+		else if (mailmove_str_begins_with(*arg, "login="))
 			credentials.login = *arg + 6;
-		else if (str_begins(*arg, "password="))
+		else if (mailmove_str_begins_with(*arg, "password="))
 			credentials.password = *arg + 9;
-		else if (str_begins(*arg, "master_user="))
+		else if (mailmove_str_begins_with(*arg, "master_user="))
 			credentials.master_user = *arg + 12;
 	}
 	i_gettimeofday(&wconn->last_check);

@@ -24,6 +24,70 @@ DOVEADM = "/usr/bin/doveadm"
 DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
 INSTALLED_EXAMPLE_CONFIG = "/usr/share/doc/dovecot-mailmove/example-config/conf.d/90-mailmove.conf"
 
+
+def _dovecot_dialect():
+    """"2.4" when the Dovecot under test is 2.4 or later, else "2.3": the
+    configuration syntax the instances are written in (./check.sh
+    --dovecot 2.4 runs the scenarios in a Debian 13 root)."""
+    try:
+        version = subprocess.run([DOVECOT, "--version"], capture_output=True,
+                                 text=True, timeout=30).stdout.split()[0]
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return "2.3"
+    return "2.4" if (major, minor) >= (2, 4) else "2.3"
+
+
+DIALECT = _dovecot_dialect()
+
+
+def settings_text(settings):
+    """Plugin settings as config text: a plugin { } block on 2.3, plain
+    global settings on 2.4 (with 2.3's %u, %n, %d and %w in their 2.4
+    spelling)."""
+    if DIALECT == "2.3":
+        return "plugin {\n%s}\n" % "".join("  %s = %s\n" % item for item in settings.items())
+    return "".join("%s = %s\n" % (name, variables_24(str(value)))
+                   for name, value in settings.items())
+
+
+def variables_24(text):
+    """2.3's %-variables in 2.4's syntax."""
+    for old, new in (("%u", "%{user}"), ("%n", "%{user | username}"),
+                     ("%d", "%{user | domain}"), ("%w", "%{password}")):
+        text = text.replace(old, new)
+    return text
+
+
+def config_24(text):
+    """The 2.3 constructs the scenarios' extra config uses, in 2.4's
+    syntax: mail_location split into mail_driver, mail_path and
+    mailbox_list_layout; passdb blocks named (a passwd-file's scheme=
+    dropped: every password in the tests' files names its scheme);
+    %-variables. What it does not know stays as it is, and Dovecot 2.4
+    refuses it, so a scenario that needs more fails and says why."""
+    def location(match):
+        parts = match.group(2).split(":")
+        lines = ["mail_driver = %s" % match.group(1), "mail_path = %s" % parts[0]]
+        for part in parts[1:]:
+            key, _, value = part.partition("=")
+            lines.append({"LAYOUT": "mailbox_list_layout = %s",
+                          "INDEX": "mail_index_path = %s"}.get(key, part + "%s") % value)
+        return "\n".join(lines)
+
+    count = [0]
+
+    def passdb(match):
+        count[0] += 1
+        body = re.sub(r"^(\s*)args = (?:scheme=\S+ )?(/\S+)$", r"\1passwd_file_path = \2",
+                      match.group(1), flags=re.M)
+        return "passdb extra%d {%s}" % (count[0], body)
+
+    text = re.sub(r"^mail_location = (\w+):(.*)$", location, text, flags=re.M)
+    text = re.sub(r"^passdb \{(.*?)^\}", passdb, text, flags=re.M | re.S)
+    return variables_24(text).replace("%g", "%{guid}")
+
+
 # Mail users get this uid/gid. No /etc/passwd entry is needed; it only has
 # to be at least first_valid_uid (500 by default).
 MAIL_UID = 5000
@@ -49,6 +113,10 @@ class User:
         the same way a real site with virtual users is usually set up.
         """
         extras = " ".join("%s=%s" % item for item in sorted(self.extra_fields.items()))
+        if DIALECT == "2.4":
+            # 2.3's mail=DRIVER:PATH is mail_driver and mail_path on 2.4.
+            extras = re.sub(r"\buserdb_mail=(\w+):(\S+)",
+                            r"userdb_mail_driver=\1 userdb_mail_path=\2", variables_24(extras))
         return "%s:{PLAIN}%s::::::%s\n" % (self.name, self.password, extras)
 
 
@@ -121,8 +189,11 @@ class DovecotInstance:
                 if owner != service:
                     continue
                 if name in self.ports:
-                    blocks += "  inet_listener %s {\n    address = 127.0.0.1\n    port = %d\n%s  }\n" % (
-                        name, self.ports[name], "    ssl = yes\n" if tls else "")
+                    # 2.4's listeners have no address (the global
+                    # listen = 127.0.0.1 applies).
+                    blocks += "  inet_listener %s {\n%s    port = %d\n%s  }\n" % (
+                        name, "    address = 127.0.0.1\n" if DIALECT == "2.3" else "",
+                        self.ports[name], "    ssl = yes\n" if tls else "")
                 elif service != "lmtp":
                     blocks += "  inet_listener %s {\n    port = 0\n  }\n" % name
             if any(LISTENERS[name][0] == service for name in self.ports):
@@ -133,6 +204,8 @@ class DovecotInstance:
         return "ssl = no\n"
 
     def _config_text(self):
+        if DIALECT == "2.4":
+            return self._config_text_24()
         return """# Written by tests/integration/lib/dovecot.py for a test run.
 instance_name = {inst.instance_name}
 base_dir = {inst.base_dir}
@@ -163,6 +236,44 @@ userdb {{
 {extra}
 """.format(inst=self, protocols=" ".join(self.PROTOCOLS), uid=MAIL_UID, gid=MAIL_GID,
            listeners=self._listeners(), extra=self._extra_config())
+
+    def _config_text_24(self):
+        """The same instance in Dovecot 2.4's syntax."""
+        return """# Written by tests/integration/lib/dovecot.py for a test run (Dovecot 2.4).
+dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+instance_name = {inst.instance_name}
+base_dir = {inst.base_dir}
+state_dir = {inst.state_dir}
+log_path = {inst.log_path}
+protocols = {protocols}
+listen = 127.0.0.1
+shutdown_clients = yes
+
+auth_allow_cleartext = yes
+auth_mechanisms = plain login
+# Failed logins must not cost seconds each in tests.
+auth_failure_delay = 0 secs
+mail_driver = maildir
+mail_path = ~/Maildir
+first_valid_uid = 500
+mail_max_userip_connections = 100
+
+passdb passwd-file {{
+  passwd_file_path = {inst.passwd_path}
+}}
+userdb passwd-file {{
+  passwd_file_path = {inst.passwd_path}
+  fields {{
+    uid:default = {uid}
+    gid:default = {gid}
+    home:default = {inst.mail_root}/%{{user}}
+  }}
+}}
+{listeners}
+{extra}
+""".format(inst=self, protocols=" ".join(self.PROTOCOLS), uid=MAIL_UID, gid=MAIL_GID,
+           listeners=self._listeners(), extra=config_24(self._extra_config()))
 
     # -- users and mail ------------------------------------------------
 
@@ -366,6 +477,9 @@ class LegacyInstance(DovecotInstance):
         self.key_path = os.path.join(self.root, "legacy-key.pem")
 
     def _extra_config(self):
+        if DIALECT == "2.4":
+            return "ssl = yes\nssl_server_cert_file = %s\nssl_server_key_file = %s\n" % (
+                self.cert_path, self.key_path)
         return "ssl = yes\nssl_cert = <%s\nssl_key = <%s\n" % (
             self.cert_path, self.key_path)
 
@@ -411,16 +525,13 @@ class TargetInstance(DovecotInstance):
         if self.ca_file:
             settings["mailmove_source_ssl_ca_file"] = self.ca_file
         settings.update(self.plugin_settings)
-        plugin = "".join("  %s = %s\n" % item for item in settings.items())
         return super()._extra_config() + """postmaster_address = postmaster@example.com
 # The plugin's own debug lines ("Skipped: ...") help when a scenario fails.
 log_debug = category=mailmove
 
 !include {example}
 
-plugin {{
-{plugin}}}
-""".format(example=INSTALLED_EXAMPLE_CONFIG, plugin=plugin)
+{plugin}""".format(example=INSTALLED_EXAMPLE_CONFIG, plugin=settings_text(settings))
 
     def inspector(self, workdir):
         """A plain Dovecot (no plugin) serving this instance's mail.

@@ -1,0 +1,87 @@
+#!/bin/bash
+# The Debian 13 (trixie) root that `./check.sh --dovecot 2.4` builds and
+# tests in: debootstrap minbase from Debian's packages plus Dovecot 2.4
+# (core, imapd, pop3d, lmtpd, dev) and the plugin's build and test
+# dependencies. Made once and cached under $MM_D24_DIR (default
+# _build/dovecot24): root/ is reused while its stamp is there; the .debs
+# stay in apt-cache/ for the next root. Made the way tests/package-test.sh
+# makes its Debian 12 root (--foreign, then the second stage with dpkg's
+# fsyncs off, a policy-rc.d that keeps every daemon from starting).
+#
+#   tests/dovecot24-root.sh           make the root (when not cached)
+#   . tests/dovecot24-root.sh --lib   only define the functions
+set -u
+# shellcheck source=tests/setup.sh
+. "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+
+MM_D24_DIR=${MM_D24_DIR:-$MM_TOP/_build/dovecot24}
+MM_D24_MIRROR=${MM_D24_MIRROR:-http://deb.debian.org/debian}
+MM_D24_SUITE=trixie
+MM_D24_ROOT=$MM_D24_DIR/root
+MM_D24_STAMP=$MM_D24_ROOT/.mailmove-dovecot24-ready
+# What the build, the unit tests and the integration harness need inside.
+MM_D24_PACKAGES=dovecot-core,dovecot-imapd,dovecot-pop3d,dovecot-lmtpd,dovecot-dev,build-essential,autoconf,automake,libtool,pkg-config,libssl-dev,libicu-dev,check,openssl,python3,procps,iproute2
+
+# /proc, /dev (and /dev/pts, /dev/shm with it) for the root.
+mm_d24_mount() {
+	mountpoint -q "$MM_D24_ROOT/proc" || mount -t proc proc "$MM_D24_ROOT/proc" || return 1
+	mountpoint -q "$MM_D24_ROOT/dev" || mount --rbind /dev "$MM_D24_ROOT/dev" || return 1
+	mountpoint -q "$MM_D24_ROOT/sys" || mount --rbind /sys "$MM_D24_ROOT/sys" 2>/dev/null
+	return 0
+}
+
+mm_d24_umount() {
+	umount -l "$MM_D24_ROOT/sys" 2>/dev/null
+	umount -l "$MM_D24_ROOT/dev" 2>/dev/null
+	umount "$MM_D24_ROOT/proc" 2>/dev/null
+	return 0
+}
+
+# Runs a command in the root with a clean environment.
+mm_d24_run() {
+	chroot "$MM_D24_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		LC_ALL=C.UTF-8 HOME=/root DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+mm_d24_make_root() {
+	local log=$MM_D24_DIR/debootstrap.log cache=$MM_D24_DIR/apt-cache t=$SECONDS
+	[ -f "$MM_D24_STAMP" ] && return 0
+	mm_require_root || return 1
+	mm_d24_umount
+	rm -rf "$MM_D24_ROOT"
+	mkdir -p "$cache"
+	mm_say "dovecot 2.4: creating the Debian 13 root (debootstrap, once)"
+	if ! debootstrap --variant=minbase --foreign --cache-dir="$cache" \
+		--include="$MM_D24_PACKAGES" "$MM_D24_SUITE" "$MM_D24_ROOT" \
+		"$MM_D24_MIRROR" >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		return 1
+	fi
+	mkdir -p "$MM_D24_ROOT/etc/dpkg/dpkg.cfg.d" "$MM_D24_ROOT/usr/sbin"
+	echo force-unsafe-io >"$MM_D24_ROOT/etc/dpkg/dpkg.cfg.d/mailmove-unsafe-io"
+	printf '#!/bin/sh\nexit 101\n' >"$MM_D24_ROOT/usr/sbin/policy-rc.d"
+	chmod 755 "$MM_D24_ROOT/usr/sbin/policy-rc.d"
+	mm_d24_mount || return 1
+	local status=0
+	chroot "$MM_D24_ROOT" /debootstrap/debootstrap --second-stage >>"$log" 2>&1 || status=$?
+	# debootstrap's second stage may have left its own mounts behind.
+	mm_d24_umount
+	if [ "$status" != 0 ]; then
+		tail -n 30 "$log" >&2
+		return 1
+	fi
+	cat >"$MM_D24_ROOT/etc/apt/sources.list" <<-EOS
+		deb $MM_D24_MIRROR $MM_D24_SUITE main
+	EOS
+	cp /etc/resolv.conf "$MM_D24_ROOT/etc/resolv.conf"
+	touch "$MM_D24_STAMP"
+	mm_say "dovecot 2.4: root made in $((SECONDS - t)) s ($(mm_d24_run dovecot --version 2>/dev/null))"
+}
+
+if [ "${1:-}" != --lib ]; then
+	if [ -z "${MM_D24_UNSHARED:-}" ]; then
+		mm_require_root || exit 1
+		MM_D24_UNSHARED=1 exec unshare -m --propagation private "$0" "$@"
+	fi
+	mm_d24_make_root
+fi
