@@ -7,6 +7,7 @@
 #include "str.h"
 #include "master-service.h"
 #include "jobs/protocol.h"
+#include "settings/dovecot-compat.h"
 #include "core-bridge.h"
 #include "handshake.h"
 #include "worker-dispatch.h"
@@ -184,8 +185,8 @@ static int notify_connection_input_line(struct connection *conn, const char *lin
 	struct client_connection *cconn =
 		container_of(conn, struct client_connection, conn);
 
-	if (str_begins(line, MAILMOVE_CMD_USER_GET "\t") ||
-	    str_begins(line, MAILMOVE_CMD_USER_SET "\t")) {
+	if (mailmove_str_begins_with(line, MAILMOVE_CMD_USER_GET "\t") ||
+	    mailmove_str_begins_with(line, MAILMOVE_CMD_USER_SET "\t")) {
 		/* One request per connection, answered once. */
 		connection_input_halt(conn);
 		cconn->in_input_line = TRUE;
