@@ -179,10 +179,16 @@ def webmail_move(world):
     deadline = time.monotonic() + TIMEOUT
     running_shot = False
     while True:
+        check(time.monotonic() < deadline, "the move did not reach done in the page: %s",
+              sorted(seen))
         state = browser.evaluate("document.querySelector('#mailmove-state')"
                                  ".getAttribute('data-state')")
         percent = browser.evaluate("parseInt(document.querySelector('#mailmove-bar')"
                                    ".style.width)")
+        if state is None or percent is None:
+            # The settings frame is between two loads (the page refreshes itself).
+            time.sleep(0.2)
+            continue
         seen.add(state)
         percents.append(percent)
         if state == "running" and 0 < percent < 100 and not running_shot:
@@ -190,8 +196,6 @@ def webmail_move(world):
             running_shot = True
         if state == "done":
             break
-        check(time.monotonic() < deadline, "the move did not reach done in the page: %s",
-              sorted(seen))
         time.sleep(0.5)
     note("states seen: %s; bar: %s", sorted(seen), sorted(set(percents)))
     check_equal(percent, 100, "the bar at done")
