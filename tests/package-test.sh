@@ -591,14 +591,22 @@ package_in_root() {
 		case $state in done | failed | auth-failed) break ;; esac
 		sleep 0.5
 	done
-	local inbox work
+	# The worker saves the user's move-done note into INBOX (the product's
+	# default, mailmove_user_notices = yes) after it reports done.
+	local inbox work notes
+	for i in $(seq 1 20); do
+		notes=$(in_root doveadm search -u alice@example.com mailbox INBOX \
+			header X-Mailmove-Notice done 2>/dev/null | wc -l)
+		[ "$notes" = 0 ] || break
+		sleep 0.5
+	done
 	inbox=$(messages_in alice@example.com INBOX)
 	work=$(messages_in alice@example.com Work)
-	if [ "$state" = done ] && [ "$inbox" = 3 ] && [ "$work" = 2 ] &&
+	if [ "$state" = done ] && [ "$inbox" = 4 ] && [ "$notes" = 1 ] && [ "$work" = 2 ] &&
 		[ "$(status_field alice@example.com messages_done)" = 5 ]; then
-		pkg_pass move "a login moved 5 messages in 2 folders; status: done"
+		pkg_pass move "a login moved 5 messages in 2 folders, and the move-done note is in INBOX; status: done"
 	else
-		pkg_fail move "state '$state' ($(status_field alice@example.com last_error)); INBOX '$inbox', Work '$work'"
+		pkg_fail move "state '$state' ($(status_field alice@example.com last_error)); INBOX '$inbox' (3 moved + 1 note expected; notes: '$notes'), Work '$work'"
 		pkg_show "$root/var/log/dovecot.log"
 	fi
 	in_root doveadm mailmove status -u alice@example.com | sed 's/^/      status: /'
