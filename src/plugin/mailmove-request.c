@@ -31,15 +31,10 @@ const char *mailmove_notify_socket_path(struct mail_user *user)
 
 const char *mailmove_source_fields(struct mail_user *user)
 {
-	const char *source = mailmove_user_setting(user, "mailmove_source");
+	const char *source = mailmove_user_source(user);
 	string_t *str = t_str_new(128);
 
-	/* A provider preset without a URL: the worker resolves it
-	   (src/runner/provider-settings.h). */
-	if ((source == NULL || source[0] == '\0') &&
-	    mailmove_user_setting(user, "mailmove_provider") != NULL)
-		source = "auto";
-	if (source == NULL || source[0] == '\0')
+	if (source == NULL)
 		return "";
 	str_append(str, "\tsource=");
 	str_append_tabescaped(str, source);

@@ -75,13 +75,7 @@ extern "C" const char *mailmove_run_source(struct mail_user *user,
 	/* The first rules of runner/legacy-source.h, without DNS. */
 	if (credentials != nullptr && credentials->source != nullptr)
 		return credentials->source;
-	const char *value = mailmove_user_setting(user, "mailmove_source");
-	const char *provider = mailmove_user_setting(user, "mailmove_provider");
-	/* A provider preset without a URL: resolved when the run reads its
-	   source (runner/provider-settings.h). */
-	if ((value == nullptr || value[0] == '\0') && provider != nullptr && provider[0] != '\0')
-		return "auto";
-	return value == nullptr || value[0] == '\0' ? nullptr : value;
+	return mailmove_user_source(user);
 }
 
 // The move's options for an IMAP source: the user's settings and the

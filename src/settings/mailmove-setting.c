@@ -22,3 +22,21 @@ const char *mailmove_user_setting(struct mail_user *user, const char *name)
 	return mail_user_plugin_getenv(user, name);
 #endif
 }
+
+static bool mailmove_setting_is_set(const char *value)
+{
+	return value != NULL && value[0] != '\0';
+}
+
+const char *mailmove_user_source(struct mail_user *user)
+{
+	const char *source = mailmove_user_setting(user, "mailmove_source");
+
+	if (mailmove_setting_is_set(source))
+		return source;
+	/* A provider preset without a URL: the run resolves it
+	   (runner/legacy-source.h). */
+	if (mailmove_setting_is_set(mailmove_user_setting(user, "mailmove_provider")))
+		return "auto";
+	return NULL;
+}

@@ -16,6 +16,10 @@ extern "C" {
 struct mail_user;
 
 const char *mailmove_user_setting(struct mail_user *user, const char *name);
+/* The user's legacy source as a login and a run name it: mailmove_source,
+   else "auto" when a provider preset is named (the run resolves it), else
+   NULL. An empty setting counts as unset. */
+const char *mailmove_user_source(struct mail_user *user);
 
 #ifdef __cplusplus
 }
