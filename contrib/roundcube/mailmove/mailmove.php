@@ -78,15 +78,24 @@ class mailmove extends rcube_plugin
             'percent'     => $percent,
             'messages'    => $progress['messages'],
             'folders'     => $progress['folders'],
-            'counts_text' => $this->gettext(['name' => 'counts', 'vars' => [
-                'done' => $progress['messages'][0], 'total' => $progress['messages'][1],
-                'folders' => $progress['folders'][1]]]),
+            'counts_text' => $this->counts_text($progress['messages'], $progress['folders'][1]),
             'error_text'  => $this->explain_error($state, (string) $values['last-error']),
             'source_user' => (string) $values['source-user'],
             'writable'    => $values['writable'] !== 'no',
             'started'     => (string) $values['started'],
             'finished'    => (string) $values['finished'],
         ];
+    }
+
+    /** "N of M messages, K folders", singular where a count is one. */
+    function counts_text($messages, $folders)
+    {
+        list($done, $total) = $messages;
+        return $this->gettext(['name' => $total == 1 ? 'count_messages_one' : 'count_messages',
+                               'vars' => ['done' => $done, 'total' => $total]])
+            . $this->gettext('count_separator')
+            . $this->gettext(['name' => $folders == 1 ? 'count_folders_one' : 'count_folders',
+                              'vars' => ['folders' => $folders]]);
     }
 
     /** The last error in words a user can act on. */
