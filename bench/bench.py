@@ -68,6 +68,13 @@ LEGACY_PASSWORD = "legacy-Bench-7"
 RECENT = 100
 TIMEOUT = 3600
 TOOLS = ("mailmove run", "mailmove login", "dsync tuned")
+# --baseline: the same two paths with one legacy connection and the whole
+# survey before the first fetch (mailmove_folder_connections = 1,
+# mailmove_first_inbox_messages = 0), as moves ran before several folders
+# moved at once.
+BASELINE_TOOLS = ("mailmove run 1c", "mailmove login 1c")
+BASELINE_FIELDS = {"userdb_mailmove_folder_connections": "1",
+                   "userdb_mailmove_first_inbox_messages": "0"}
 FSYNCS = ("fsync", "no-fsync")
 TRANSPORTS = ("imap", "imaps")
 IMAPC_TUNING = ["-o", "imapc_features=rfc822.size fetch-headers modseq",
@@ -105,8 +112,12 @@ class BenchTarget(TreeTargetInstance):
     Junk, Archive), without the plugin's debug logging: protocol traces
     would cost time the product does not spend in production."""
 
+    workers = 4
+
     def _extra_config(self):
-        return re.sub(r"(?m)^log_debug = .*\n", "", super()._extra_config())
+        config = re.sub(r"(?m)^log_debug = .*\n", "", super()._extra_config())
+        return config + "plugin {\n  mailmove_max_workers = %d\n}\n" \
+            "service mailmove-worker {\n  process_limit = %d\n}\n" % (self.workers, self.workers)
 
 
 def target_user(label):
@@ -121,17 +132,20 @@ class World:
     them move the same legacy account), and the target's inspector (a
     plain Dovecot on the target's mail, read without the login hook)."""
 
-    def __init__(self, workdir, legacy_users):
+    def __init__(self, workdir, legacy_users, workers=4):
         self.workdir = workdir
         self.legacy = LegacyInstance(workdir, users=[User(name, LEGACY_PASSWORD)
                                                      for name in legacy_users])
         self.target = BenchTarget(workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path)
+        self.target.workers = workers
         self.inspector = None
 
-    def add_target_user(self, name, transport, fsync="fsync", source_user=LEGACY_USER):
+    def add_target_user(self, name, transport, fsync="fsync", source_user=LEGACY_USER,
+                        extra=None):
         fields = {"userdb_mailmove_source": self.legacy.url(transport),
                   "userdb_mailmove_source_user": source_user,
                   "userdb_mailmove_source_password": LEGACY_PASSWORD}
+        fields.update(extra or {})
         if transport == "imap":
             fields["userdb_mailmove_source_starttls"] = "no"
         if fsync == "no-fsync":
@@ -415,12 +429,12 @@ class Table:
     def line(self, run):
         number, tool, fsync, transport, m = run
         ratio = self.ratio(run)
-        return "%5d  %-15s %-9s %-6s %8.2f %9.0f %7.1f %8.1f %7.2f %8s" % (
+        return "%5d  %-17s %-9s %-6s %8.2f %9.0f %7.1f %8.1f %7.2f %8s" % (
             number, tool, fsync, transport, m.seconds, self.count / m.seconds,
             self.megabytes / m.seconds, m.rss_mb, m.cpu,
             "%.2f" % ratio if ratio and tool != "dsync tuned" else "")
 
-    HEADER = "round  %-15s %-9s %-6s %8s %9s %7s %8s %7s %8s" % (
+    HEADER = "round  %-17s %-9s %-6s %8s %9s %7s %8s %7s %8s" % (
         "tool", "fsync", "via", "seconds", "msgs/s", "MB/s", "RSS MB", "CPU s", "vs dsync")
 
     def print(self):
@@ -430,17 +444,17 @@ class Table:
         for run in self.runs:
             print(self.line(run))
         print("\nMedians over the rounds:")
-        print("%-15s %-9s %-6s %8s %9s %7s %8s %7s %8s" % (
+        print("%-17s %-9s %-6s %8s %9s %7s %8s %7s %8s" % (
             "tool", "fsync", "via", "seconds", "msgs/s", "MB/s", "RSS MB", "CPU s", "vs dsync"))
         for fsync in FSYNCS:
             for transport in TRANSPORTS:
-                for tool in TOOLS:
+                for tool in TOOLS + BASELINE_TOOLS:
                     runs = [r for r in self.runs if r[1:4] == (tool, fsync, transport)]
                     if not runs:
                         continue
                     seconds = median([r[4].seconds for r in runs])
                     ratios = [self.ratio(r) for r in runs if self.ratio(r)]
-                    print("%-15s %-9s %-6s %8.2f %9.0f %7.1f %8.1f %7.2f %8s" % (
+                    print("%-17s %-9s %-6s %8.2f %9.0f %7.1f %8.1f %7.2f %8s" % (
                         tool, fsync, transport, seconds,
                         median([self.count / r[4].seconds for r in runs]),
                         median([self.megabytes / r[4].seconds for r in runs]),
@@ -461,17 +475,20 @@ def throughput(world, args):
     print("corpus: %d messages, %.1f MB in %d folders, written in %.1f s" % (
         args.messages, megabytes, len(expected), time.monotonic() - started), flush=True)
 
-    variants = [(fsync, transport) for fsync in FSYNCS for transport in TRANSPORTS]
+    variants = [(fsync, transport) for fsync in args.fsync for transport in args.via]
+    tools = TOOLS + (BASELINE_TOOLS if args.baseline else ())
     runs = []
     for number in range(1, args.rounds + 1):
         # The tools take turns; each round starts with another one.
-        order = TOOLS[number % 3:] + TOOLS[:number % 3]
+        order = tools[number % len(tools):] + tools[:number % len(tools)]
         runs += [(number, tool, fsync, transport) for fsync, transport in variants
                  for tool in order]
-    recent = [("recent", "mailmove login", "fsync", transport) for transport in TRANSPORTS]
+    recent = [("recent", tool, "fsync", transport) for transport in args.via
+              for tool in ("mailmove login",) + (BASELINE_TOOLS[1:] if args.baseline else ())]
     for number, tool, fsync, transport in runs + recent:
         world.add_target_user(target_user("%s %s %s %s" % (number, tool, fsync, transport)),
-                              transport, fsync)
+                              transport, fsync,
+                              extra=BASELINE_FIELDS if tool in BASELINE_TOOLS else None)
     world.start()
     # The legacy server reads (and indexes) its Maildir once, as a live
     # server has long done, and must hold the corpus.
@@ -486,9 +503,9 @@ def throughput(world, args):
         label = "round %d %s %s %s" % (number, tool, fsync, transport)
         user = target_user("%s %s %s %s" % (number, tool, fsync, transport))
         world.fresh_target(user)
-        if tool == "mailmove run":
+        if tool.startswith("mailmove run"):
             m = run_mailmove(world, user, label, args.messages)
-        elif tool == "mailmove login":
+        elif tool.startswith("mailmove login"):
             m = run_login(world, user, label, args.messages)
         else:
             m = run_dsync(world, user, transport, label)
@@ -506,8 +523,185 @@ def throughput(world, args):
         m, seconds = run_login(world, user, label, args.messages, recent_ids)
         world.verify(user, expected, label)
         world.discard(user)
-        print("  via %-6s newest %d visible after %.2f s (whole move %.1f s)" % (
-            transport, RECENT, seconds, m.seconds), flush=True)
+        print("  %-17s via %-6s newest %d visible after %.2f s (whole move %.1f s)" % (
+            tool, transport, RECENT, seconds, m.seconds), flush=True)
+
+
+# -- many users --------------------------------------------------------------
+
+def many_user_name(kind, number):
+    return "%s-%03d@%s" % (kind, number, DOMAIN)
+
+
+class LoginProbe(threading.Thread):
+    """Logs in to the target over IMAP (LOGIN + SELECT INBOX) as a user
+    without a move every 200 ms, and keeps the seconds each took."""
+
+    def __init__(self, target, user):
+        super().__init__(daemon=True)
+        self.target, self.user = target, user
+        self.seconds = []
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            self.seconds.append(clients.timed_imap_login(self.target, self.user))
+            self.done.wait(0.2)
+
+    def finish(self):
+        self.done.set()
+        self.join()
+        ordered = sorted(self.seconds)
+        if not ordered:
+            return float("nan"), float("nan"), 0
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return statistics.median(ordered), p99, len(ordered)
+
+
+class WorkerCounter(threading.Thread):
+    """The most mailmove-worker processes seen at once (every 50 ms)."""
+
+    def __init__(self, target):
+        super().__init__(daemon=True)
+        self.target = target
+        self.most = 0
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            self.most = max(self.most, len(self.target.service_pids("mailmove-worker")))
+            self.done.wait(0.05)
+
+    def finish(self):
+        self.done.set()
+        self.join()
+        return self.most
+
+
+def many_mailmove(world, users, total):
+    """Every user logs in once (each login queues a move); the time until
+    status shows all of them done."""
+    started = time.monotonic()
+    for user in users:
+        clients.timed_imap_login(world.target, user)
+    queued = time.monotonic() - started
+    pending = set(users)
+    while pending:
+        if time.monotonic() - started > TIMEOUT:
+            raise BenchFailure("many users: moves not done in %d s: %s" % (
+                TIMEOUT, sorted(pending)[:5]))
+        time.sleep(0.25)
+        for row in mailmove.status_rows(world.target, "-A"):
+            if row["user"] not in pending:
+                continue
+            if row["state"] == "done":
+                pending.discard(row["user"])
+            elif row["state"] in ("failed", "auth-failed", "paused", "expired"):
+                raise BenchFailure("many users: %s" % mailmove.describe(row))
+    return time.monotonic() - started, queued
+
+
+def many_dsync(world, pairs, parallel, transport):
+    """doveadm backup -R for each (target user, legacy user), parallel at
+    once (as many as the mailmove service runs workers)."""
+    legacy = world.legacy
+    queue = list(pairs)
+    lock = threading.Lock()
+    errors = []
+
+    def work():
+        while True:
+            with lock:
+                if not queue or errors:
+                    return
+                user, source = queue.pop(0)
+            options = ["-o", "imapc_host=127.0.0.1",
+                       "-o", "imapc_port=%d" % legacy.ports[transport],
+                       "-o", "imapc_user=%s" % source, "-o", "imapc_password=%s" % LEGACY_PASSWORD,
+                       "-o", "imapc_ssl=%s" % ("imaps" if transport == "imaps" else "no"),
+                       "-o", "ssl_client_ca_file=%s" % legacy.cert_path] + IMAPC_TUNING
+            proc = subprocess.run([DOVEADM, "-c", world.target.config_path] + options +
+                                  ["backup", "-R", "-u", user, "imapc:"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  timeout=TIMEOUT)
+            if proc.returncode != 0:
+                with lock:
+                    errors.append("%s: exit %d: %s" % (user, proc.returncode,
+                                                       proc.stderr.decode()[-500:]))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work) for _ in range(parallel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise BenchFailure("many users, dsync: %s" % errors[0])
+    return time.monotonic() - started
+
+
+def many_users(world, args):
+    """--users N: N legacy accounts of --user-messages messages each (no
+    multi-MB message), moved by the mailmove service from N logins at
+    once (mailmove_max_workers at a time), and by doveadm backup -R with
+    as many processes at once; IMAP logins at the target meanwhile."""
+    started = time.monotonic()
+    legacy_users = [many_user_name("legacy", i) for i in range(args.users)]
+    expected, total, megabytes = {}, 0, 0.0
+    for i, user in enumerate(legacy_users):
+        messages = bench_corpus.BenchCorpus(seed=1000 + i, recipient=user).mailbox(
+            args.user_messages, with_big=False)
+        corpus.write_maildir(world.legacy.maildir(user), messages)
+        expected[user] = bench_corpus.by_folder(messages)
+        total += len(messages)
+        megabytes += corpus.total_bytes(messages) / 1e6
+    print("corpus: %d users, %d messages, %.1f MB, written in %.1f s" % (
+        args.users, total, megabytes, time.monotonic() - started), flush=True)
+    transport = args.via[0]
+    for i, source in enumerate(legacy_users):
+        world.add_target_user(many_user_name("mm", i), transport, source_user=source)
+        world.add_target_user(many_user_name("ds", i), transport, source_user=source)
+    # the probe logs in often: mailmove_protocols = none keeps its logins from queueing a move
+    world.target.add_user(User("probe@" + DOMAIN, "target-pw", userdb_mailmove_protocols="none"))
+    world.start()
+    for user in legacy_users:
+        world.check_legacy(expected[user], user)
+    workers = args.workers
+    print("legacy Dovecot holds the corpus; mailmove_max_workers = %d, via %s, default fsync" % (
+        workers, transport), flush=True)
+
+    results = {}
+    for tool in ("mailmove", "dsync"):
+        probe = LoginProbe(world.target, "probe@" + DOMAIN)
+        counter = WorkerCounter(world.target)
+        probe.start()
+        counter.start()
+        try:
+            if tool == "mailmove":
+                seconds, queued = many_mailmove(
+                    world, [many_user_name("mm", i) for i in range(args.users)], total)
+            else:
+                seconds = many_dsync(world, [(many_user_name("ds", i), source)
+                                             for i, source in enumerate(legacy_users)],
+                                     workers, transport)
+                queued = 0.0
+        finally:
+            p50, p99, logins = probe.finish()
+            most = counter.finish()
+        results[tool] = seconds
+        for i, source in enumerate(legacy_users):
+            user = many_user_name("mm" if tool == "mailmove" else "ds", i)
+            world.verify(user, expected[source], "%s %s" % (tool, user))
+            world.discard(user)
+        print("  %-8s %d users in %7.1f s: %6.0f msgs/s, %5.1f MB/s%s; target IMAP login+SELECT "
+              "p50 %.3f s, p99 %.3f s (%d logins); mailmove-workers at once: at most %d" % (
+                  tool, args.users, seconds, total / seconds, megabytes / seconds,
+                  " (all logins sent in %.1f s)" % queued if tool == "mailmove" else "",
+                  p50, p99, logins, most), flush=True)
+        if tool == "mailmove" and most > workers:
+            raise BenchFailure("more mailmove-workers at once (%d) than the limit %d" % (
+                most, workers))
+    print("  aggregate msgs/s, mailmove / dsync: %.2f" % (results["dsync"] / results["mailmove"]))
 
 
 # -- memory ----------------------------------------------------------------
@@ -554,6 +748,23 @@ def main():
     parser.add_argument("--messages", type=int, default=10000,
                         help="messages in the corpus (default 10000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run mailmove with one legacy connection and the whole "
+                        "survey first (%s), as before several folders moved at once" %
+                        ", ".join(BASELINE_TOOLS))
+    parser.add_argument("--fsync", nargs="+", choices=FSYNCS, default=list(FSYNCS),
+                        help="the fsync variants to run (default: both)")
+    parser.add_argument("--via", nargs="+", choices=TRANSPORTS, default=list(TRANSPORTS),
+                        help="the transports to run (default: both)")
+    parser.add_argument("--users", type=int, default=0,
+                        help="instead of the rounds: this many users at once (e.g. 200), "
+                        "mailmove's service against as many doveadm backup processes at "
+                        "once as it runs workers")
+    parser.add_argument("--user-messages", type=int, default=50,
+                        help="messages per user with --users (default 50)")
+    parser.add_argument("--workers", type=int, default=4,
+                        help="with --users: the target's mailmove_max_workers and the "
+                        "doveadm backup processes at once (default 4)")
     parser.add_argument("--memory", action="store_true",
                         help="the memory figures instead of the rounds")
     parser.add_argument("--memory-messages", type=int, default=100_000,
@@ -566,10 +777,14 @@ def main():
         parser.error("run as root (it starts Dovecot instances)")
     workdir = args.workdir or tempfile.mkdtemp(prefix="mailmove-bench-")
     users = [case[0] for case in MEMORY_CASES] if args.memory else [LEGACY_USER]
-    world = World(workdir, users)
+    if args.users:
+        users = [many_user_name("legacy", i) for i in range(args.users)]
+    world = World(workdir, users, args.workers)
     try:
         if args.memory:
             memory(world, args)
+        elif args.users:
+            many_users(world, args)
         else:
             throughput(world, args)
     except BenchFailure as failure:

@@ -60,9 +60,10 @@ class BenchCorpus(corpus.Corpus):
             total += len(piece)
         return "".join(out)
 
-    def mailbox(self, count):
+    def mailbox(self, count, with_big=True):
         """count Messages spread over FOLDERS (every folder gets at least
-        one), in INTERNALDATE order within each folder."""
+        one), in INTERNALDATE order within each folder. with_big=False:
+        no multi-MB message (a small mailbox of the many-users runs)."""
         folders = []
         for name, share in FOLDERS:
             folders += [name] * max(1, count * share // 100)
@@ -70,7 +71,7 @@ class BenchCorpus(corpus.Corpus):
         self.rng.shuffle(folders)
         dates = sorted(self.distinct_dates(count, 2009, 2024))
         positions = self.rng.sample(range(count), count)
-        big = set(positions[:max(1, round(count * BIG_SHARE))])
+        big = set(positions[:max(1, round(count * BIG_SHARE)) if with_big else 0])
         medium = set(positions[len(big):len(big) + round(count * MEDIUM_SHARE)])
         messages = []
         for n, (folder, date) in enumerate(zip(folders, dates)):

@@ -37,6 +37,8 @@ int64_t date_of(const std::string &internaldate)
 	return date ? date->unix_time : 0;
 }
 
+} // namespace
+
 // Receives bodies from the client and writes them through the folder's
 // writer, each UID FETCH batch in a save transaction of its own. A
 // message the target refuses, or the server does not deliver, is
@@ -210,8 +212,6 @@ private:
 	std::set<uint32_t> retry_set_;
 };
 
-} // namespace
-
 ImapFolder::ImapFolder(std::string source_key, std::string legacy_name, std::string target_name)
 	: source_key_(std::move(source_key)), legacy_name_(std::move(legacy_name)),
 	  target_name_(std::move(target_name))
@@ -227,15 +227,17 @@ std::string ImapFolder::guid_of(uint32_t uid) const
 	return imap_message_guid(source_key_, legacy_name_, info_.uidvalidity, uid);
 }
 
-FolderWriter ImapFolder::open_writer(RunContext &run) const
+std::unique_ptr<FolderWriter> ImapFolder::open_writer(RunContext &run) const
 {
 	FolderWriter::Options options;
 	options.allow_uidvalidity_change = true;
 	options.keep_uids = run.options.order == MoveOrder::uid;
 	/* One intent file per legacy folder (its name may not be a file
 	   name). */
-	return FolderWriter(run.store, run.checkpoint, legacy_name_, info_.uidvalidity,
-			    target_name_, "imap." + sha256_hex(legacy_name_, 16), run.log, options);
+	return std::make_unique<FolderWriter>(run.store, run.checkpoint, legacy_name_,
+					      info_.uidvalidity, target_name_,
+					      "imap." + sha256_hex(legacy_name_, 16), run.log,
+					      options);
 }
 
 void ImapFolder::settle_uidvalidity_change(imap::Client &client, RunContext &run,
@@ -266,7 +268,8 @@ void ImapFolder::survey(imap::Client &client, RunContext &run)
 	if (info_.exists > 0)
 		summaries_ = client.fetch_summaries();
 
-	FolderWriter writer = open_writer(run);
+	std::unique_ptr<FolderWriter> opened = open_writer(run);
+	FolderWriter &writer = *opened;
 	if (writer.uidvalidity_changed())
 		settle_uidvalidity_change(client, run, writer);
 
@@ -327,24 +330,47 @@ void ImapFolder::move(imap::Client &client, RunContext &run,
 	if (messages.empty())
 		return;
 	(void)client.examine(legacy_name_);
-	FolderWriter writer = open_writer(run);
-	progress_.state = "moving";
-	if (run.on_folder)
-		run.on_folder(progress_);
+	FolderMove move(*this, run);
+	/* Each round fetches only what a late refusal rolled back; the
+	   refused message itself waits for the next run, so this ends. */
+	for (std::vector<imap::BodyRequest> requests = move.requests(messages); !requests.empty();
+	     requests = move.take_retries())
+		client.fetch_bodies(requests, move.handler());
+}
 
+FolderMove::FolderMove(ImapFolder &folder, RunContext &run)
+	: folder_(folder), writer_(folder.open_writer(run)),
+	  guid_([&folder](uint32_t uid) { return folder.guid_of(uid); }),
+	  handler_(std::make_unique<FolderFetchHandler>(*writer_, run, folder.progress_,
+							folder.summaries_, guid_))
+{
+	folder.progress_.state = "moving";
+	if (run.on_folder)
+		run.on_folder(folder.progress_);
+}
+
+FolderMove::~FolderMove() = default;
+
+imap::FetchHandler &FolderMove::handler()
+{
+	return *handler_;
+}
+
+std::vector<imap::BodyRequest>
+FolderMove::requests(const std::vector<PendingMessage> &messages) const
+{
 	std::vector<imap::BodyRequest> requests;
 	for (const PendingMessage &m : messages)
 		requests.push_back({m.uid, m.size});
-	std::function<std::string(uint32_t)> guid = [this](uint32_t uid) { return guid_of(uid); };
-	FolderFetchHandler handler(writer, run, progress_, summaries_, guid);
-	/* Each round fetches only what a late refusal rolled back; the
-	   refused message itself waits for the next run, so this ends. */
-	while (!requests.empty()) {
-		client.fetch_bodies(requests, handler);
-		requests.clear();
-		for (uint32_t uid : handler.take_retries())
-			requests.push_back({uid, summaries_.find(uid)->size});
-	}
+	return requests;
+}
+
+std::vector<imap::BodyRequest> FolderMove::take_retries()
+{
+	std::vector<imap::BodyRequest> requests;
+	for (uint32_t uid : handler_->take_retries())
+		requests.push_back({uid, folder_.summaries_.find(uid)->size});
+	return requests;
 }
 
 void ImapFolder::expunge_orphans(RunContext &run, FolderWriter &writer)

@@ -39,6 +39,9 @@ struct RunContext {
 	}
 };
 
+class FolderFetchHandler;
+class FolderMove;
+
 class ImapFolder {
 public:
 	ImapFolder(std::string source_key, std::string legacy_name, std::string target_name);
@@ -70,9 +73,11 @@ public:
 	const std::string &target_name() const { return target_name_; }
 
 private:
+	friend class FolderMove;
+
 	std::string guid_of(uint32_t uid) const;
 	void expunge_orphans(RunContext &run, FolderWriter &writer);
-	FolderWriter open_writer(RunContext &run) const;
+	std::unique_ptr<FolderWriter> open_writer(RunContext &run) const;
 	void settle_uidvalidity_change(imap::Client &client, RunContext &run,
 				       FolderWriter &writer);
 
@@ -85,6 +90,32 @@ private:
 	imap::MessageSummaries summaries_;
 	std::vector<PendingMessage> pending_;
 	FolderProgress progress_;
+};
+
+// Moving some of a folder's messages: its target writer and the handler
+// that saves what UID FETCH delivers, commit by commit. The same for a
+// move over one connection (ImapFolder::move()) and for a reader of
+// several (folder-readers.h), whose events the move's thread hands to
+// handler().
+class FolderMove {
+public:
+	FolderMove(ImapFolder &folder, RunContext &run);
+	~FolderMove();
+	FolderMove(const FolderMove &) = delete;
+	FolderMove &operator=(const FolderMove &) = delete;
+
+	imap::FetchHandler &handler();
+	// What to UID FETCH for messages.
+	std::vector<imap::BodyRequest> requests(const std::vector<PendingMessage> &messages) const;
+	// Messages to fetch again: a late refusal rolled their transaction
+	// back (the refused message itself waits for the next run).
+	std::vector<imap::BodyRequest> take_retries();
+
+private:
+	ImapFolder &folder_;
+	std::unique_ptr<FolderWriter> writer_;
+	std::function<std::string(uint32_t)> guid_;
+	std::unique_ptr<FolderFetchHandler> handler_;
 };
 
 } // namespace mailmove::move

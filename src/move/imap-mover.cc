@@ -2,7 +2,10 @@
 
 #include "base/failure.h"
 #include "base/text.h"
+#include "imap/body-source.h"
 #include "move/checkpoint.h"
+#include "move/folder-readers.h"
+#include "move/folder-schedule.h"
 #include "move/identity.h"
 #include "move/imap-folder.h"
 #include "move/imap-session.h"
@@ -10,7 +13,9 @@
 #include "names/role.h"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <set>
 #include <ctime>
 
 namespace mailmove::move {
@@ -136,21 +141,35 @@ MoveReport ImapMover::run()
 	MoveLock lock(store_.state_dir(), options_.lock_wait_ms, cancel_);
 	Checkpoint checkpoint(store_.state_dir(), source_key_);
 	ReportWriter report(store_.state_dir());
+	/* The session may be handed to a reader thread later (folder-
+	   readers.h): from then on it logs through the readers' queue and
+	   asks only their stop flag, never cancel_ (the caller's thread's). */
+	std::atomic<bool> readers_stop{false};
+	HandOverLogger session_log(log_);
+	CancelCheck session_cancel = [&]() {
+		if (session_log.handed())
+			return readers_stop.load();
+		return cancel_ && cancel_();
+	};
 	std::unique_ptr<imap::Client> client =
-		open_imap_session(source_, log_, cancel_, connect_);
+		open_imap_session(source_, session_log, session_cancel, connect_);
 	try {
-		move_all(*client, checkpoint, report);
+		move_all(client, session_log, readers_stop, checkpoint, report);
 	} catch (const Failure &failure) {
-		/* A throttle answer to any command after the login: the
-		   run stops and waits the provider's backoff. */
+		/* A throttle answer to any command after the login, on any
+		   of the move's connections: the run stops and waits the
+		   provider's backoff. */
 		throw_if_throttled(source_, failure);
 		throw;
 	}
-	client->logout();
+	if (client != nullptr) /* else the readers logged it out */
+		client->logout();
 	return report_;
 }
 
-void ImapMover::move_all(imap::Client &client, Checkpoint &checkpoint, ReportWriter &report)
+void ImapMover::move_all(std::unique_ptr<imap::Client> &client, HandOverLogger &session_log,
+			 std::atomic<bool> &readers_stop, Checkpoint &checkpoint,
+			 ReportWriter &report)
 {
 	report.add_run(source_.url.to_string(), options_);
 	RunContext run{store_,	 checkpoint,  report,  log_,
@@ -158,23 +177,25 @@ void ImapMover::move_all(imap::Client &client, Checkpoint &checkpoint, ReportWri
 		       on_folder_};
 
 	std::vector<ImapFolder> folders =
-		prepare_folders(map_legacy_folders(client, &checkpoint), report);
+		prepare_folders(map_legacy_folders(*client, &checkpoint), report);
 	/* A folder the listing hid is a folder not moved. */
-	for (const std::string &entry : client.unreadable_list_entries()) {
+	for (const std::string &entry : client->unreadable_list_entries()) {
 		record_folder_failure(entry, "",
 				      "the legacy server listed it in a form that cannot be read",
 				      FailureKind::permanent, report);
 	}
 	report_.progress.folders_total = folders.size();
 
-	/* Everything is surveyed first, so the totals are known before the
-	   first message moves and the order can span folders. */
 	size_t inbox = SIZE_MAX;
-	std::vector<std::vector<PendingMessage>> pending;
 	for (size_t i = 0; i < folders.size(); i++) {
+		if (folders[i].target_name() == "INBOX")
+			inbox = i;
+	}
+	std::vector<std::vector<PendingMessage>> pending(folders.size());
+	auto survey = [&](size_t i) {
 		check_cancel();
 		try {
-			folders[i].survey(client, run);
+			folders[i].survey(*client, run);
 		} catch (const Cancelled &) {
 			throw;
 		} catch (const Failure &failure) {
@@ -184,20 +205,31 @@ void ImapMover::move_all(imap::Client &client, Checkpoint &checkpoint, ReportWri
 			   or the target cannot hold (a name its layout
 			   refuses...) must not keep the others from moving; a
 			   broken session ends the run. */
-			if (!client.usable())
+			if (!client->usable())
 				throw;
 			folder_failed(folders[i], failure, report);
 		}
-		if (folders[i].target_name() == "INBOX")
-			inbox = i;
-		pending.push_back(folders[i].take_pending());
+		pending[i] = folders[i].take_pending();
 		if (on_folder_)
 			on_folder_(folders[i].progress());
+	};
+	int64_t now = options_.now != 0 ? options_.now : int64_t(time(nullptr));
+	int64_t recent_since = now - int64_t(options_.recent_days) * 86400;
+
+	/* INBOX's newest mail is moved before the other folders are
+	   surveyed; everything else is surveyed before the rest moves, so
+	   the totals are known early and the order can span folders. */
+	if (inbox != SIZE_MAX) {
+		survey(inbox);
+		move_inbox_head(*client, run, folders[inbox], pending[inbox], recent_since);
+	}
+	for (size_t i = 0; i < folders.size(); i++) {
+		if (i != inbox)
+			survey(i);
 	}
 	std::vector<size_t> remaining(folders.size(), 0);
-	int64_t now = options_.now != 0 ? options_.now : int64_t(time(nullptr));
-	std::vector<WorkItem> work = order_work(std::move(pending), inbox, options_.order,
-						now - int64_t(options_.recent_days) * 86400);
+	std::vector<WorkItem> work =
+		order_work(std::move(pending), inbox, options_.order, recent_since);
 	for (const WorkItem &item : work)
 		remaining[item.folder]++;
 	for (size_t i = 0; i < folders.size(); i++) {
@@ -206,22 +238,176 @@ void ImapMover::move_all(imap::Client &client, Checkpoint &checkpoint, ReportWri
 	}
 	run.progress_changed();
 
+	std::set<size_t> folders_with_work;
+	for (const WorkItem &item : work)
+		folders_with_work.insert(item.folder);
+	unsigned connections = folder_connections(options_.folder_connections, 0,
+						  folders_with_work.size());
+	if (connections > 1) {
+		log_.debug("Moving " + std::to_string(folders_with_work.size()) +
+			   " folder(s) over " + std::to_string(connections) + " connections");
+		FolderReaders readers(std::move(client), session_log, readers_stop, connections,
+				      [this](Logger &log, const CancelCheck &cancel) {
+					      return open_imap_session(source_, log, cancel,
+								       connect_);
+				      });
+		move_in_parallel(readers, folders, work, remaining, run);
+		readers.finish();
+		return;
+	}
+
 	for (WorkItem &item : work) {
 		check_cancel();
 		ImapFolder &folder = folders[item.folder];
 		try {
-			folder.move(client, run, item.messages);
+			folder.move(*client, run, item.messages);
 		} catch (const Cancelled &) {
 			throw;
 		} catch (const Failure &failure) {
-			/* The session may be unusable now: the run ends, and
-			   says which folder it was in. */
-			throw Failure(failure.kind(), "folder " + printable_excerpt(folder.legacy_name()) +
-							      ": " + failure.what());
+			throw_in_folder(folder, failure);
 		}
 		item.messages = {}; /* moved: what is left to do is all it holds */
 		if (--remaining[item.folder] == 0)
 			folder_finished(folder);
+	}
+}
+
+void ImapMover::throw_in_folder(const ImapFolder &folder, const Failure &failure)
+{
+	/* The session may be unusable now: the run ends, and says which
+	   folder it was in. */
+	throw Failure(failure.kind(),
+		      "folder " + printable_excerpt(folder.legacy_name()) + ": " + failure.what());
+}
+
+void ImapMover::move_inbox_head(imap::Client &client, RunContext &run, ImapFolder &inbox,
+				std::vector<PendingMessage> &pending, int64_t recent_since)
+{
+	if (options_.order != MoveOrder::newest_first || options_.first_inbox_messages == 0 ||
+	    pending.empty())
+		return;
+	/* Ordered in place, not copied (INBOX may list 100,000 messages):
+	   the head is the front of the first step, and what is left goes
+	   back into pending for the run's order of everything. */
+	std::vector<std::vector<PendingMessage>> inbox_only;
+	inbox_only.push_back(std::move(pending));
+	std::vector<WorkItem> work =
+		order_work(std::move(inbox_only), 0, options_.order, recent_since);
+	std::vector<PendingMessage> &first = work.front().messages;
+	size_t head_size = std::min(first.size(), options_.first_inbox_messages);
+	std::vector<PendingMessage> head(first.begin(), first.begin() + head_size);
+	first.erase(first.begin(), first.begin() + head_size);
+	pending = std::move(first);
+	for (size_t i = 1; i < work.size(); i++)
+		pending.insert(pending.end(), work[i].messages.begin(), work[i].messages.end());
+	work = {};
+	check_cancel();
+	try {
+		inbox.move(client, run, head);
+	} catch (const Cancelled &) {
+		throw;
+	} catch (const Failure &failure) {
+		throw_in_folder(inbox, failure);
+	}
+}
+
+void ImapMover::move_in_parallel(FolderReaders &readers, std::vector<ImapFolder> &folders,
+				 std::vector<WorkItem> &work, std::vector<size_t> &remaining,
+				 RunContext &run)
+{
+	std::vector<size_t> item_folders;
+	for (const WorkItem &item : work)
+		item_folders.push_back(item.folder);
+	FolderSchedule schedule(item_folders);
+	struct Current {
+		size_t item = 0;
+		std::unique_ptr<FolderMove> move;
+	};
+	std::vector<Current> current(readers.count());
+
+	for (;;) {
+		while (std::optional<size_t> reader = readers.idle_reader()) {
+			std::optional<size_t> item = schedule.take();
+			if (!item)
+				break;
+			ImapFolder &folder = folders[work[*item].folder];
+			current[*reader].item = *item;
+			current[*reader].move = std::make_unique<FolderMove>(folder, run);
+			readers.assign(*reader, {folder.legacy_name(),
+						 current[*reader].move->requests(work[*item].messages)});
+			work[*item].messages = {}; /* the reader has them now */
+		}
+		if (schedule.all_done())
+			return;
+		check_cancel();
+		std::optional<ReaderEvent> event = readers.next(250, log_);
+		if (!event)
+			continue;
+		Current &on = current[event->reader];
+		switch (event->kind) {
+		case ReaderEvent::Kind::ready:
+			break;
+		case ReaderEvent::Kind::unavailable:
+			/* A provider that throttles refuses the extra login:
+			   the whole run stops and waits its backoff, as it
+			   would for the first connection. */
+			if (event->error) {
+				try {
+					std::rethrow_exception(event->error);
+				} catch (const source::Throttled &) {
+					throw;
+				} catch (const Failure &failure) {
+					throw_if_throttled(source_, failure);
+				} catch (...) {
+				}
+			}
+			log_.warning("An extra connection to the legacy server could not be opened (" +
+				     event->text + "); the move goes on with fewer");
+			if (readers.usable() == 0)
+				throw Failure(FailureKind::temporary, "no legacy connection is left");
+			break;
+		case ReaderEvent::Kind::failed:
+			try {
+				std::rethrow_exception(event->error);
+			} catch (const Cancelled &) {
+				throw;
+			} catch (const Failure &failure) {
+				throw_in_folder(folders[work[on.item].folder], failure);
+			}
+			break;
+		case ReaderEvent::Kind::batch_sent:
+			on.move->handler().on_batch_sent(event->batch, event->uids);
+			break;
+		case ReaderEvent::Kind::body:
+			if (event->body_stream != nullptr) {
+				on.move->handler().on_body(event->batch, event->uid,
+							   *event->body_stream);
+				readers.release(event->reader);
+			} else {
+				imap::StringSource body(std::move(event->text));
+				on.move->handler().on_body(event->batch, event->uid, body);
+			}
+			break;
+		case ReaderEvent::Kind::body_refused:
+			on.move->handler().on_body_refused(event->batch, event->uid, event->text);
+			break;
+		case ReaderEvent::Kind::batch_done:
+			on.move->handler().on_batch_done(event->batch, event->uids, event->missing);
+			break;
+		case ReaderEvent::Kind::finished: {
+			std::vector<imap::BodyRequest> retries = on.move->take_retries();
+			ImapFolder &folder = folders[work[on.item].folder];
+			if (!retries.empty()) {
+				readers.assign(event->reader, {folder.legacy_name(), retries});
+				break;
+			}
+			on.move.reset();
+			schedule.finish(on.item);
+			if (--remaining[work[on.item].folder] == 0)
+				folder_finished(folder);
+			break;
+		}
+		}
 	}
 }
 

@@ -5,6 +5,7 @@
 // checkpointing batch by batch.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "base/progress.h"
 #include "base/secret.h"
 #include "imap/client.h"
+#include "move/move-order.h"
 #include "move/mover.h"
 #include "move/store.h"
 #include "net/stream.h"
@@ -65,8 +67,11 @@ struct ImapSource {
 };
 
 class Checkpoint;
+class FolderReaders;
+class HandOverLogger;
 class ImapFolder;
 class ReportWriter;
+struct RunContext;
 
 class ImapMover {
 public:
@@ -92,8 +97,13 @@ public:
 	std::vector<PlannedFolder> survey();
 
 private:
-	// run() and survey() once the session is open.
-	void move_all(imap::Client &client, Checkpoint &checkpoint, ReportWriter &report);
+	// run() and survey() once the session is open. move_all() hands
+	// client to reader threads when it moves over several connections
+	// (client is null then; session_log and readers_stop are its
+	// session's, see run()).
+	void move_all(std::unique_ptr<imap::Client> &client, HandOverLogger &session_log,
+		      std::atomic<bool> &readers_stop, Checkpoint &checkpoint,
+		      ReportWriter &report);
 	std::vector<PlannedFolder> plan(imap::Client &client);
 	std::vector<names::MappedFolder> map_legacy_folders(imap::Client &client,
 							    const Checkpoint *checkpoint);
@@ -104,6 +114,16 @@ private:
 				   const std::string &reason, FailureKind kind, ReportWriter &report);
 	void folder_failed(ImapFolder &folder, const Failure &failure, ReportWriter &report);
 	void folder_finished(ImapFolder &folder);
+	// Moves the first options_.first_inbox_messages of INBOX's work
+	// (newest first) and takes them out of pending.
+	void move_inbox_head(imap::Client &client, RunContext &run, ImapFolder &inbox,
+			     std::vector<PendingMessage> &pending, int64_t recent_since);
+	// The work over several connections (folder-schedule.h): the
+	// readers fetch, this thread saves and commits.
+	void move_in_parallel(FolderReaders &readers, std::vector<ImapFolder> &folders,
+			      std::vector<WorkItem> &work, std::vector<size_t> &remaining,
+			      RunContext &run);
+	[[noreturn]] static void throw_in_folder(const ImapFolder &folder, const Failure &failure);
 	void check_cancel();
 
 	ImapSource source_;

@@ -33,6 +33,17 @@ struct MoveOptions {
 	// Now, for recent_days (tests pin it); 0 = the clock.
 	int64_t now = 0;
 	MessageFilter filter;
+	// IMAP: legacy connections that move folders at once (1: one folder
+	// after the other over the move's own connection); see
+	// folder-schedule.h. The stream factory is then called from other
+	// threads.
+	unsigned folder_connections = 1;
+	// IMAP, newest_first: this many of INBOX's newest messages are moved
+	// right after INBOX is surveyed, before the other folders are: the
+	// survey of a large account takes seconds, and recent mail is what
+	// a user who has just switched looks for. 0: survey everything first
+	// (the runner sets mailmove_first_inbox_messages, default 200).
+	size_t first_inbox_messages = 0;
 	// Folder naming and the admin's rules; the target's separator, prefix
 	// and special-use folders are filled in by the mover from the Store.
 	names::MappingOptions mapping;

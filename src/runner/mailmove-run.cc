@@ -85,6 +85,8 @@ static move::MoveOptions imap_move_options(struct mail_user *user,
 {
 	move::MoveOptions options = runner::read_move_options(user);
 	runner::apply_preset_folders(legacy.preset, options.mapping);
+	runner::limit_folder_connections(
+		user, legacy.preset ? legacy.preset->max_connections : 0, options);
 	return options;
 }
 
@@ -216,9 +218,14 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 		log.info("Moving mail from " + source.url.to_string() + " as " + source.login);
 		move::StreamFactory connect = runner::capped_connect(
 			user, source, cancel_check(callbacks), allowance.get());
-		move::ImapMover mover(std::move(source), imap_move_options(user, legacy), store,
-				      log, cancel_check(callbacks),
-				      progress_reporter(callbacks, last), connect);
+		move::MoveOptions options = imap_move_options(user, legacy);
+		/* A rate or daily cap counts one move's bytes in one place,
+		   not from several threads: one connection then. */
+		if (connect)
+			options.folder_connections = 1;
+		move::ImapMover mover(std::move(source), std::move(options), store, log,
+				      cancel_check(callbacks), progress_reporter(callbacks, last),
+				      connect);
 		mover.set_folder_callback([callbacks](const FolderProgress &folder) {
 			report_folder(callbacks, jobs::folder_progress_to_key_values(folder));
 		});

@@ -2,11 +2,14 @@
 
 #include "base/failure.h"
 #include "base/line-codec.h"
+#include "move/folder-schedule.h"
 #include "names/folder-settings.h"
 #include "runner/user-settings.h"
 #include "storage/dovecot-headers.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <ctime>
 
 namespace mailmove::runner {
@@ -83,6 +86,18 @@ move::MoveOptions read_move_options(struct mail_user *user)
 		invalid("mailmove_recent_days", days, "a number of days");
 	options.recent_days = *recent;
 
+	std::string connections = plugin_setting(user, "mailmove_folder_connections", "4");
+	auto folder_connections = parse_decimal<unsigned>(connections);
+	if (!folder_connections || *folder_connections == 0 || *folder_connections > 16)
+		invalid("mailmove_folder_connections", connections, "a number from 1 to 16");
+	options.folder_connections = *folder_connections;
+
+	std::string head = plugin_setting(user, "mailmove_first_inbox_messages", "200");
+	auto first_inbox = parse_decimal<size_t>(head);
+	if (!first_inbox)
+		invalid("mailmove_first_inbox_messages", head, "a number of messages");
+	options.first_inbox_messages = *first_inbox;
+
 	options.filter.since = date_setting(user, "mailmove_since");
 	options.filter.before = date_setting(user, "mailmove_before");
 	options.filter.max_size = read_max_message_size(user);
@@ -92,6 +107,26 @@ move::MoveOptions read_move_options(struct mail_user *user)
 		[user](const std::string &name) { return plugin_setting(user, name.c_str(), ""); },
 		options.mapping);
 	return options;
+}
+
+void limit_folder_connections(struct mail_user *user, unsigned account_cap,
+			      move::MoveOptions &options)
+{
+	/* The service's settings, which it checks itself: a value it would
+	   refuse cannot reach a worker, so unreadable means unset here. */
+	auto service_number = [user](const char *name, unsigned unset) {
+		auto number = parse_decimal<unsigned>(plugin_setting(user, name, ""));
+		return number ? *number : unset;
+	};
+	unsigned host_limit = service_number("mailmove_max_per_host", 0);
+	if (account_cap != 0 && (host_limit == 0 || account_cap < host_limit))
+		host_limit = account_cap;
+	unsigned per_move = move::connections_within_host_limit(
+		host_limit, service_number("mailmove_max_workers", 4));
+	options.folder_connections =
+		move::folder_connections(options.folder_connections, account_cap, SIZE_MAX);
+	if (per_move != 0)
+		options.folder_connections = std::min(options.folder_connections, per_move);
 }
 
 } // namespace mailmove::runner

@@ -71,6 +71,9 @@ struct Harness {
 	std::vector<Progress> progress;
 	std::map<std::string, FolderProgress> folders; // the last seen, per folder
 	std::vector<std::string> commands;              // of the last run
+	// Off for moves over several connections: the connections' threads
+	// would write commands at once.
+	bool log_commands = true;
 
 	move::MoveReport run(const std::string &password = "secret")
 	{
@@ -91,9 +94,12 @@ struct Harness {
 			source, options, store, log, [] { return false; },
 			[this](const Progress &p) { progress.push_back(p); },
 			[this]() {
-				commands.clear();
-				server_options.command_log = &commands;
-				return std::make_unique<fake::FakeImapServer>(server, server_options);
+				fake::ImapServerOptions session = server_options;
+				if (log_commands) {
+					commands.clear();
+					session.command_log = &commands;
+				}
+				return std::make_unique<fake::FakeImapServer>(server, session);
 			});
 		mover.set_folder_callback([this](const FolderProgress &f) { folders[f.name] = f; });
 		return mover.run();

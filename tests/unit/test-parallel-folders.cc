@@ -1,0 +1,268 @@
+// Several folders at once (MoveOptions::folder_connections): the schedule
+// that hands folders to connections, and whole moves over several
+// connections of the fake server: every message exactly once, INBOX's
+// newest first, crashes and cut connections resumed without duplicates.
+#include "mover-harness.h"
+
+#include "base/failure.h"
+#include "move/folder-schedule.h"
+
+#include <set>
+
+#include "check-main.h"
+#include "check-assert.h"
+
+namespace {
+
+// INBOX and n_folders more folders, each with per_folder messages.
+void build_folders(Harness &h, size_t n_folders, uint32_t per_folder)
+{
+	h.legacy = make_legacy(per_folder);
+	for (size_t i = 0; i < n_folders; i++) {
+		fake::LegacyMailbox box = make_legacy(per_folder, 1000 * uint32_t(i + 1));
+		/* bodies differ from INBOX's (exactly_once compares bodies) */
+		for (fake::LegacyMessage &m : box.messages)
+			m.body = "X-Folder: " + std::to_string(i) + "\r\n" + m.body;
+		h.server.mailboxes["Folder " + std::to_string(i)] = box;
+	}
+	h.log_commands = false;
+	h.options.folder_connections = 3;
+	h.client_options.batch_start_messages = 3;
+	h.client_options.batch_max_messages = 5;
+}
+
+void assert_every_folder_once(Harness &h, size_t n_folders)
+{
+	ck_assert_exactly_once(h);
+	for (size_t i = 0; i < n_folders; i++) {
+		std::string name = "Folder " + std::to_string(i);
+		ck_assert_exactly_once(h, name, name);
+	}
+}
+
+} // namespace
+
+START_TEST(schedule_keeps_a_folder_on_one_connection)
+{
+	/* items of folders 0 (INBOX), 1, 0, 2, 1 in the move's order */
+	move::FolderSchedule schedule({0, 1, 0, 2, 1});
+	ck_assert(schedule.take() == std::optional<size_t>(0));
+	ck_assert(schedule.take() == std::optional<size_t>(1));
+	/* item 2 is folder 0's, still busy: folder 2's item comes next */
+	ck_assert(schedule.take() == std::optional<size_t>(3));
+	ck_assert(!schedule.take().has_value());
+	ck_assert(!schedule.all_done());
+	schedule.finish(0);
+	/* folder 0 free: its next item, before anything later */
+	ck_assert(schedule.take() == std::optional<size_t>(2));
+	ck_assert(!schedule.take().has_value());
+	schedule.finish(1);
+	ck_assert(schedule.take() == std::optional<size_t>(4));
+	schedule.finish(2);
+	schedule.finish(3);
+	ck_assert(!schedule.all_done());
+	schedule.finish(4);
+	ck_assert(schedule.all_done());
+	ck_assert_uint_eq(schedule.running(), 0);
+}
+END_TEST
+
+START_TEST(schedule_hands_out_in_order_one_connection)
+{
+	move::FolderSchedule schedule({2, 0, 1});
+	for (size_t want = 0; want < 3; want++) {
+		std::optional<size_t> item = schedule.take();
+		ck_assert(item == std::optional<size_t>(want));
+		schedule.finish(*item);
+	}
+	ck_assert(!schedule.take().has_value());
+	ck_assert(schedule.all_done());
+	/* finishing twice changes nothing */
+	schedule.finish(1);
+	ck_assert(schedule.all_done());
+	ck_assert(move::FolderSchedule({}).all_done());
+}
+END_TEST
+
+START_TEST(connections_are_capped)
+{
+	ck_assert_uint_eq(move::folder_connections(4, 0, 16), 4);
+	ck_assert_uint_eq(move::folder_connections(4, 2, 16), 2); /* provider cap */
+	ck_assert_uint_eq(move::folder_connections(4, 0, 3), 3);  /* folders with work */
+	ck_assert_uint_eq(move::folder_connections(4, 0, 0), 1);
+	ck_assert_uint_eq(move::folder_connections(0, 0, 5), 1);
+	ck_assert_uint_eq(move::folder_connections(1, 8, 16), 1);
+}
+END_TEST
+
+START_TEST(parallel_move_moves_every_folder_once)
+{
+	Harness h;
+	build_folders(h, 6, 23);
+	move::MoveReport report = h.run();
+	assert_every_folder_once(h, 6);
+	ck_assert_uint_eq(report.progress.folders_total, 7);
+	ck_assert_uint_eq(report.progress.folders_done, 7);
+	ck_assert_uint_eq(report.progress.messages_total, 7 * 23);
+	ck_assert_uint_eq(report.progress.messages_done, 7 * 23);
+	ck_assert_uint_eq(report.saved_now, 7 * 23);
+	ck_assert(h.folders["Folder 5"].state == "done");
+
+	/* a rerun finds everything there */
+	move::MoveReport again = h.run();
+	ck_assert_uint_eq(again.saved_now, 0);
+	assert_every_folder_once(h, 6);
+}
+END_TEST
+
+START_TEST(parallel_move_keeps_newest_first_per_folder)
+{
+	Harness h;
+	build_folders(h, 4, 30);
+	h.client_options.batch_max_messages = 1; /* order visible per message */
+	h.client_options.batch_start_messages = 1;
+	h.run();
+	std::vector<fake::LegacyMessage> want = newest_first_order(h.legacy);
+	const auto &stored = h.inbox();
+	ck_assert_uint_eq(stored.size(), want.size());
+	for (size_t i = 0; i < want.size(); i++)
+		ck_assert_str_eq(stored[i].body.c_str(), want[i].body.c_str());
+	std::vector<fake::LegacyMessage> folder =
+		newest_first_order(h.server.mailboxes["Folder 2"]);
+	const auto &stored_folder = h.data.mailboxes["Folder 2"].messages;
+	ck_assert_uint_eq(stored_folder.size(), folder.size());
+	for (size_t i = 0; i < folder.size(); i++)
+		ck_assert_str_eq(stored_folder[i].body.c_str(), folder[i].body.c_str());
+}
+END_TEST
+
+START_TEST(inbox_head_moves_before_other_folders_are_surveyed)
+{
+	Harness h;
+	build_folders(h, 3, 20);
+	h.options.first_inbox_messages = 5;
+	h.run();
+	assert_every_folder_once(h, 3);
+	/* the first 5 messages at the target are INBOX's newest 5, saved
+	   before any other folder's total was known: the first progress
+	   reports count INBOX only */
+	std::vector<fake::LegacyMessage> want = newest_first_order(h.legacy);
+	std::set<std::string> newest, first_saved;
+	for (size_t i = 0; i < 5; i++) {
+		newest.insert(want[i].body);
+		/* a batch's messages come in the server's order */
+		first_saved.insert(h.inbox()[i].body);
+	}
+	ck_assert(newest == first_saved);
+	ck_assert(!h.progress.empty());
+	ck_assert_uint_eq(h.progress.front().messages_total, 20);
+	ck_assert_uint_eq(h.progress.back().messages_total, 4 * 20);
+	ck_assert_uint_eq(h.progress.back().messages_done, 4 * 20);
+}
+END_TEST
+
+START_TEST(parallel_move_streams_large_bodies)
+{
+	Harness h;
+	build_folders(h, 3, 4);
+	/* larger than the readers buffer (1 MiB): read from the socket by
+	   the saving thread */
+	h.server.mailboxes["Folder 1"].messages[2].body =
+		"Subject: big\r\n\r\n" + std::string(3 * 1024 * 1024, 'b') + "\r\n";
+	h.legacy.messages[1].body = "Subject: big too\r\n\r\n" + std::string(1536 * 1024, 'c') + "\r\n";
+	h.run();
+	assert_every_folder_once(h, 3);
+	ck_assert(h.data.max_body_chunk_seen < 1024 * 1024);
+}
+END_TEST
+
+START_TEST(parallel_crash_after_commit_resumes_exactly_once)
+{
+	Harness h;
+	build_folders(h, 5, 17);
+	h.data.crash_after_next_commit = true;
+	try {
+		h.run();
+		ck_abort_msg("the simulated crash did not stop the run");
+	} catch (const Failure &) {
+	}
+	move::MoveReport report = h.run();
+	assert_every_folder_once(h, 5);
+	ck_assert_uint_eq(report.progress.messages_done, 6 * 17);
+}
+END_TEST
+
+START_TEST(parallel_crash_inside_commit_resumes_exactly_once)
+{
+	for (int round = 0; round < 3; round++) {
+		Harness h;
+		build_folders(h, 4, 15);
+		for (int commits = 0; commits <= round * 3; commits++) {
+			/* crash inside a later commit each round */
+			h.data.lose_guids_in_next_commit = true;
+			try {
+				h.run();
+			} catch (const Failure &) {
+			}
+		}
+		h.run();
+		assert_every_folder_once(h, 4);
+	}
+}
+END_TEST
+
+START_TEST(parallel_cut_connection_then_resume)
+{
+	Harness h;
+	build_folders(h, 4, 25);
+	h.server_options.cut_in_body = 9;
+	try {
+		h.run();
+		ck_abort_msg("the cut connection did not stop the run");
+	} catch (const Failure &failure) {
+		ck_assert(failure.kind() == FailureKind::temporary);
+	}
+	h.server_options.cut_in_body = 0;
+	h.run();
+	assert_every_folder_once(h, 4);
+}
+END_TEST
+
+START_TEST(parallel_refused_message_is_reported_and_retried)
+{
+	Harness h;
+	build_folders(h, 3, 12);
+	h.server.mailboxes["Folder 1"].messages[3].body += "REFUSE-ME\r\n";
+	h.data.refuse_late = true;
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.progress.messages_failed, 1);
+	ck_assert_exactly_once(h);
+	ck_assert_uint_eq(h.data.mailboxes["Folder 1"].messages.size(), 11);
+	ck_assert_exactly_once(h, "Folder 0", "Folder 0");
+	ck_assert_exactly_once(h, "Folder 2", "Folder 2");
+}
+END_TEST
+
+static Suite *parallel_folders_suite()
+{
+	Suite *s = suite_create("parallel-folders");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, schedule_keeps_a_folder_on_one_connection);
+	tcase_add_test(tc, schedule_hands_out_in_order_one_connection);
+	tcase_add_test(tc, connections_are_capped);
+	tcase_add_test(tc, parallel_move_moves_every_folder_once);
+	tcase_add_test(tc, parallel_move_keeps_newest_first_per_folder);
+	tcase_add_test(tc, inbox_head_moves_before_other_folders_are_surveyed);
+	tcase_add_test(tc, parallel_move_streams_large_bodies);
+	tcase_add_test(tc, parallel_crash_after_commit_resumes_exactly_once);
+	tcase_add_test(tc, parallel_crash_inside_commit_resumes_exactly_once);
+	tcase_add_test(tc, parallel_cut_connection_then_resume);
+	tcase_add_test(tc, parallel_refused_message_is_reported_and_retried);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main()
+{
+	return run_check_suites({parallel_folders_suite()});
+}
