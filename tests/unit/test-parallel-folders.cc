@@ -5,8 +5,11 @@
 #include "mover-harness.h"
 
 #include "base/failure.h"
+#include "move/folder-readers.h"
 #include "move/folder-schedule.h"
 
+#include <atomic>
+#include <map>
 #include <set>
 
 #include "check-main.h"
@@ -243,6 +246,97 @@ START_TEST(parallel_refused_message_is_reported_and_retried)
 }
 END_TEST
 
+
+// Two readers over a queue smaller than two bodies, one body larger than
+// the buffer (read from the reader's connection by this thread): every
+// body arrives once and whole, batch events in order, no deadlock.
+START_TEST(readers_deliver_every_body_through_a_small_queue)
+{
+	fake::LegacyServer server;
+	server.mailboxes["INBOX"] = make_legacy(30);
+	server.mailboxes["Other"] = make_legacy(25, 501);
+	server.mailboxes["Other"].messages[4].body =
+		"Subject: big\r\n\r\n" + std::string(9000, 'z') + "\r\n";
+	imap::ClientOptions client_options;
+	client_options.batch_start_messages = 4;
+	client_options.batch_max_messages = 6;
+	auto open = [&](Logger &log, const CancelCheck &cancel) {
+		auto client = std::make_unique<imap::Client>(
+			std::make_unique<fake::FakeImapServer>(server, fake::ImapServerOptions()), log,
+			client_options, cancel);
+		client->greeting();
+		client->login("alice", "secret");
+		return client;
+	};
+	NullLogger direct;
+	move::HandOverLogger first_log(direct);
+	std::atomic<bool> stop{false};
+	std::unique_ptr<imap::Client> first = open(first_log, [&stop] { return stop.load(); });
+	move::FolderReaders::Options options;
+	options.buffered_body_bytes = 4000;
+	options.queue_bytes = 5000;
+	move::FolderReaders readers(std::move(first), first_log, stop, 2, open, options);
+
+	std::map<std::string, std::vector<imap::BodyRequest>> requests;
+	for (const auto &[name, box] : server.mailboxes) {
+		for (const fake::LegacyMessage &m : box.messages)
+			requests[name].push_back({m.uid, m.body.size()});
+	}
+	readers.assign(0, {"INBOX", requests["INBOX"]});
+	std::map<size_t, std::string> folder_of{{0, "INBOX"}};
+	std::map<size_t, std::map<uint32_t, std::string>> bodies;
+	std::map<size_t, uint64_t> next_batch;
+	size_t finished = 0, streamed = 0;
+	NullLogger log;
+	while (finished < 2) {
+		std::optional<move::ReaderEvent> event = readers.next(5000, log);
+		ck_assert_msg(event.has_value(), "no event in 5 s");
+		size_t r = event->reader;
+		switch (event->kind) {
+		case move::ReaderEvent::Kind::ready:
+			ck_assert_uint_eq(r, 1);
+			readers.assign(1, {"Other", requests["Other"]});
+			folder_of[1] = "Other";
+			break;
+		case move::ReaderEvent::Kind::batch_sent:
+			ck_assert_uint_eq(event->batch, next_batch[r]++);
+			break;
+		case move::ReaderEvent::Kind::body:
+			ck_assert(bodies[r].count(event->uid) == 0);
+			if (event->body_stream != nullptr) {
+				std::string text;
+				char buf[1000];
+				while (size_t n = event->body_stream->read(buf, sizeof(buf)))
+					text.append(buf, n);
+				bodies[r][event->uid] = text;
+				readers.release(r);
+				streamed++;
+			} else {
+				ck_assert(event->text.size() <= 4000);
+				bodies[r][event->uid] = event->text;
+			}
+			break;
+		case move::ReaderEvent::Kind::finished:
+			finished++;
+			break;
+		case move::ReaderEvent::Kind::batch_done:
+		case move::ReaderEvent::Kind::body_refused:
+			break;
+		default:
+			ck_abort_msg("unexpected event %d", int(event->kind));
+		}
+	}
+	ck_assert_uint_eq(streamed, 1);
+	for (size_t r = 0; r < 2; r++) {
+		const fake::LegacyMailbox &box = server.mailboxes[folder_of[r]];
+		ck_assert_uint_eq(bodies[r].size(), box.messages.size());
+		for (const fake::LegacyMessage &m : box.messages)
+			ck_assert(bodies[r][m.uid] == m.body);
+	}
+	readers.finish();
+}
+END_TEST
+
 static Suite *parallel_folders_suite()
 {
 	Suite *s = suite_create("parallel-folders");
@@ -250,6 +344,7 @@ static Suite *parallel_folders_suite()
 	tcase_add_test(tc, schedule_keeps_a_folder_on_one_connection);
 	tcase_add_test(tc, schedule_hands_out_in_order_one_connection);
 	tcase_add_test(tc, connections_are_capped);
+	tcase_add_test(tc, readers_deliver_every_body_through_a_small_queue);
 	tcase_add_test(tc, parallel_move_moves_every_folder_once);
 	tcase_add_test(tc, parallel_move_keeps_newest_first_per_folder);
 	tcase_add_test(tc, inbox_head_moves_before_other_folders_are_surveyed);
