@@ -485,10 +485,11 @@ def throughput(world, args):
                  for tool in order]
     recent = [("recent", tool, "fsync", transport) for transport in args.via
               for tool in ("mailmove login",) + (BASELINE_TOOLS[1:] if args.baseline else ())]
+    connections = {"userdb_mailmove_folder_connections": str(args.connections)}
     for number, tool, fsync, transport in runs + recent:
         world.add_target_user(target_user("%s %s %s %s" % (number, tool, fsync, transport)),
                               transport, fsync,
-                              extra=BASELINE_FIELDS if tool in BASELINE_TOOLS else None)
+                              extra=BASELINE_FIELDS if tool in BASELINE_TOOLS else connections)
     world.start()
     # The legacy server reads (and indexes) its Maildir once, as a live
     # server has long done, and must hold the corpus.
@@ -659,7 +660,9 @@ def many_users(world, args):
         args.users, total, megabytes, time.monotonic() - started), flush=True)
     transport = args.via[0]
     for i, source in enumerate(legacy_users):
-        world.add_target_user(many_user_name("mm", i), transport, source_user=source)
+        world.add_target_user(many_user_name("mm", i), transport, source_user=source,
+                              extra={"userdb_mailmove_folder_connections":
+                                     str(args.connections)})
         world.add_target_user(many_user_name("ds", i), transport, source_user=source)
     # the probe logs in often: mailmove_protocols = none keeps its logins from queueing a move
     world.target.add_user(User("probe@" + DOMAIN, "target-pw", userdb_mailmove_protocols="none"))
@@ -752,6 +755,9 @@ def main():
                         help="also run mailmove with one legacy connection and the whole "
                         "survey first (%s), as before several folders moved at once" %
                         ", ".join(BASELINE_TOOLS))
+    parser.add_argument("--connections", type=int, default=4,
+                        help="mailmove_folder_connections of the mailmove runs (default 4; "
+                        "the --baseline runs use 1)")
     parser.add_argument("--fsync", nargs="+", choices=FSYNCS, default=list(FSYNCS),
                         help="the fsync variants to run (default: both)")
     parser.add_argument("--via", nargs="+", choices=TRANSPORTS, default=list(TRANSPORTS),

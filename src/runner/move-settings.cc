@@ -86,7 +86,7 @@ move::MoveOptions read_move_options(struct mail_user *user)
 		invalid("mailmove_recent_days", days, "a number of days");
 	options.recent_days = *recent;
 
-	std::string connections = plugin_setting(user, "mailmove_folder_connections", "4");
+	std::string connections = plugin_setting(user, "mailmove_folder_connections", "1");
 	auto folder_connections = parse_decimal<unsigned>(connections);
 	if (!folder_connections || *folder_connections == 0 || *folder_connections > 16)
 		invalid("mailmove_folder_connections", connections, "a number from 1 to 16");

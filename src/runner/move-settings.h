@@ -5,7 +5,7 @@
 //   mailmove_before = YYYY-MM-DD       (INTERNALDATE before, UTC)
 //   mailmove_max_message_size = 0      (bytes; k, M, G suffixes; 0 = none)
 //   mailmove_skip_deleted = yes
-//   mailmove_folder_connections = 4    (IMAP: folders moved at once, 1-16)
+//   mailmove_folder_connections = 1    (IMAP: folders moved at once, 1-16)
 //   mailmove_first_inbox_messages = 200 (IMAP newest-first: INBOX's newest
 //                                      moved before the other folders'
 //                                      survey; 0 = survey all first)

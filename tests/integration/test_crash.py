@@ -68,7 +68,10 @@ class World(TreeWorld):
         self.legacy = TreeLegacyInstance(workdir, users=[User(USER, LEGACY_PASSWORD)])
         self.target = TreeTargetInstance(
             workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path,
-            users=[User(USER, "target-crash-pw", userdb_mailmove_source_password=LEGACY_PASSWORD)],
+            # four legacy connections: kill -9 also while several
+            # folders move at once (src/move/folder-readers.h)
+            users=[User(USER, "target-crash-pw", userdb_mailmove_source_password=LEGACY_PASSWORD,
+                        userdb_mailmove_folder_connections="4")],
             plugin_settings={"mailmove_retry_delay": "1s", "mailmove_retry_max_delay": "2s"})
         self.inspector = self.target.inspector(workdir)
         self.tree = crash_tree(MESSAGES)
