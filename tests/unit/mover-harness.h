@@ -12,6 +12,8 @@
 #include "move/move-report.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -74,6 +76,9 @@ struct Harness {
 	// Off for moves over several connections: the connections' threads
 	// would write commands at once.
 	bool log_commands = true;
+	// Changes the options of a run's n-th connection (0: the first);
+	// called from the readers' threads too.
+	std::function<void(size_t n, fake::ImapServerOptions &)> per_connection;
 
 	move::MoveReport run(const std::string &password = "secret")
 	{
@@ -90,11 +95,14 @@ struct Harness {
 		source.oauth2_only_provider = oauth2_only_provider;
 		NullLogger log;
 		options.lock_wait_ms = 200;
+		std::atomic<size_t> opened{0};
 		move::ImapMover mover(
 			source, options, store, log, [] { return false; },
 			[this](const Progress &p) { progress.push_back(p); },
-			[this]() {
+			[this, &opened]() {
 				fake::ImapServerOptions session = server_options;
+				if (per_connection)
+					per_connection(opened++, session);
 				if (log_commands) {
 					commands.clear();
 					session.command_log = &commands;

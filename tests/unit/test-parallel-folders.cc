@@ -7,8 +7,10 @@
 #include "base/failure.h"
 #include "move/folder-readers.h"
 #include "move/folder-schedule.h"
+#include "source/throttling.h"
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -41,6 +43,21 @@ void assert_every_folder_once(Harness &h, size_t n_folders)
 		std::string name = "Folder " + std::to_string(i);
 		ck_assert_exactly_once(h, name, name);
 	}
+}
+
+// The run, which must stop with Throttled; returns its message.
+std::string throttled_run(Harness &h)
+{
+	try {
+		h.run();
+	} catch (const source::Throttled &throttled) {
+		ck_assert_int_eq(throttled.backoff().count(), 300);
+		return throttled.what();
+	} catch (const Failure &failure) {
+		ck_abort_msg("not throttled: %s", failure.what());
+	}
+	ck_abort_msg("the run did not stop");
+	return "";
 }
 
 } // namespace
@@ -337,6 +354,64 @@ START_TEST(readers_deliver_every_body_through_a_small_queue)
 }
 END_TEST
 
+// A reader's connection hears the provider's throttle answer in the
+// middle of a folder: the whole run stops (Throttled, with the backoff),
+// no folder or message is taken for broken, and the next run completes
+// every folder exactly once.
+START_TEST(parallel_throttled_reader_stops_the_run)
+{
+	Harness h;
+	build_folders(h, 6, 40);
+	h.throttling.answers = {"[THROTTLED]"};
+	h.throttling.backoff = std::chrono::seconds(300);
+	h.per_connection = [](size_t n, fake::ImapServerOptions &session) {
+		if (n == 0)
+			return; /* the move's own session surveys everything */
+		session.body_fetch_refusal = "NO [THROTTLED] Too many commands, slow down";
+		session.refuse_bodies_after = 3;
+	};
+	std::string message = throttled_run(h);
+	ck_assert_msg(contains(message, "[THROTTLED] Too many commands") &&
+			      contains(message, "the provider is throttling; waiting 300 s"),
+		      "%s", message.c_str());
+	ck_assert_uint_eq(h.report("folder-failed").size(), 0);
+	ck_assert_uint_eq(h.report("message-failed").size(), 0);
+
+	h.per_connection = {};
+	move::MoveReport done = h.run();
+	ck_assert_uint_eq(done.progress.messages_failed, 0);
+	assert_every_folder_once(h, 6);
+}
+END_TEST
+
+// An extra connection's login is refused with a throttle answer: not a
+// connection the move does without, but the provider telling the whole
+// run to wait.
+START_TEST(parallel_throttled_extra_login_stops_the_run)
+{
+	Harness h;
+	build_folders(h, 6, 40);
+	h.throttling.answers = {"Request is throttled"};
+	h.throttling.backoff = std::chrono::seconds(300);
+	h.per_connection = [](size_t n, fake::ImapServerOptions &session) {
+		if (n > 0)
+			session.login_refusal = "NO Request is throttled, try again later";
+	};
+	std::string message = throttled_run(h);
+	ck_assert_msg(contains(message, "Request is throttled"), "%s", message.c_str());
+	ck_assert_uint_eq(h.report("folder-failed").size(), 0);
+
+	/* another refusal is a connection fewer, and the move goes on */
+	h.per_connection = [](size_t n, fake::ImapServerOptions &session) {
+		if (n > 0)
+			session.login_refusal = "NO [UNAVAILABLE] Too many sessions";
+	};
+	move::MoveReport done = h.run();
+	ck_assert_uint_eq(done.progress.messages_failed, 0);
+	assert_every_folder_once(h, 6);
+}
+END_TEST
+
 static Suite *parallel_folders_suite()
 {
 	Suite *s = suite_create("parallel-folders");
@@ -353,6 +428,8 @@ static Suite *parallel_folders_suite()
 	tcase_add_test(tc, parallel_crash_inside_commit_resumes_exactly_once);
 	tcase_add_test(tc, parallel_cut_connection_then_resume);
 	tcase_add_test(tc, parallel_refused_message_is_reported_and_retried);
+	tcase_add_test(tc, parallel_throttled_reader_stops_the_run);
+	tcase_add_test(tc, parallel_throttled_extra_login_stops_the_run);
 	suite_add_tcase(s, tc);
 	return s;
 }
