@@ -33,6 +33,8 @@
 	S(STR, mailmove_before, "") \
 	S(SIZE, mailmove_max_message_size, 0) \
 	S(BOOL, mailmove_skip_deleted, TRUE) \
+	S(UINT, mailmove_folder_connections, 1) \
+	S(UINT, mailmove_first_inbox_messages, 200) \
 	S(SIZE, mailmove_max_bytes_per_second, 0) \
 	/* a string: unset means the provider preset's cap, 0 none */ \
 	S(STR, mailmove_max_bytes_per_day, "") \
