@@ -289,6 +289,15 @@ ServiceCore::Lines ServiceCore::job_action(JobAction action, const UserMask &mas
 			continue;
 		}
 		ActionVerdict verdict = apply_job_action(action, job, context);
+		// A run on another backend: it reads the record and stops.
+		std::string owner = verdict.changed && run == run_of_user_.end() &&
+					    store_.shared() && action == JobAction::pause ?
+			store_.run_owner(job.user) : "";
+		if (!owner.empty() && owner != store_.backend()) {
+			verdict.reason = "the run on backend " + owner +
+					 " stops within " + std::to_string(store_.renew_interval()) +
+					 " s (its next lease renewal)";
+		}
 		if (verdict.changed) {
 			bool stopped = run != run_of_user_.end();
 			if (stopped) {

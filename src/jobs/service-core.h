@@ -200,6 +200,12 @@ private:
 	static Outcome reported_outcome(bool done, const KeyValues &values, const char *no_reason);
 	void end_run(RunId run, const KeyValues &values, const Outcome &outcome);
 	void forget_run(RunId run);
+	// In a cluster: an admin on another backend paused the job (the
+	// shared record says paused) while its worker run goes on here. Stops
+	// that run the way a local pause does and frees its lease; true when
+	// it did. A doveadm run is not stopped (a pause of one is refused
+	// here too): its next report writes the record back to running.
+	bool stop_if_paused_elsewhere(RunId run, const Job &job);
 	// After the job's new state is saved (a cluster's other backends read
 	// it once the lease is gone); errors are logged.
 	void release_lease(const std::string &user);

@@ -476,6 +476,77 @@ START_TEST(cluster_limit_over_two_cores)
 }
 END_TEST
 
+START_TEST(pause_on_another_backend_stops_the_run)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	Backend a(kv, clock, "a"), b(kv, clock, "b");
+	a.login("alice");
+	a.login("bob");
+	ck_assert_uint_eq(a.start_users().size(), 2);
+	// Paused on b while a runs both: b writes the record, a stops.
+	std::vector<std::string> reply = b.core.admin_line(1, "PAUSE\talice");
+	ck_assert_string_eq(reply_field(reply[0], "result"), "changed");
+	ck_assert_string_eq(reply_field(reply[0], "state"), "paused");
+	ck_assert(reply_field(reply[0], "reason").find("backend a stops within 20 s") !=
+		  std::string::npos);
+	ck_assert(a.core.take_stopped_runs().empty());
+	// alice: a's worker reports progress; a notices and stops it.
+	ck_assert(a.core.worker_line(a.runs.at("alice"), "PROGRESS\tmessages_done=2") ==
+		  RunState::continuing);
+	std::vector<RunId> stopped = a.core.take_stopped_runs();
+	ck_assert_uint_eq(stopped.size(), 1);
+	ck_assert_uint_eq(stopped[0], a.runs.at("alice"));
+	ck_assert(a.store.find("alice")->state == JobState::paused);
+	ck_assert_string_eq(a.store.run_owner("alice"), "");
+	ck_assert(a.events.logged("alice", "Paused by an admin"));
+	// bob: no report; a's next lease renewal notices.
+	b.core.admin_line(1, "PAUSE\tbob");
+	a.core.tick();
+	ck_assert(a.core.take_stopped_runs().empty()); // renewal not due yet
+	clock.advance(20);
+	a.core.tick();
+	stopped = a.core.take_stopped_runs();
+	ck_assert_uint_eq(stopped.size(), 1);
+	ck_assert_uint_eq(stopped[0], a.runs.at("bob"));
+	ck_assert_uint_eq(a.core.running_count(), 0);
+	// The stopped worker's late DONE changes nothing.
+	a.finish("alice");
+	ck_assert(a.store.find("alice")->state == JobState::paused);
+	// Resumed on b: one run, on whichever backend takes it first.
+	reply = b.core.admin_line(1, "RESUME\talice");
+	ck_assert_string_eq(reply_field(reply[0], "state"), "queued");
+	std::vector<std::string> on_b = b.start_users();
+	std::vector<std::string> on_a = a.start_users();
+	ck_assert_uint_eq(on_a.size() + on_b.size(), 1);
+	ck_assert_uint_eq(on_b.size(), 1);
+	b.finish("alice");
+	ck_assert(b.store.find("alice")->state == JobState::done);
+	ck_assert_uint_eq(b.store.find("alice")->attempts, 2);
+	ck_assert(b.store.find("bob")->state == JobState::paused);
+}
+END_TEST
+
+START_TEST(run_ends_before_the_pause_is_noticed)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	Backend a(kv, clock, "a"), b(kv, clock, "b");
+	a.login("alice");
+	ck_assert_uint_eq(a.start_users().size(), 1);
+	b.core.admin_line(1, "PAUSE\talice");
+	// The worker finished before a read the pause: the outcome is
+	// recorded, the job stays paused.
+	a.finish("alice");
+	Job job = *a.store.find("alice");
+	ck_assert(job.state == JobState::paused);
+	ck_assert_uint_eq(job.progress.messages_done, 5);
+	ck_assert_int_eq(job.next_run, 0);
+	ck_assert(a.start_users().empty());
+	ck_assert(b.start_users().empty());
+}
+END_TEST
+
 int main()
 {
 	Suite *store = suite_create("shared job table");
@@ -498,6 +569,8 @@ int main()
 	tcase_add_test(core, two_cores_one_run);
 	tcase_add_test(core, takeover_after_a_backend_died);
 	tcase_add_test(core, cluster_limit_over_two_cores);
+	tcase_add_test(core, pause_on_another_backend_stops_the_run);
+	tcase_add_test(core, run_ends_before_the_pause_is_noticed);
 	suite_add_tcase(cores, core);
 	return run_check_suites({store, cores});
 }
