@@ -11,6 +11,10 @@ started here on a free loopback port), reached through Dovecot's dict API
   by default; the issue's 2,000 with a longer scenario timeout) queued over both backends: all done, each message once,
   both backends ran moves, and the cluster-wide worker limit
   (mailmove_cluster_workers) held at every sample of the shared table.
+- cluster-credentials-from-other-backend: `credentials set` on backend a
+  (the admin then copies a's vault key file to b, as doc/cluster.md says);
+  the move run by b logs in with it (the user's userdb has no legacy
+  password); the password is in neither the shared store nor a log.
 - cluster-pause-from-other-backend: pause issued on the backend that
   does not run the move stops the run there within the lease renewal
   interval (the lease goes, no message arrives afterwards); resume from
@@ -42,6 +46,9 @@ SAME = "alice@" + DOMAIN
 KILLED = "kim@" + DOMAIN
 PAUSED = "paula@" + DOMAIN
 PAUSED_MESSAGES = 3000
+# Its legacy password only in the credential vault (not in userdb).
+VAULTED = "vera@" + DOMAIN
+VAULTED_PASSWORD = "legacy-Vaulted-13-only"
 STATUS_USERS = ["s%d@%s" % (i, DOMAIN) for i in range(1, 7)]
 # 2,000 in the issue; 500 fit CI time on this 2-core machine (2,000 take
 # ~15 min here: raise MAILMOVE_IT_SCENARIO_TIMEOUT with it).
@@ -114,11 +121,12 @@ class World:
         self.redis = Redis(workdir)
         every = [SAME, KILLED, PAUSED] + STATUS_USERS + BULK_USERS
         self.legacy = LegacyInstance(workdir, "cluster-legacy",
-                                     users=[User(u, LEGACY_PASSWORD) for u in every])
+                                     users=[User(u, LEGACY_PASSWORD) for u in every] +
+                                     [User(VAULTED, VAULTED_PASSWORD)])
         self.backends = []
         for name in ("a", "b"):
             users = [User(u, "target-pw", userdb_mailmove_source_password=LEGACY_PASSWORD)
-                     for u in every]
+                     for u in every] + [User(VAULTED, "target-pw")]
             backend = TargetInstance(
                 workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path,
                 name="cluster-" + name, users=users,
@@ -131,6 +139,8 @@ class World:
                     "mailmove_max_workers": "4",
                     "mailmove_retry_delay": "2s",
                     "mailmove_pass_interval": "0",
+                    # Each backend its own path; the admin copies the file.
+                    "mailmove_vault_key_file": os.path.join(workdir, "vault-%s.key" % name),
                 })
             self.backends.append(backend)
         self.a, self.b = self.backends
@@ -144,6 +154,7 @@ class World:
         corpus.write_maildir(self.legacy.maildir(SAME), gen.inbox(60, recipient=SAME))
         corpus.write_maildir(self.legacy.maildir(KILLED),
                              gen.inbox(KILLED_MESSAGES, recipient=KILLED, max_attachment=20_000))
+        corpus.write_maildir(self.legacy.maildir(VAULTED), gen.inbox(8, recipient=VAULTED))
         corpus.write_maildir(self.legacy.maildir(PAUSED),
                              gen.inbox(PAUSED_MESSAGES, recipient=PAUSED, max_attachment=20_000))
         for user in STATUS_USERS:
@@ -337,6 +348,47 @@ def many_users(world):
          "redis %s bytes (MEMORY USAGE); redis %s with %d keys", len(every), status_seconds,
          len(record), key_bytes, used[0] if used else "?",
          int(world.redis.cli("DBSIZE").strip() or 0))
+
+
+@scenario("cluster-credentials-from-other-backend")
+def credentials_elsewhere(world):
+    result = admin.mailmove(world.a, "credentials", "set", "-u", VAULTED,
+                            stdin=VAULTED_PASSWORD.encode())
+    check_equal(result.code, admin.EX_OK, "credentials set on backend a exit code")
+    key_a = os.path.join(world.workdir, "vault-a.key")
+    key_b = os.path.join(world.workdir, "vault-b.key")
+    check(os.path.exists(key_a) and not os.path.exists(key_b),
+          "the vault key: made on a (%s), not on b (%s)", os.path.exists(key_a),
+          os.path.exists(key_b))
+    # The admin gives b the same key file (doc/cluster.md).
+    shutil.copy2(key_a, key_b)
+    check_equal(mailmove.status(world.b, VAULTED)["credentials"], "admin",
+                "the credentials b's status names")
+    # Started on b, b's next tick claims it (a learns of it at its scan);
+    # should a take it first, b runs it again after a reset.
+    ran_on = []
+    for attempt in range(3):
+        action = "start" if attempt == 0 else "reset"
+        result = admin.mailmove(world.b, action, "-u", VAULTED)
+        check_equal(result.code, admin.EX_OK, "%s on b exit code" % action)
+        row = wait_states(world, [VAULTED], ("done", "failed", "auth-failed"), 120,
+                          backend=world.b)[VAULTED]
+        ran_on.append((row["backend"], row["state"]))
+        if row["backend"] == "b":
+            break
+    note("%s's runs (backend, outcome): %s", VAULTED, ran_on)
+    check_equal(ran_on[-1], ("b", "done"), "the run on backend b (credentials set on a)")
+    count = check_moved_once(world, VAULTED)
+    note("backend b logged in with the credentials set on a: %d messages moved", count)
+    stored = world.redis.cli("--scan", "--pattern", "mailmove/cred*").split()
+    check(stored, "no credential keys in redis")
+    for key in stored + ["mailmove/vault-check"]:
+        value = world.redis.cli("GET", key)
+        check(VAULTED_PASSWORD not in value, "the legacy password in clear in redis %s", key)
+    for backend in world.backends:
+        check(VAULTED_PASSWORD not in backend.log_since(),
+              "the legacy password in backend %s's log", backend.name)
+    note("redis keys of the shared vault: %s", sorted(stored))
 
 
 @scenario("cluster-pause-from-other-backend")
