@@ -50,10 +50,29 @@ CREATE TABLE IF NOT EXISTS mailmove_meta (
     value text NOT NULL
 );
 
+-- Version 2: the shared credential vault -----------------------------------
+
+-- mailmove/cred/<scope>: a sealed credential record (the password encrypted
+-- with the vault key, which is never stored here).
+CREATE TABLE IF NOT EXISTS mailmove_credential (
+    scope text PRIMARY KEY,
+    record text NOT NULL
+);
+
+-- mailmove/cred-index/<backend>/<block> and .../count.
+CREATE TABLE IF NOT EXISTS mailmove_credential_index (
+    backend text NOT NULL,
+    block text NOT NULL,
+    scopes text NOT NULL,
+    PRIMARY KEY (backend, block)
+);
+
+-- mailmove/vault-check (the key check value) is a row of mailmove_meta.
+
 -- Later versions add their statements here, each idempotent, and raise
 -- the number below.
 
 DELETE FROM mailmove_schema;
-INSERT INTO mailmove_schema (version) VALUES (1);
+INSERT INTO mailmove_schema (version) VALUES (2);
 
 COMMIT;
