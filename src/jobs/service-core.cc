@@ -344,6 +344,15 @@ bool ServiceCore::stop_if_paused_elsewhere(RunId run, const Job &job)
 
 void ServiceCore::release_lease(const std::string &user)
 {
+	folders_changed_.erase(user);
+	try {
+		if (folders_in_store_.erase(user) > 0)
+			store_.save_folder_rows(user, {});
+	} catch (const std::exception &e) {
+		// The next run of the user writes its own.
+		logger_.error("Could not remove the folder rows of " + user +
+			      " from the shared job table: " + e.what());
+	}
 	try {
 		store_.release_run(user);
 	} catch (const std::exception &e) {

@@ -193,6 +193,9 @@ private:
 	// A FOLDER (or RUN-FOLDER) line: one folder's state and counts.
 	void update_folder(const std::string &user, KeyValues values);
 	Lines folders(const UserMask &mask) const;
+	std::vector<std::string> folder_lines(const std::string &user) const;
+	// Writes the changed rows of this backend's runs to the shared store.
+	void share_folder_rows();
 	// What a worker's DONE or FAILED line, or a RUN-END, reports: done or
 	// failed, with no_reason as the error of a failure that names none.
 	// One reading for both, so a worker run and a doveadm run that end
@@ -297,6 +300,12 @@ private:
 	// folder_rows_cut_name (state "cut"): a legacy server's folder list
 	// must not grow the service without bound.
 	std::map<std::string, std::map<std::string, KeyValues>> folders_;
+	// In a cluster, the rows of this backend's runs are also written to
+	// the shared store at each lease renewal, for `status -F` on the
+	// other backends, and removed when the run ends here: users whose
+	// rows changed since, and users whose rows are in the store.
+	std::set<std::string, std::less<>> folders_changed_;
+	std::set<std::string, std::less<>> folders_in_store_;
 	std::map<std::string, RunId, std::less<>> run_of_user_;
 	size_t worker_runs_ = 0;
 	HostLoad host_load_;

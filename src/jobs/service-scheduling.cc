@@ -128,6 +128,7 @@ void ServiceCore::cluster_maintenance()
 			if (!stop_if_paused_elsewhere(id, load(user)))
 				users.push_back(user);
 		}
+		share_folder_rows();
 		for (const std::string &user : store_.renew_runs(users)) {
 			auto it = run_of_user_.find(user);
 			if (it == run_of_user_.end())

@@ -212,6 +212,11 @@ std::string SharedJobStore::lease_key(std::string_view user)
 	return key("lease/" + key_part(user));
 }
 
+std::string SharedJobStore::folders_key(std::string_view user)
+{
+	return key("folders/" + key_part(user));
+}
+
 std::string SharedJobStore::slot_key(unsigned slot)
 {
 	return key("slot/" + std::to_string(slot));
@@ -510,6 +515,20 @@ std::string SharedJobStore::run_owner(std::string_view user) const
 {
 	std::optional<Lease> lease = read_lease(lease_key(user));
 	return lease && lease->expires > clock_.now() ? lease->owner : "";
+}
+
+void SharedJobStore::save_folder_rows(std::string_view user,
+				      const std::vector<std::string> &rows)
+{
+	if (rows.empty())
+		port_.unset(folders_key(user));
+	else
+		port_.set(folders_key(user), join_list(rows));
+}
+
+std::vector<std::string> SharedJobStore::folder_rows(std::string_view user) const
+{
+	return read_list(folders_key(user));
 }
 
 } // namespace mailmove::jobs

@@ -133,6 +133,8 @@ public:
 	std::time_t renew_interval() const override;
 	std::time_t scan_interval() const override { return options_.scan_interval; }
 	std::string run_owner(std::string_view user) const override;
+	void save_folder_rows(std::string_view user, const std::vector<std::string> &rows) override;
+	std::vector<std::string> folder_rows(std::string_view user) const override;
 
 	// The users of the whole cluster's index, sorted.
 	std::set<std::string> indexed_users() const;
@@ -141,6 +143,7 @@ public:
 	static std::string job_key(std::string_view user);
 	static std::string lease_key(std::string_view user);
 	static std::string slot_key(unsigned slot);
+	static std::string folders_key(std::string_view user);
 	static std::string index_count_key(std::string_view backend);
 	static std::string index_block_key(std::string_view backend, size_t block);
 	static std::string backends_key();

@@ -15,10 +15,15 @@ started here on a free loopback port), reached through Dovecot's dict API
   (the admin then copies a's vault key file to b, as doc/cluster.md says);
   the move run by b logs in with it (the user's userdb has no legacy
   password); the password is in neither the shared store nor a log.
-- cluster-pause-from-other-backend: pause issued on the backend that
-  does not run the move stops the run there within the lease renewal
+- cluster-pause-from-other-backend: status -F on the backend that does
+  not run the move shows its folders; pause issued there stops the run there within the lease renewal
   interval (the lease goes, no message arrives afterwards); resume from
   that backend continues it in exactly one more run, every message once.
+- cluster-single-server-joins: a third server c runs alone (its own
+  journal and vault: one move done, credentials set for another user),
+  then restarts with mailmove_dict: its job and credentials are in the
+  shared table (status on a names them), its files renamed .imported; a
+  second import (the file put back) adds nothing.
 - cluster-kill-9-backend-takeover (last: it leaves a backend dead): kill -9
   of the master and processes of the backend running the move (usually A,
   where the login was), mid-move: the other takes the job up once the dead
@@ -49,6 +54,9 @@ PAUSED_MESSAGES = 3000
 # Its legacy password only in the credential vault (not in userdb).
 VAULTED = "vera@" + DOMAIN
 VAULTED_PASSWORD = "legacy-Vaulted-13-only"
+# Moved by a single server that then joins the cluster.
+JOINER = "jo@" + DOMAIN
+JOINER_VAULTED = "jv@" + DOMAIN
 STATUS_USERS = ["s%d@%s" % (i, DOMAIN) for i in range(1, 7)]
 # 2,000 in the issue; 500 fit CI time on this 2-core machine (2,000 take
 # ~15 min here: raise MAILMOVE_IT_SCENARIO_TIMEOUT with it).
@@ -119,7 +127,7 @@ class World:
     def __init__(self, workdir):
         self.workdir = workdir
         self.redis = Redis(workdir)
-        every = [SAME, KILLED, PAUSED] + STATUS_USERS + BULK_USERS
+        every = [SAME, KILLED, PAUSED, JOINER, JOINER_VAULTED] + STATUS_USERS + BULK_USERS
         self.legacy = LegacyInstance(workdir, "cluster-legacy",
                                      users=[User(u, LEGACY_PASSWORD) for u in every] +
                                      [User(VAULTED, VAULTED_PASSWORD)])
@@ -155,6 +163,7 @@ class World:
         corpus.write_maildir(self.legacy.maildir(KILLED),
                              gen.inbox(KILLED_MESSAGES, recipient=KILLED, max_attachment=20_000))
         corpus.write_maildir(self.legacy.maildir(VAULTED), gen.inbox(8, recipient=VAULTED))
+        corpus.write_maildir(self.legacy.maildir(JOINER), gen.inbox(6, recipient=JOINER))
         corpus.write_maildir(self.legacy.maildir(PAUSED),
                              gen.inbox(PAUSED_MESSAGES, recipient=PAUSED, max_attachment=20_000))
         for user in STATUS_USERS:
@@ -398,6 +407,18 @@ def pause_elsewhere(world):
         lambda r: r["state"] == "running" and r["messages_done"] >= 200, 120, "a move under way")
     runner = world.a if row["backend"] == "a" else world.b
     other = world.b if runner is world.a else world.a
+    # status -F on the other backend: the rows the runner wrote at its
+    # last lease renewal (every LEASE_TTL/3 s).
+    folders = {}
+
+    def other_sees_folders():
+        nonlocal folders
+        folders = mailmove.folder_rows(other, PAUSED)
+        return "INBOX" in folders
+    procs.wait_until(other_sees_folders, LEASE_TTL, interval=0.5,
+                     what="status -F of the running move on the other backend")
+    note("status -F on %s of the move running on %s: %s", other.name, runner.name,
+         {name: (r.get("state"), r.get("messages_done")) for name, r in folders.items()})
     marks = {b.name: b.log_mark() for b in world.backends}
     issued = time.time()
     result = admin.mailmove(other, "pause", "-u", PAUSED)
@@ -425,6 +446,8 @@ def pause_elsewhere(world):
     check_equal(after, before, "messages in %s's INBOX 4 s apart while paused" % PAUSED)
     check(before < PAUSED_MESSAGES, "the move finished before the pause took effect (%d)",
           before)
+    check(not world.redis.keys("mailmove/folders/" + PAUSED),
+          "the folder rows of the stopped run left in redis")
     for backend in world.backends:
         check_equal(mailmove.status(backend, PAUSED)["state"], "paused",
                     "state seen from %s while paused" % backend.name)
@@ -442,6 +465,72 @@ def pause_elsewhere(world):
     check_equal(int(row["attempts"]), 2, "attempts (one before the pause, one after)")
     count = check_moved_once(world, PAUSED)
     note("%s: %d messages, each exactly once", PAUSED, count)
+
+
+def find_state_file(backend, name):
+    found = [os.path.join(d, f) for d, _, files in os.walk(backend.state_dir) for f in files
+             if f == name]
+    return found[0] if found else None
+
+
+@scenario("cluster-single-server-joins")
+def single_server_joins(world):
+    key_c = os.path.join(world.workdir, "vault-c.key")
+    key_a = os.path.join(world.workdir, "vault-a.key")
+    if os.path.exists(key_a):
+        # The cluster's key, as the admin copies it (doc/cluster.md).
+        shutil.copy2(key_a, key_c)
+    c = TargetInstance(
+        world.workdir, world.legacy.url("imaps"), ca_file=world.legacy.cert_path,
+        name="cluster-c", users=[
+            User(JOINER, "target-pw", userdb_mailmove_source_password=LEGACY_PASSWORD),
+            User(JOINER_VAULTED, "target-pw")],
+        plugin_settings={"mailmove_vault_key_file": key_c, "mailmove_pass_interval": "0"})
+    c.mail_root = world.a.mail_root
+    try:
+        c.start()
+        admin.notify_logins(c, [(JOINER, ["source=" + c.source_url])])
+        row = mailmove.JobWatch(c, JOINER).wait(lambda r: r["state"] == "done", 120,
+                                                "the move on the single server")
+        result = admin.mailmove(c, "credentials", "set", "-u", JOINER_VAULTED,
+                                stdin=LEGACY_PASSWORD.encode())
+        check_equal(result.code, admin.EX_OK, "credentials set on c alone")
+        check(not world.redis.keys("mailmove/job/" + JOINER), "c alone wrote to redis")
+        c.stop()
+        settings = dict(world.a.plugin_settings)
+        settings.update({"mailmove_backend": "c", "mailmove_vault_key_file": key_c})
+        c.plugin_settings = settings
+        mark = c.log_mark()
+        c.start()
+        line = c.wait_for_log(r"Imported the local job journal", mark=mark, timeout=30)
+        vault_line = c.wait_for_log(r"Imported the local credential vault", mark=mark,
+                                    timeout=5)
+        note("c joined the cluster: %s | %s", line[line.index("Imported"):].split(";")[0],
+             vault_line[vault_line.index("Imported"):].split(";")[0])
+        check("1 jobs" in line, "the import line: %s", line.strip())
+        check("1 records" in vault_line, "the vault import line: %s", vault_line.strip())
+        journal = find_state_file(c, "jobs.journal.imported")
+        check(journal and not os.path.exists(journal[:-len(".imported")]),
+              "the journal renamed .imported: %s", journal)
+        check(find_state_file(c, "credentials.vault.imported"), "the vault renamed .imported")
+        seen = mailmove.status(world.a, JOINER)
+        check_equal((seen["state"], seen.get("backend", ""), int(seen["messages_done"])),
+                    ("done", "", 6), "c's job seen from a (state, backend, messages)")
+        check_equal(mailmove.status(world.b, JOINER_VAULTED)["credentials"], "admin",
+                    "the credentials c stored, seen from b")
+        # Idempotent: the journal put back and imported again adds nothing.
+        c.stop()
+        os.rename(journal, journal[:-len(".imported")])
+        mark = c.log_mark()
+        c.start()
+        line = c.wait_for_log(r"Imported the local job journal", mark=mark, timeout=30)
+        note("imported again: %s", line[line.index("Imported"):].split(";")[0])
+        check("0 jobs, 0 windows, 0 domains" in line,
+              "the second import: %s", line.strip())
+        check_equal(mailmove.status(world.a, JOINER)["attempts"], row["attempts"],
+                    "attempts of c's job after the second import")
+    finally:
+        c.stop()
 
 
 @scenario("cluster-kill-9-backend-takeover")

@@ -552,6 +552,33 @@ START_TEST(run_ends_before_the_pause_is_noticed)
 }
 END_TEST
 
+START_TEST(folder_rows_from_another_backend)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	Backend a(kv, clock, "a"), b(kv, clock, "b");
+	a.login("alice");
+	ck_assert_uint_eq(a.start_users().size(), 1);
+	a.core.worker_line(a.runs.at("alice"), "FOLDER\tname=INBOX\tstate=moving\tmessages_done=3");
+	a.core.worker_line(a.runs.at("alice"), "FOLDER\tname=Sent\tstate=waiting");
+	ck_assert_uint_eq(a.core.admin_line(1, "FOLDERS\talice").size(), 3);
+	// Written at a's next lease renewal.
+	ck_assert_uint_eq(b.core.admin_line(1, "FOLDERS\talice").size(), 1);
+	clock.advance(20);
+	a.core.tick();
+	std::vector<std::string> rows = b.core.admin_line(1, "FOLDERS\t*");
+	ck_assert_uint_eq(rows.size(), 3);
+	ck_assert_string_eq(reply_field(rows[0], "name"), "INBOX");
+	ck_assert_string_eq(reply_field(rows[0], "messages_done"), "3");
+	ck_assert_string_eq(reply_field(rows[1], "user"), "alice");
+	// The run ends: the rows leave the store (a still has its own).
+	a.finish("alice");
+	ck_assert(kv.values.count(SharedJobStore::folders_key("alice")) == 0);
+	ck_assert_uint_eq(b.core.admin_line(1, "FOLDERS\talice").size(), 1);
+	ck_assert_uint_eq(a.core.admin_line(1, "FOLDERS\talice").size(), 3);
+}
+END_TEST
+
 namespace {
 
 CredentialEntry credential(const std::string &scope, const std::string &password)
@@ -747,6 +774,7 @@ int main()
 	tcase_add_test(core, cluster_limit_over_two_cores);
 	tcase_add_test(core, pause_on_another_backend_stops_the_run);
 	tcase_add_test(core, run_ends_before_the_pause_is_noticed);
+	tcase_add_test(core, folder_rows_from_another_backend);
 	suite_add_tcase(cores, core);
 	TCase *vaults = tcase_create("vault and import");
 	tcase_add_test(vaults, shared_vault_across_backends);
