@@ -532,13 +532,26 @@ START_TEST(pause_on_another_backend_stops_the_run)
 }
 END_TEST
 
+namespace {
+
+// Two backends; alice's move runs on a.
+struct AliceRunsOnA {
+	AliceRunsOnA()
+	{
+		a.login("alice");
+		ck_assert_uint_eq(a.start_users().size(), 1);
+	}
+	MemoryKv kv;
+	FakeClock clock{fixture_start_time};
+	Backend a{kv, clock, "a"}, b{kv, clock, "b"};
+};
+
+} // namespace
+
 START_TEST(run_ends_before_the_pause_is_noticed)
 {
-	MemoryKv kv;
-	FakeClock clock(fixture_start_time);
-	Backend a(kv, clock, "a"), b(kv, clock, "b");
-	a.login("alice");
-	ck_assert_uint_eq(a.start_users().size(), 1);
+	AliceRunsOnA cluster;
+	Backend &a = cluster.a, &b = cluster.b;
 	b.core.admin_line(1, "PAUSE\talice");
 	// The worker finished before a read the pause: the outcome is
 	// recorded, the job stays paused.
@@ -554,11 +567,10 @@ END_TEST
 
 START_TEST(folder_rows_from_another_backend)
 {
-	MemoryKv kv;
-	FakeClock clock(fixture_start_time);
-	Backend a(kv, clock, "a"), b(kv, clock, "b");
-	a.login("alice");
-	ck_assert_uint_eq(a.start_users().size(), 1);
+	AliceRunsOnA cluster;
+	MemoryKv &kv = cluster.kv;
+	FakeClock &clock = cluster.clock;
+	Backend &a = cluster.a, &b = cluster.b;
 	a.core.worker_line(a.runs.at("alice"), "FOLDER\tname=INBOX\tstate=moving\tmessages_done=3");
 	a.core.worker_line(a.runs.at("alice"), "FOLDER\tname=Sent\tstate=waiting");
 	ck_assert_uint_eq(a.core.admin_line(1, "FOLDERS\talice").size(), 3);
