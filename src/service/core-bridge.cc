@@ -11,6 +11,7 @@
 #include "jobs/cluster-import.h"
 #include "jobs/file-job-store.h"
 #include "jobs/shared-job-store.h"
+#include "base/failure.h"
 #include "base/secret.h"
 #include "jobs/notify-intake.h"
 #include "jobs/service-core.h"
@@ -299,11 +300,20 @@ private:
 		if (std::FILE *file = std::fopen(vault_path.c_str(), "r")) {
 			std::fclose(file);
 			size_t copied = 0, kept = 0;
-			{
+			try {
 				vault::CredentialVault local(vault_path, paths->vault_key, logger);
 				local.for_each_sealed([&](const vault::SealedRecord &record) {
 					(shared_vault.import_sealed(record) ? copied : kept)++;
 				});
+			} catch (const Failure &failure) {
+				// Sealed under another key than the cluster's (each
+				// backend of an older cluster made its own): left in
+				// place for the admin; the service starts.
+				logger.error("Could not import the local credential vault " +
+					     vault_path + " (left as it is; " +
+					     std::to_string(copied) + " records imported): " +
+					     failure.what());
+				return;
 			}
 			if (std::rename(vault_path.c_str(), (vault_path + imported_suffix).c_str()) < 0)
 				throw std::runtime_error("rename(" + vault_path + ") failed");
