@@ -50,10 +50,37 @@ CREATE TABLE IF NOT EXISTS mailmove_meta (
     value text NOT NULL
 );
 
+-- Version 2: the shared credential vault, folder rows ---------------------
+
+-- mailmove/cred/<scope>: a sealed credential record (the password encrypted
+-- with the vault key, which is never stored here).
+CREATE TABLE IF NOT EXISTS mailmove_credential (
+    scope text PRIMARY KEY,
+    record text NOT NULL
+);
+
+-- mailmove/cred-index/<backend>/<block> and .../count.
+CREATE TABLE IF NOT EXISTS mailmove_credential_index (
+    backend text NOT NULL,
+    block text NOT NULL,
+    scopes text NOT NULL,
+    PRIMARY KEY (backend, block)
+);
+
+-- mailmove/vault-check (the key check value) is a row of mailmove_meta.
+
+-- mailmove/folders/<user>: the `status -F` rows of a move while it runs
+-- (written by the running backend at each lease renewal, deleted at the
+-- run's end).
+CREATE TABLE IF NOT EXISTS mailmove_folders (
+    username text PRIMARY KEY,
+    folder_rows text NOT NULL
+);
+
 -- Later versions add their statements here, each idempotent, and raise
 -- the number below.
 
 DELETE FROM mailmove_schema;
-INSERT INTO mailmove_schema (version) VALUES (1);
+INSERT INTO mailmove_schema (version) VALUES (2);
 
 COMMIT;

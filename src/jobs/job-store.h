@@ -91,6 +91,14 @@ public:
 	virtual std::time_t scan_interval() const { return 0; }
 	// The backend whose lease on user is live; "" when none.
 	virtual std::string run_owner(std::string_view /*user*/) const { return ""; }
+	// `status -F` rows (printable key=value lines) of a run on this
+	// backend, for the other backends to show while it runs; none
+	// removes them.
+	virtual void save_folder_rows(std::string_view /*user*/,
+				      const std::vector<std::string> & /*rows*/)
+	{
+	}
+	virtual std::vector<std::string> folder_rows(std::string_view /*user*/) const { return {}; }
 };
 
 } // namespace mailmove::jobs

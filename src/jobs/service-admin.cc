@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <utility>
 
 #include "base/text.h"
 #include "base/failure.h"
@@ -213,6 +214,8 @@ void ServiceCore::update_folder(const std::string &user, KeyValues values)
 		return;
 	std::string folder = name->second;
 	values["user"] = user;
+	if (store_.shared())
+		folders_changed_.insert(user);
 	std::map<std::string, KeyValues> &rows = folders_[user];
 	auto row = rows.find(folder);
 	if (row != rows.end()) {
@@ -232,15 +235,45 @@ void ServiceCore::update_folder(const std::string &user, KeyValues values)
 	}
 }
 
-ServiceCore::Lines ServiceCore::folders(const UserMask &mask) const
+std::vector<std::string> ServiceCore::folder_lines(const std::string &user) const
 {
-	Lines lines;
-	for (const auto &[user, folders] : folders_) {
-		if (!mask.matches(user))
-			continue;
-		for (const auto &[name, values] : folders)
+	std::vector<std::string> lines;
+	auto rows = folders_.find(user);
+	if (rows != folders_.end()) {
+		for (const auto &[name, values] : rows->second)
 			lines.push_back(printable_key_value_line(values));
 	}
+	return lines;
+}
+
+void ServiceCore::share_folder_rows()
+{
+	for (const std::string &user : std::exchange(folders_changed_, {})) {
+		if (run_of_user_.count(user) == 0)
+			continue;
+		store_.save_folder_rows(user, folder_lines(user));
+		folders_in_store_.insert(user);
+	}
+}
+
+ServiceCore::Lines ServiceCore::folders(const UserMask &mask) const
+{
+	std::map<std::string, std::vector<std::string>> by_user;
+	for (const auto &[user, folders] : folders_) {
+		if (mask.matches(user))
+			by_user[user] = folder_lines(user);
+	}
+	if (store_.shared()) {
+		// Moves running on other backends: the rows their backend
+		// wrote at its last lease renewal.
+		for (const Job &job : store_.matching(mask)) {
+			if (job.state == JobState::running && run_of_user_.count(job.user) == 0)
+				by_user[job.user] = store_.folder_rows(job.user);
+		}
+	}
+	Lines lines;
+	for (auto &[user, rows] : by_user)
+		lines.insert(lines.end(), rows.begin(), rows.end());
 	lines.emplace_back();
 	return lines;
 }
@@ -289,6 +322,15 @@ ServiceCore::Lines ServiceCore::job_action(JobAction action, const UserMask &mas
 			continue;
 		}
 		ActionVerdict verdict = apply_job_action(action, job, context);
+		// A run on another backend: it reads the record and stops.
+		std::string owner = verdict.changed && run == run_of_user_.end() &&
+					    store_.shared() && action == JobAction::pause ?
+			store_.run_owner(job.user) : "";
+		if (!owner.empty() && owner != store_.backend()) {
+			verdict.reason = "the run on backend " + owner +
+					 " stops within " + std::to_string(store_.renew_interval()) +
+					 " s (its next lease renewal)";
+		}
 		if (verdict.changed) {
 			bool stopped = run != run_of_user_.end();
 			if (stopped) {

@@ -301,6 +301,8 @@ void ServiceCore::update_run(RunId run, const KeyValues &values)
 {
 	const Run &running = runs_.at(run);
 	Job job = load(running.user);
+	if (stop_if_paused_elsewhere(run, job))
+		return;
 	if (store_.shared() && job.state != JobState::running) {
 		// Another backend wrote an older state over this run's (a login
 		// there read the job just before this run began): the run is
@@ -326,8 +328,31 @@ void ServiceCore::forget_run(RunId run)
 	runs_.erase(it);
 }
 
+bool ServiceCore::stop_if_paused_elsewhere(RunId run, const Job &job)
+{
+	const Run &running = runs_.at(run);
+	if (!store_.shared() || job.state != JobState::paused || running.admin_client)
+		return false;
+	forget_run(run);
+	stopped_runs_.push_back(run);
+	release_lease(job.user);
+	emit(job, LogLevel::info,
+	     "Paused by an admin (the shared job table says paused): the move stops on "
+	     "backend " + store_.backend() + " (it resumes from its checkpoint)");
+	return true;
+}
+
 void ServiceCore::release_lease(const std::string &user)
 {
+	folders_changed_.erase(user);
+	try {
+		if (folders_in_store_.erase(user) > 0)
+			store_.save_folder_rows(user, {});
+	} catch (const std::exception &e) {
+		// The next run of the user writes its own.
+		logger_.error("Could not remove the folder rows of " + user +
+			      " from the shared job table: " + e.what());
+	}
 	try {
 		store_.release_run(user);
 	} catch (const std::exception &e) {
@@ -346,11 +371,18 @@ void ServiceCore::end_run(RunId run, const KeyValues &values, const Outcome &out
 	forget_run(run);
 
 	Job job = load(user);
+	// An admin on another backend paused it after this run's last
+	// report: the outcome is recorded, the pause stays.
+	bool paused_elsewhere = store_.shared() && job.state == JobState::paused;
 	apply_progress(job.progress, values);
 	job.finished = clock_.now();
 	job.last_error = outcome.error;
 	job.failure_kind = outcome.kind;
 	settle_outcome(job, outcome);
+	if (paused_elsewhere) {
+		job.state = JobState::paused;
+		job.next_run = 0;
+	}
 	save(job, Durability::synced);
 	// Only now: another backend that sees the lease gone must find the
 	// outcome in the table, not the running record.

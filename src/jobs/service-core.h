@@ -193,6 +193,9 @@ private:
 	// A FOLDER (or RUN-FOLDER) line: one folder's state and counts.
 	void update_folder(const std::string &user, KeyValues values);
 	Lines folders(const UserMask &mask) const;
+	std::vector<std::string> folder_lines(const std::string &user) const;
+	// Writes the changed rows of this backend's runs to the shared store.
+	void share_folder_rows();
 	// What a worker's DONE or FAILED line, or a RUN-END, reports: done or
 	// failed, with no_reason as the error of a failure that names none.
 	// One reading for both, so a worker run and a doveadm run that end
@@ -200,6 +203,12 @@ private:
 	static Outcome reported_outcome(bool done, const KeyValues &values, const char *no_reason);
 	void end_run(RunId run, const KeyValues &values, const Outcome &outcome);
 	void forget_run(RunId run);
+	// In a cluster: an admin on another backend paused the job (the
+	// shared record says paused) while its worker run goes on here. Stops
+	// that run the way a local pause does and frees its lease; true when
+	// it did. A doveadm run is not stopped (a pause of one is refused
+	// here too): its next report writes the record back to running.
+	bool stop_if_paused_elsewhere(RunId run, const Job &job);
 	// After the job's new state is saved (a cluster's other backends read
 	// it once the lease is gone); errors are logged.
 	void release_lease(const std::string &user);
@@ -291,6 +300,12 @@ private:
 	// folder_rows_cut_name (state "cut"): a legacy server's folder list
 	// must not grow the service without bound.
 	std::map<std::string, std::map<std::string, KeyValues>> folders_;
+	// In a cluster, the rows of this backend's runs are also written to
+	// the shared store at each lease renewal, for `status -F` on the
+	// other backends, and removed when the run ends here: users whose
+	// rows changed since, and users whose rows are in the store.
+	std::set<std::string, std::less<>> folders_changed_;
+	std::set<std::string, std::less<>> folders_in_store_;
 	std::map<std::string, RunId, std::less<>> run_of_user_;
 	size_t worker_runs_ = 0;
 	HostLoad host_load_;

@@ -117,9 +117,18 @@ void ServiceCore::cluster_maintenance()
 	std::time_t now = clock_.now();
 	if (store_.renew_interval() > 0 && now >= next_renewal_) {
 		next_renewal_ = now + store_.renew_interval();
-		std::vector<std::string> users;
+		// An admin's pause on another backend reaches a run here at
+		// the latest now (a worker's progress report notices it
+		// sooner).
+		std::vector<std::pair<RunId, std::string>> local;
 		for (const auto &[id, run] : runs_)
-			users.push_back(run.user);
+			local.emplace_back(id, run.user);
+		std::vector<std::string> users;
+		for (const auto &[id, user] : local) {
+			if (!stop_if_paused_elsewhere(id, load(user)))
+				users.push_back(user);
+		}
+		share_folder_rows();
 		for (const std::string &user : store_.renew_runs(users)) {
 			auto it = run_of_user_.find(user);
 			if (it == run_of_user_.end())

@@ -12,31 +12,24 @@ namespace mailmove::jobs {
 
 namespace {
 
-// User names, backend names and window scopes in keys: letters, digits and
-// ".-_@+" as they are, every other byte as %XX, so a key never holds a '/'
-// of its own (an SQL dict maps each '/' level to a column).
-std::string key_part(std::string_view text)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	std::string out;
-	for (unsigned char c : text) {
-		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			     (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
-			     c == '@' || c == '+';
-		if (plain) {
-			out += static_cast<char>(c);
-		} else {
-			out += '%';
-			out += hex[c >> 4];
-			out += hex[c & 15];
-		}
-	}
-	return out;
-}
-
 std::string key(std::string_view rest)
 {
 	return std::string(shared_key_prefix) + std::string(rest);
+}
+
+std::string key_part(std::string_view text)
+{
+	return shared_key_part(text);
+}
+
+std::string join_list(const std::vector<std::string> &items)
+{
+	return join_shared_list(items);
+}
+
+std::vector<std::string> split_list(std::string_view text)
+{
+	return split_shared_list(text);
 }
 
 std::string record_value(const KeyValues &values)
@@ -47,33 +40,6 @@ std::string record_value(const KeyValues &values)
 KeyValues record_values(std::string_view value)
 {
 	return from_key_value_fields(split_fields(value));
-}
-
-// Lists are LF-separated tab-escaped items (tab_escape escapes LF).
-std::string join_list(const std::vector<std::string> &items)
-{
-	std::string out;
-	for (const std::string &item : items) {
-		if (!out.empty())
-			out += '\n';
-		out += tab_escape(item);
-	}
-	return out;
-}
-
-std::vector<std::string> split_list(std::string_view text)
-{
-	std::vector<std::string> items;
-	while (!text.empty()) {
-		size_t end = text.find('\n');
-		std::string_view item = text.substr(0, end);
-		if (!item.empty())
-			items.push_back(tab_unescape(item));
-		if (end == std::string_view::npos)
-			break;
-		text.remove_prefix(end + 1);
-	}
-	return items;
 }
 
 // The records of a one-key table (windows, domains) that parse.
@@ -109,6 +75,133 @@ void sleep_msecs(unsigned msecs)
 
 } // namespace
 
+// User names, backend names and window scopes in keys: letters, digits and
+// ".-_@+" as they are, every other byte as %XX, so a key never holds a '/'
+// of its own (an SQL dict maps each '/' level to a column).
+std::string shared_key_part(std::string_view text)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	std::string out;
+	for (unsigned char c : text) {
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+			     c == '@' || c == '+';
+		if (plain) {
+			out += static_cast<char>(c);
+		} else {
+			out += '%';
+			out += hex[c >> 4];
+			out += hex[c & 15];
+		}
+	}
+	return out;
+}
+
+// Lists are LF-separated tab-escaped items (tab_escape escapes LF).
+std::string join_shared_list(const std::vector<std::string> &items)
+{
+	std::string out;
+	for (const std::string &item : items) {
+		if (!out.empty())
+			out += '\n';
+		out += tab_escape(item);
+	}
+	return out;
+}
+
+std::vector<std::string> split_shared_list(std::string_view text)
+{
+	std::vector<std::string> items;
+	while (!text.empty()) {
+		size_t end = text.find('\n');
+		std::string_view item = text.substr(0, end);
+		if (!item.empty())
+			items.push_back(tab_unescape(item));
+		if (end == std::string_view::npos)
+			break;
+		text.remove_prefix(end + 1);
+	}
+	return items;
+}
+
+// -- the index ----------------------------------------------------------------
+
+SharedIndex::SharedIndex(KvPort &port, std::string name, std::string backend, size_t block)
+	: port_(port), name_(std::move(name)), backend_(std::move(backend)),
+	  block_(block == 0 ? 1 : block)
+{
+}
+
+std::string SharedIndex::count_key(std::string_view name, std::string_view backend)
+{
+	return key(std::string(name) + "/" + key_part(backend) + "/count");
+}
+
+std::string SharedIndex::block_key(std::string_view name, std::string_view backend,
+				   size_t block)
+{
+	return key(std::string(name) + "/" + key_part(backend) + "/" + std::to_string(block));
+}
+
+void SharedIndex::load()
+{
+	std::optional<std::string> count = port_.lookup(count_key(name_, backend_));
+	own_count_ = count ? parse_decimal<size_t>(*count).value_or(0) : 0;
+	size_t blocks = (own_count_ + block_ - 1) / block_;
+	for (size_t block = 0; block < blocks; block++) {
+		std::optional<std::string> value = port_.lookup(block_key(name_, backend_, block));
+		std::vector<std::string> items = value ? split_list(*value) :
+							 std::vector<std::string>{};
+		for (const std::string &item : items)
+			indexed_.insert(item);
+		if (block + 1 == blocks)
+			own_block_ = items;
+	}
+	// A block written short (a crash between the block and the count)
+	// keeps what it has; the count follows the block.
+	if (blocks > 0)
+		own_count_ = (blocks - 1) * block_ + own_block_.size();
+	if (own_block_.size() >= block_)
+		own_block_.clear();
+}
+
+void SharedIndex::add(const std::string &item)
+{
+	// The block first, then the count: a reader that sees the count sees
+	// every item it counts.
+	size_t block = own_count_ / block_;
+	own_block_.push_back(item);
+	port_.commit({{block_key(name_, backend_, block), join_list(own_block_)},
+		      {count_key(name_, backend_), std::to_string(own_count_ + 1)}});
+	own_count_++;
+	if (own_block_.size() >= block_)
+		own_block_.clear();
+	indexed_.insert(item);
+}
+
+std::set<std::string> SharedIndex::all() const
+{
+	std::set<std::string> items;
+	std::optional<std::string> backends = port_.lookup(SharedJobStore::backends_key());
+	for (const std::string &backend :
+	     backends ? split_list(*backends) : std::vector<std::string>{}) {
+		std::optional<std::string> count = port_.lookup(count_key(name_, backend));
+		size_t total = count ? parse_decimal<size_t>(*count).value_or(0) : 0;
+		size_t blocks = (total + block_ - 1) / block_;
+		for (size_t block = 0; block < blocks; block++) {
+			std::optional<std::string> value = port_.lookup(block_key(name_, backend, block));
+			for (std::string &item :
+			     value ? split_list(*value) : std::vector<std::string>{})
+				items.insert(std::move(item));
+		}
+	}
+	for (const std::string &item : items)
+		indexed_.insert(item);
+	return items;
+}
+
+// -- the job table --------------------------------------------------------------
+
 std::string SharedJobStore::job_key(std::string_view user)
 {
 	return key("job/" + key_part(user));
@@ -119,6 +212,11 @@ std::string SharedJobStore::lease_key(std::string_view user)
 	return key("lease/" + key_part(user));
 }
 
+std::string SharedJobStore::folders_key(std::string_view user)
+{
+	return key("folders/" + key_part(user));
+}
+
 std::string SharedJobStore::slot_key(unsigned slot)
 {
 	return key("slot/" + std::to_string(slot));
@@ -126,12 +224,12 @@ std::string SharedJobStore::slot_key(unsigned slot)
 
 std::string SharedJobStore::index_count_key(std::string_view backend)
 {
-	return key("index/" + key_part(backend) + "/count");
+	return SharedIndex::count_key("index", backend);
 }
 
 std::string SharedJobStore::index_block_key(std::string_view backend, size_t block)
 {
-	return key("index/" + key_part(backend) + "/" + std::to_string(block));
+	return SharedIndex::block_key("index", backend, block);
 }
 
 std::string SharedJobStore::backends_key()
@@ -151,16 +249,15 @@ std::string SharedJobStore::domains_key()
 
 SharedJobStore::SharedJobStore(KvPort &port, const Clock &clock, Logger &logger,
 			       Options options)
-	: port_(port), clock_(clock), logger_(logger), options_(std::move(options))
+	: port_(port), clock_(clock), logger_(logger), options_(std::move(options)),
+	  index_(port, "index", options_.backend, options_.index_block)
 {
 	if (options_.backend.empty())
 		throw std::runtime_error("the shared job table needs a backend name");
-	if (options_.index_block == 0)
-		options_.index_block = 1;
 	if (!options_.settle)
 		options_.settle = sleep_msecs;
 	register_backend();
-	load_own_index();
+	index_.load();
 }
 
 std::vector<std::string> SharedJobStore::read_list(const std::string &list_key) const
@@ -190,58 +287,9 @@ void SharedJobStore::register_backend()
 					 " in the shared job table");
 }
 
-void SharedJobStore::load_own_index()
-{
-	std::optional<std::string> count = port_.lookup(index_count_key(options_.backend));
-	own_count_ = count ? parse_decimal<size_t>(*count).value_or(0) : 0;
-	size_t blocks = (own_count_ + options_.index_block - 1) / options_.index_block;
-	for (size_t block = 0; block < blocks; block++) {
-		std::optional<std::string> value =
-			port_.lookup(index_block_key(options_.backend, block));
-		std::vector<std::string> users = value ? split_list(*value) :
-							 std::vector<std::string>{};
-		for (const std::string &user : users)
-			indexed_.insert(user);
-		if (block + 1 == blocks)
-			own_block_ = users;
-	}
-	// A block written short (a crash between the block and the count)
-	// keeps what it has; the count follows the block.
-	if (blocks > 0)
-		own_count_ = (blocks - 1) * options_.index_block + own_block_.size();
-	if (own_block_.size() >= options_.index_block)
-		own_block_.clear();
-}
-
-void SharedJobStore::add_to_index(const std::string &user)
-{
-	// The block first, then the count: a reader that sees the count sees
-	// every user it counts.
-	size_t block = own_count_ / options_.index_block;
-	own_block_.push_back(user);
-	port_.commit({{index_block_key(options_.backend, block), join_list(own_block_)},
-		      {index_count_key(options_.backend), std::to_string(own_count_ + 1)}});
-	own_count_++;
-	if (own_block_.size() >= options_.index_block)
-		own_block_.clear();
-	indexed_.insert(user);
-}
-
 std::set<std::string> SharedJobStore::indexed_users() const
 {
-	std::set<std::string> users;
-	for (const std::string &backend : read_list(backends_key())) {
-		std::optional<std::string> count = port_.lookup(index_count_key(backend));
-		size_t total = count ? parse_decimal<size_t>(*count).value_or(0) : 0;
-		size_t blocks = (total + options_.index_block - 1) / options_.index_block;
-		for (size_t block = 0; block < blocks; block++) {
-			for (std::string &user : read_list(index_block_key(backend, block)))
-				users.insert(std::move(user));
-		}
-	}
-	for (const std::string &user : users)
-		indexed_.insert(user);
-	return users;
+	return index_.all();
 }
 
 std::optional<Job> SharedJobStore::find(std::string_view user) const
@@ -290,9 +338,9 @@ void SharedJobStore::save(const Job &job, Durability /*durability*/)
 	// Index before job: a job key is never without an index entry.
 	// Two backends that create one job at once both index it; readers
 	// merge the indexes.
-	if (indexed_.count(job.user) == 0 && !port_.lookup(job_key(job.user)))
-		add_to_index(job.user);
-	indexed_.insert(job.user);
+	if (!index_.known(job.user) && !port_.lookup(job_key(job.user)))
+		index_.add(job.user);
+	index_.remember(job.user);
 	port_.set(job_key(job.user), record_value(job_to_key_values(job)));
 }
 
@@ -467,6 +515,20 @@ std::string SharedJobStore::run_owner(std::string_view user) const
 {
 	std::optional<Lease> lease = read_lease(lease_key(user));
 	return lease && lease->expires > clock_.now() ? lease->owner : "";
+}
+
+void SharedJobStore::save_folder_rows(std::string_view user,
+				      const std::vector<std::string> &rows)
+{
+	if (rows.empty())
+		port_.unset(folders_key(user));
+	else
+		port_.set(folders_key(user), join_list(rows));
+}
+
+std::vector<std::string> SharedJobStore::folder_rows(std::string_view user) const
+{
+	return read_list(folders_key(user));
 }
 
 } // namespace mailmove::jobs

@@ -49,6 +49,47 @@ namespace mailmove::jobs {
 // Every key starts with this (the glue adds Dovecot's "shared/").
 inline constexpr const char *shared_key_prefix = "mailmove/";
 
+// The users of the job table, or the scopes of the credential vault:
+// each backend appends the names it added first to blocks of its own
+// (<name>/<backend>/<n>, with <name>/<backend>/count), which only it
+// writes; a reader merges every backend's blocks (the backends' names are
+// in SharedJobStore::backends_key()).
+class SharedIndex {
+public:
+	SharedIndex(KvPort &port, std::string name, std::string backend, size_t block);
+	// Reads this backend's part.
+	void load();
+	// Whether item is known to be indexed (no lookup).
+	bool known(std::string_view item) const { return indexed_.count(item) > 0; }
+	void remember(const std::string &item) const { indexed_.insert(item); }
+	// Appends item to this backend's blocks.
+	void add(const std::string &item);
+	// Every backend's items, sorted.
+	std::set<std::string> all() const;
+
+	static std::string count_key(std::string_view name, std::string_view backend);
+	static std::string block_key(std::string_view name, std::string_view backend,
+				     size_t block);
+
+private:
+	KvPort &port_;
+	std::string name_;
+	std::string backend_;
+	size_t block_;
+	// This backend's index, as written.
+	std::vector<std::string> own_block_; // the last, partly filled block
+	size_t own_count_ = 0;
+	// Items known to be in some backend's index (no lookup needed).
+	mutable std::set<std::string, std::less<>> indexed_;
+};
+
+// Key parts and lists of the shared store (doc/cluster.md): user names,
+// backend names and scopes with every byte outside A-Za-z0-9.-_@+ as %XX;
+// lists LF-separated, tab-escaped.
+std::string shared_key_part(std::string_view text);
+std::string join_shared_list(const std::vector<std::string> &items);
+std::vector<std::string> split_shared_list(std::string_view text);
+
 class SharedJobStore final : public JobStore {
 public:
 	struct Options {
@@ -92,6 +133,8 @@ public:
 	std::time_t renew_interval() const override;
 	std::time_t scan_interval() const override { return options_.scan_interval; }
 	std::string run_owner(std::string_view user) const override;
+	void save_folder_rows(std::string_view user, const std::vector<std::string> &rows) override;
+	std::vector<std::string> folder_rows(std::string_view user) const override;
 
 	// The users of the whole cluster's index, sorted.
 	std::set<std::string> indexed_users() const;
@@ -100,6 +143,7 @@ public:
 	static std::string job_key(std::string_view user);
 	static std::string lease_key(std::string_view user);
 	static std::string slot_key(unsigned slot);
+	static std::string folders_key(std::string_view user);
 	static std::string index_count_key(std::string_view backend);
 	static std::string index_block_key(std::string_view backend, size_t block);
 	static std::string backends_key();
@@ -121,18 +165,12 @@ private:
 	bool held_by_other(const std::optional<Lease> &lease) const;
 	void register_backend();
 	std::vector<std::string> read_list(const std::string &key) const;
-	void load_own_index();
-	void add_to_index(const std::string &user);
 
 	KvPort &port_;
 	const Clock &clock_;
 	Logger &logger_;
 	Options options_;
-	// This backend's index, as written.
-	std::vector<std::string> own_block_; // the last, partly filled block
-	size_t own_count_ = 0;
-	// Users known to be in some backend's index (no lookup needed).
-	mutable std::set<std::string, std::less<>> indexed_;
+	SharedIndex index_;
 	// The worker slot each of this backend's runs holds.
 	std::map<std::string, unsigned, std::less<>> slots_;
 };

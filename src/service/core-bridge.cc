@@ -1,14 +1,17 @@
 /* The service core behind a C API (core-bridge.h): the handle owns the
    clock, the logger and job events on the service's event, the job table,
    the credential vault and the core. Exceptions end here. */
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/text.h"
+#include "jobs/cluster-import.h"
 #include "jobs/file-job-store.h"
 #include "jobs/shared-job-store.h"
+#include "base/failure.h"
 #include "base/secret.h"
 #include "jobs/notify-intake.h"
 #include "jobs/service-core.h"
@@ -16,6 +19,7 @@
 #include "source/source-url.h"
 #include "storage/event-logger.h"
 #include "vault/credential-vault.h"
+#include "vault/shared-credential-vault.h"
 
 extern "C" {
 #include "config.h"
@@ -219,8 +223,8 @@ struct mailmove_core {
 		      struct event *service_event)
 		: event(service_event), logger(service_event), events(service_event),
 		  directory(lookup, lookup_context), store(open_store(paths, set)),
-		  vault(paths->vault, paths->vault_key, logger),
-		  core(*store, vault, clock, logger, events, core_settings(set, logger)),
+		  vault(open_vault(paths, set)),
+		  core(*store, *vault, clock, logger, events, core_settings(set, logger)),
 		  intake(core, directory, clock, logger)
 	{
 	}
@@ -233,7 +237,9 @@ struct mailmove_core {
 	// The cluster's store when mailmove_dict is set (before the store).
 	std::unique_ptr<DictKvPort> port;
 	std::unique_ptr<jobs::JobStore> store;
-	vault::CredentialVault vault;
+	// The shared vault in a cluster (after the store: the local journals
+	// are imported first).
+	std::unique_ptr<jobs::CredentialStore> vault;
 	jobs::ServiceCore core;
 	jobs::NotifyIntake intake;
 
@@ -250,6 +256,73 @@ private:
 			    ", backend " + set->backend);
 		return std::make_unique<jobs::SharedJobStore>(*port, clock, logger,
 							      shared_store_options(set));
+	}
+
+	std::unique_ptr<jobs::CredentialStore>
+	open_vault(const struct mailmove_core_paths *paths,
+		   const struct mailmove_service_settings *set)
+	{
+		if (!port)
+			return std::make_unique<vault::CredentialVault>(paths->vault,
+									paths->vault_key, logger);
+		auto shared = std::make_unique<vault::SharedCredentialVault>(
+			*port, set->backend, paths->vault_key, logger);
+		import_local_journals(paths, *shared);
+		return shared;
+	}
+
+	// A single server's journal and vault, at its first start as a
+	// cluster backend: copied into the shared table (what it has already
+	// is kept), then renamed to <file>.imported so that the next start
+	// does not read them again (doc/cluster.md).
+	void import_local_journals(const struct mailmove_core_paths *paths,
+				   vault::SharedCredentialVault &shared_vault)
+	{
+		const std::string imported_suffix = ".imported";
+		std::string journal = paths->journal;
+		if (std::FILE *file = std::fopen(journal.c_str(), "r")) {
+			std::fclose(file);
+			jobs::ClusterImport done;
+			{
+				jobs::FileJobStore local(journal, logger);
+				done = jobs::import_into_shared(local, *store, clock.now());
+			}
+			if (std::rename(journal.c_str(), (journal + imported_suffix).c_str()) < 0)
+				throw std::runtime_error("rename(" + journal + ") failed");
+			logger.info("Imported the local job journal " + journal +
+				    " into the shared job table: " + std::to_string(done.jobs) +
+				    " jobs, " + std::to_string(done.windows) + " windows, " +
+				    std::to_string(done.domains) + " domains (" +
+				    std::to_string(done.skipped) +
+				    " were there already); renamed to " + journal + imported_suffix);
+		}
+		std::string vault_path = paths->vault;
+		if (std::FILE *file = std::fopen(vault_path.c_str(), "r")) {
+			std::fclose(file);
+			size_t copied = 0, kept = 0;
+			try {
+				vault::CredentialVault local(vault_path, paths->vault_key, logger);
+				local.for_each_sealed([&](const vault::SealedRecord &record) {
+					(shared_vault.import_sealed(record) ? copied : kept)++;
+				});
+			} catch (const Failure &failure) {
+				// Sealed under another key than the cluster's (each
+				// backend of an older cluster made its own): left in
+				// place for the admin; the service starts.
+				logger.error("Could not import the local credential vault " +
+					     vault_path + " (left as it is; " +
+					     std::to_string(copied) + " records imported): " +
+					     failure.what());
+				return;
+			}
+			if (std::rename(vault_path.c_str(), (vault_path + imported_suffix).c_str()) < 0)
+				throw std::runtime_error("rename(" + vault_path + ") failed");
+			logger.info("Imported the local credential vault " + vault_path +
+				    " into the shared vault: " + std::to_string(copied) +
+				    " records (" + std::to_string(kept) +
+				    " scopes had one there already); renamed to " + vault_path +
+				    imported_suffix);
+		}
 	}
 };
 

@@ -1,11 +1,8 @@
 #include "vault/credential-vault.h"
 
-#include "base/base64.h"
-
-#include <openssl/crypto.h>
-
 #include "base/failure.h"
 #include "jobs/job.h"
+#include "vault/vault-record.h"
 
 namespace mailmove::vault {
 
@@ -18,44 +15,8 @@ namespace {
 constexpr jobs::JournalFormat vault_format = {"MAILMOVE-VAULT", 1, "credential vault"};
 constexpr const char *put_tag = "PUT";
 constexpr const char *erase_tag = "DEL";
-constexpr const char *associated_data_tag = "mailmove-vault-1";
 constexpr unsigned vault_lock_wait_msecs = 10000;
 constexpr size_t record_overhead_bytes = 24; // framing, tag, separators
-
-// The clear part of a record, in the order it is stored and authenticated.
-std::vector<std::string> clear_fields(const std::string &scope, const CredentialInfo &info)
-{
-	return {scope, jobs::credential_origin_name(info.origin),
-		jobs::format_utc_time(info.updated), info.source, info.master ? "1" : "0"};
-}
-
-std::string associated_data(const std::string &scope, const CredentialInfo &info)
-{
-	std::vector<std::string> fields = clear_fields(scope, info);
-	fields.insert(fields.begin(), associated_data_tag);
-	return join_fields(fields);
-}
-
-std::string entry_field(const std::string &scope, const CredentialInfo &info,
-			const std::string &sealed)
-{
-	std::vector<std::string> fields = clear_fields(scope, info);
-	fields.push_back(base64_encode(sealed));
-	return join_fields(fields);
-}
-
-// Wipes a plaintext when it goes out of scope, however that happens.
-class Plaintext {
-public:
-	explicit Plaintext(std::string text) : text_(std::move(text)) {}
-	~Plaintext() { OPENSSL_cleanse(text_.data(), text_.size()); }
-	Plaintext(const Plaintext &) = delete;
-	Plaintext &operator=(const Plaintext &) = delete;
-	const std::string &text() const { return text_; }
-
-private:
-	std::string text_;
-};
 
 } // namespace
 
@@ -105,23 +66,14 @@ void CredentialVault::replay()
 
 void CredentialVault::apply_put_field(const std::string &field)
 {
-	std::vector<std::string> parts = split_fields(field);
-	std::optional<jobs::CredentialOrigin> origin;
-	std::optional<std::time_t> updated;
-	std::optional<std::string> sealed;
-	if (parts.size() >= 6) {
-		origin = jobs::credential_origin_from_name(parts[1]);
-		updated = jobs::parse_utc_time(parts[2]);
-		sealed = base64_decode(parts[5]);
-	}
-	if (!origin || !updated || !sealed || parts[0].empty()) {
+	std::optional<SealedRecord> record = decode_sealed_record(field);
+	if (!record) {
 		logger_.warning("Credential vault " + journal_.path() +
 				": skipped an entry it cannot read");
 		return;
 	}
-	CredentialInfo info{*origin, *updated, parts[3], parts[4] == "1"};
-	forget(parts[0]);
-	records_[parts[0]] = Record{info, std::move(*sealed), field.size() + 1};
+	forget(record->scope);
+	records_[record->scope] = Record{record->info, std::move(record->sealed), field.size() + 1};
 	live_bytes_ += field.size() + 1 + record_overhead_bytes;
 }
 
@@ -147,15 +99,8 @@ std::optional<Credentials> CredentialVault::reveal(std::string_view scope) const
 	auto it = records_.find(scope);
 	if (it == records_.end())
 		return std::nullopt;
-	Plaintext plaintext(cipher(false).open(it->second.sealed,
-					       associated_data(it->first, it->second.info)));
-	std::vector<std::string> fields = split_fields(plaintext.text());
-	if (fields.size() < 3)
-		throw Failure(FailureKind::permanent, "credential vault: a record is damaged");
-	Credentials credentials{fields[0], fields[1], fields[2]};
-	for (std::string &field : fields)
-		OPENSSL_cleanse(field.data(), field.size());
-	return credentials;
+	return open_credentials(cipher(false),
+				SealedRecord{it->first, it->second.info, it->second.sealed});
 }
 
 void CredentialVault::put(const std::vector<CredentialEntry> &entries)
@@ -168,11 +113,8 @@ void CredentialVault::put(const std::vector<CredentialEntry> &entries)
 	std::vector<std::string> fields{put_tag};
 	std::vector<std::string> sealed;
 	for (const CredentialEntry &entry : entries) {
-		Plaintext plaintext(join_fields({entry.secret.login, entry.secret.password,
-						 entry.secret.master_user}));
-		sealed.push_back(sealer.seal(plaintext.text(),
-					     associated_data(entry.scope, entry.info)));
-		fields.push_back(entry_field(entry.scope, entry.info, sealed.back()));
+		sealed.push_back(seal_credentials(sealer, entry));
+		fields.push_back(encode_sealed_record({entry.scope, entry.info, sealed.back()}));
 	}
 	journal_.append(jobs::encode_journal_record(join_fields(fields)),
 			jobs::Durability::synced);
@@ -209,6 +151,13 @@ void CredentialVault::for_each(
 		visit(scope, record.info);
 }
 
+void CredentialVault::for_each_sealed(
+	const std::function<void(const SealedRecord &record)> &visit) const
+{
+	for (const auto &[scope, record] : records_)
+		visit(SealedRecord{scope, record.info, record.sealed});
+}
+
 void CredentialVault::compact_if_worthwhile()
 {
 	journal_.compact_if_worthwhile(live_bytes_, jobs::CompactionPolicy(),
@@ -221,7 +170,7 @@ void CredentialVault::compact()
 	journal_.rewrite([this](const jobs::JournalFile::SnapshotWriter &write) {
 		for (const auto &[scope, record] : records_) {
 			write(jobs::encode_journal_record(join_fields(
-				{put_tag, entry_field(scope, record.info, record.sealed)})));
+				{put_tag, encode_sealed_record({scope, record.info, record.sealed})})));
 		}
 	});
 	live_bytes_ = journal_.bytes();

@@ -19,6 +19,7 @@
 #include "jobs/credential-store.h"
 #include "jobs/journal-file.h"
 #include "vault/record-cipher.h"
+#include "vault/vault-record.h"
 
 namespace mailmove::vault {
 
@@ -37,6 +38,10 @@ public:
 	size_t erase(const std::vector<std::string> &scopes) override;
 	void for_each(const std::function<void(const std::string &scope,
 					       const jobs::CredentialInfo &info)> &visit) const override;
+
+	// Every record as stored, sealed (what a cluster's first start copies
+	// into the shared vault: no key needed).
+	void for_each_sealed(const std::function<void(const SealedRecord &record)> &visit) const;
 
 	size_t size() const { return records_.size(); }
 	uint64_t journal_bytes() const { return journal_.bytes(); }

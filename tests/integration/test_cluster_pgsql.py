@@ -7,14 +7,17 @@ schema applied with doc/cluster-sql/mailmove-cluster.sql (twice: it is the
 migration script too) and the map of doc/cluster-sql/dict-sql.conf.ext.
 
 - cluster-pgsql-same-user-both-backends: scenario (a) on PostgreSQL.
-- cluster-pgsql-status-from-either-backend: scenario (c) on PostgreSQL.
+- cluster-pgsql-status-from-either-backend: scenario (c) on PostgreSQL;
+  then `credentials set` on a: b's status names the stored credentials
+  (the shared vault's row and index through the SQL map), the row holds
+  no password in clear.
 """
 
 import glob
 import os
 import subprocess
 
-from lib import corpus, procs
+from lib import admin, corpus, mailmove, procs
 from lib.dovecot import LegacyInstance, TargetInstance, User
 from lib.scenario import check, check_equal, note, scenario
 
@@ -121,7 +124,7 @@ class World:
         for _ in range(2):
             self.pg.psql("mailmove", file=SCHEMA)
         check_equal(self.pg.psql("mailmove", "SELECT version FROM mailmove_schema").strip(),
-                    "1", "schema version")
+                    "2", "schema version")
         with open(DICT_MAP) as f:
             text = f.read()
         text = "\n".join("connect = " + self.pg.connect_string()
@@ -158,3 +161,15 @@ def status_everywhere(world):
     test_cluster.status_everywhere(world)
     rows = int(world.pg.psql("mailmove", "SELECT count(*) FROM mailmove_job").strip())
     check_equal(rows, len(STATUS_USERS) + 1, "job rows in PostgreSQL")
+    user = STATUS_USERS[0]
+    result = admin.mailmove(world.a, "credentials", "set", "-u", user,
+                            stdin=LEGACY_PASSWORD.encode())
+    check_equal(result.code, admin.EX_OK, "credentials set on a exit code")
+    check_equal(mailmove.status(world.b, user)["credentials"], "admin",
+                "the credentials b's status names")
+    stored = world.pg.psql("mailmove", "SELECT scope || ' ' || record FROM mailmove_credential")
+    check(stored.startswith(user + " ") and LEGACY_PASSWORD not in stored,
+          "the mailmove_credential rows: %r", stored[:200])
+    index = world.pg.psql("mailmove", "SELECT count(*) FROM mailmove_credential_index").strip()
+    note("PostgreSQL: the credentials set on a are one sealed row, %s index rows; b's status "
+         "names them", index)

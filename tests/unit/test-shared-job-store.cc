@@ -12,10 +12,15 @@
 #include <memory>
 #include <stdexcept>
 
+#include "base/failure.h"
+#include "jobs/cluster-import.h"
+#include "jobs/file-job-store.h"
 #include "jobs/kv-port.h"
 #include "jobs/service-core.h"
 #include "jobs/shared-job-store.h"
 #include "vault/credential-vault.h"
+#include "vault/shared-credential-vault.h"
+#include "vault/vault-key.h"
 #include "check-assert.h"
 #include "job-fakes.h"
 #include "service-fixture.h"
@@ -476,6 +481,287 @@ START_TEST(cluster_limit_over_two_cores)
 }
 END_TEST
 
+START_TEST(pause_on_another_backend_stops_the_run)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	Backend a(kv, clock, "a"), b(kv, clock, "b");
+	a.login("alice");
+	a.login("bob");
+	ck_assert_uint_eq(a.start_users().size(), 2);
+	// Paused on b while a runs both: b writes the record, a stops.
+	std::vector<std::string> reply = b.core.admin_line(1, "PAUSE\talice");
+	ck_assert_string_eq(reply_field(reply[0], "result"), "changed");
+	ck_assert_string_eq(reply_field(reply[0], "state"), "paused");
+	ck_assert(reply_field(reply[0], "reason").find("backend a stops within 20 s") !=
+		  std::string::npos);
+	ck_assert(a.core.take_stopped_runs().empty());
+	// alice: a's worker reports progress; a notices and stops it.
+	ck_assert(a.core.worker_line(a.runs.at("alice"), "PROGRESS\tmessages_done=2") ==
+		  RunState::continuing);
+	std::vector<RunId> stopped = a.core.take_stopped_runs();
+	ck_assert_uint_eq(stopped.size(), 1);
+	ck_assert_uint_eq(stopped[0], a.runs.at("alice"));
+	ck_assert(a.store.find("alice")->state == JobState::paused);
+	ck_assert_string_eq(a.store.run_owner("alice"), "");
+	ck_assert(a.events.logged("alice", "Paused by an admin"));
+	// bob: no report; a's next lease renewal notices.
+	b.core.admin_line(1, "PAUSE\tbob");
+	a.core.tick();
+	ck_assert(a.core.take_stopped_runs().empty()); // renewal not due yet
+	clock.advance(20);
+	a.core.tick();
+	stopped = a.core.take_stopped_runs();
+	ck_assert_uint_eq(stopped.size(), 1);
+	ck_assert_uint_eq(stopped[0], a.runs.at("bob"));
+	ck_assert_uint_eq(a.core.running_count(), 0);
+	// The stopped worker's late DONE changes nothing.
+	a.finish("alice");
+	ck_assert(a.store.find("alice")->state == JobState::paused);
+	// Resumed on b: one run, on whichever backend takes it first.
+	reply = b.core.admin_line(1, "RESUME\talice");
+	ck_assert_string_eq(reply_field(reply[0], "state"), "queued");
+	std::vector<std::string> on_b = b.start_users();
+	std::vector<std::string> on_a = a.start_users();
+	ck_assert_uint_eq(on_a.size() + on_b.size(), 1);
+	ck_assert_uint_eq(on_b.size(), 1);
+	b.finish("alice");
+	ck_assert(b.store.find("alice")->state == JobState::done);
+	ck_assert_uint_eq(b.store.find("alice")->attempts, 2);
+	ck_assert(b.store.find("bob")->state == JobState::paused);
+}
+END_TEST
+
+namespace {
+
+// Two backends; alice's move runs on a.
+struct AliceRunsOnA {
+	AliceRunsOnA()
+	{
+		a.login("alice");
+		ck_assert_uint_eq(a.start_users().size(), 1);
+	}
+	MemoryKv kv;
+	FakeClock clock{fixture_start_time};
+	Backend a{kv, clock, "a"}, b{kv, clock, "b"};
+};
+
+} // namespace
+
+START_TEST(run_ends_before_the_pause_is_noticed)
+{
+	AliceRunsOnA cluster;
+	Backend &a = cluster.a, &b = cluster.b;
+	b.core.admin_line(1, "PAUSE\talice");
+	// The worker finished before a read the pause: the outcome is
+	// recorded, the job stays paused.
+	a.finish("alice");
+	Job job = *a.store.find("alice");
+	ck_assert(job.state == JobState::paused);
+	ck_assert_uint_eq(job.progress.messages_done, 5);
+	ck_assert_int_eq(job.next_run, 0);
+	ck_assert(a.start_users().empty());
+	ck_assert(b.start_users().empty());
+}
+END_TEST
+
+START_TEST(folder_rows_from_another_backend)
+{
+	AliceRunsOnA cluster;
+	MemoryKv &kv = cluster.kv;
+	FakeClock &clock = cluster.clock;
+	Backend &a = cluster.a, &b = cluster.b;
+	a.core.worker_line(a.runs.at("alice"), "FOLDER\tname=INBOX\tstate=moving\tmessages_done=3");
+	a.core.worker_line(a.runs.at("alice"), "FOLDER\tname=Sent\tstate=waiting");
+	ck_assert_uint_eq(a.core.admin_line(1, "FOLDERS\talice").size(), 3);
+	// Written at a's next lease renewal.
+	ck_assert_uint_eq(b.core.admin_line(1, "FOLDERS\talice").size(), 1);
+	clock.advance(20);
+	a.core.tick();
+	std::vector<std::string> rows = b.core.admin_line(1, "FOLDERS\t*");
+	ck_assert_uint_eq(rows.size(), 3);
+	ck_assert_string_eq(reply_field(rows[0], "name"), "INBOX");
+	ck_assert_string_eq(reply_field(rows[0], "messages_done"), "3");
+	ck_assert_string_eq(reply_field(rows[1], "user"), "alice");
+	// The run ends: the rows leave the store (a still has its own).
+	a.finish("alice");
+	ck_assert(kv.values.count(SharedJobStore::folders_key("alice")) == 0);
+	ck_assert_uint_eq(b.core.admin_line(1, "FOLDERS\talice").size(), 1);
+	ck_assert_uint_eq(a.core.admin_line(1, "FOLDERS\talice").size(), 3);
+}
+END_TEST
+
+namespace {
+
+CredentialEntry credential(const std::string &scope, const std::string &password)
+{
+	return {scope, {CredentialOrigin::admin, 1795770902, "imaps://old:993", false},
+		{"legacy-" + scope, password, ""}};
+}
+
+bool fails(const std::function<void()> &action)
+{
+	try {
+		action();
+	} catch (const Failure &) {
+		return true;
+	}
+	return false;
+}
+
+bool store_holds(const MemoryKv &kv, const std::string &text)
+{
+	for (const auto &[key, value] : kv.values) {
+		if (key.find(text) != std::string::npos || value.find(text) != std::string::npos)
+			return true;
+	}
+	return false;
+}
+
+} // namespace
+
+START_TEST(shared_vault_across_backends)
+{
+	MemoryKv kv;
+	TempDir dir;
+	CapturingLogger logger;
+	std::string key = dir.path() + "/vault.key";
+	FakeClock clock(1000);
+	// The job tables register the backends whose index blocks are read.
+	SharedJobStore table_a(kv, clock, logger, options_of("a"));
+	SharedJobStore table_b(kv, clock, logger, options_of("b"));
+	vault::SharedCredentialVault a(kv, "a", key, logger), b(kv, "b", key, logger);
+	a.put({credential("alice@x", "pw-alice-secret"), credential("@x", "pw-domain-secret")});
+	// b reads what a stored, and only b's key opens it.
+	ck_assert(b.info("alice@x")->origin == CredentialOrigin::admin);
+	ck_assert_string_eq(b.info("alice@x")->source.c_str(), "imaps://old:993");
+	ck_assert_string_eq(b.reveal("alice@x")->password.c_str(), "pw-alice-secret");
+	ck_assert_string_eq(b.reveal("@x")->login.c_str(), "legacy-@x");
+	std::vector<std::string> scopes;
+	b.for_each([&](const std::string &scope, const CredentialInfo &) { scopes.push_back(scope); });
+	ck_assert_uint_eq(scopes.size(), 2);
+	ck_assert_string_eq(scopes[0].c_str(), "@x");
+	ck_assert_string_eq(scopes[1].c_str(), "alice@x");
+	// Neither a password nor the key is in the store.
+	ck_assert(!store_holds(kv, "pw-alice-secret"));
+	ck_assert(!store_holds(kv, "pw-domain-secret"));
+	vault::VaultKey raw = vault::load_vault_key(key, false);
+	static const char hex[] = "0123456789abcdef";
+	std::string key_hex;
+	for (unsigned char c : raw) {
+		key_hex += hex[c >> 4];
+		key_hex += hex[c & 15];
+	}
+	ck_assert(!store_holds(kv, key_hex));
+	ck_assert(kv.values.count(vault::SharedCredentialVault::check_key()) == 1);
+	// b replaces and erases; a sees it.
+	b.put({credential("alice@x", "pw-new-secret")});
+	ck_assert_string_eq(a.reveal("alice@x")->password.c_str(), "pw-new-secret");
+	ck_assert_uint_eq(b.erase({"alice@x", "nobody@x"}), 1);
+	ck_assert(!a.info("alice@x"));
+	scopes.clear();
+	a.for_each([&](const std::string &scope, const CredentialInfo &) { scopes.push_back(scope); });
+	ck_assert_uint_eq(scopes.size(), 1);
+}
+END_TEST
+
+START_TEST(shared_vault_refuses_another_key)
+{
+	MemoryKv kv;
+	TempDir dir;
+	CapturingLogger logger;
+	vault::SharedCredentialVault a(kv, "a", dir.path() + "/a.key", logger);
+	a.put({credential("alice@x", "pw-alice-secret")});
+	// c has a key of its own: it can neither read nor add records the
+	// other backends could not open.
+	vault::VaultKey other = vault::load_vault_key(dir.path() + "/c.key", true);
+	vault::wipe_key(other);
+	vault::SharedCredentialVault c(kv, "c", dir.path() + "/c.key", logger);
+	ck_assert(fails([&] { c.reveal("alice@x"); }));
+	ck_assert(fails([&] { c.put({credential("bob@x", "pw-bob-secret")}); }));
+	ck_assert(!a.info("bob@x"));
+	// A backend without the key file does not make one of its own.
+	vault::SharedCredentialVault d(kv, "d", dir.path() + "/d.key", logger);
+	ck_assert(fails([&] { d.put({credential("bob@x", "pw-bob-secret")}); }));
+	ck_assert(access((dir.path() + "/d.key").c_str(), F_OK) != 0);
+}
+END_TEST
+
+START_TEST(local_vault_imported_sealed)
+{
+	MemoryKv kv;
+	TempDir dir;
+	CapturingLogger logger;
+	std::string key = dir.path() + "/vault.key";
+	vault::CredentialVault local(dir.path() + "/credentials.vault", key, logger);
+	local.put({credential("alice@x", "pw-alice-secret"), credential("bob@x", "pw-bob-secret")});
+	vault::SharedCredentialVault shared(kv, "a", key, logger);
+	shared.put({credential("bob@x", "pw-bob-newer")});
+	size_t copied = 0, kept = 0;
+	local.for_each_sealed([&](const vault::SealedRecord &record) {
+		(shared.import_sealed(record) ? copied : kept)++;
+	});
+	ck_assert_uint_eq(copied, 1);
+	ck_assert_uint_eq(kept, 1);
+	ck_assert_string_eq(shared.reveal("alice@x")->password.c_str(), "pw-alice-secret");
+	ck_assert_string_eq(shared.reveal("bob@x")->password.c_str(), "pw-bob-newer");
+	// A record sealed under another key is refused, not stored.
+	vault::CredentialVault stranger(dir.path() + "/other.vault", dir.path() + "/other.key",
+					logger);
+	stranger.put({credential("carol@x", "pw-carol-secret")});
+	stranger.for_each_sealed([&](const vault::SealedRecord &record) {
+		ck_assert(fails([&] { shared.import_sealed(record); }));
+	});
+	ck_assert(!shared.info("carol@x"));
+}
+END_TEST
+
+START_TEST(local_journal_imported_once)
+{
+	MemoryKv kv;
+	TempDir dir;
+	CapturingLogger logger;
+	FakeClock clock(fixture_start_time);
+	FileJobStore local(dir.path() + "/jobs.journal", logger);
+	Job running = make_job("run@x", JobState::running);
+	running.attempts = 3;
+	local.save(running, Durability::synced);
+	Job done = make_job("done@x", JobState::done);
+	done.progress.messages_done = 7;
+	local.save(done, Durability::synced);
+	local.save(make_job("both@x", JobState::queued), Durability::synced);
+	local.save_window(MigrationWindow{"x", 10, 0, 10});
+	EnabledDomain domain;
+	domain.domain = "x";
+	domain.source = "imaps://old:993";
+	local.save_domain(domain);
+	SharedJobStore shared(kv, clock, logger, options_of("a"));
+	shared.save(make_job("both@x", JobState::done), Durability::synced);
+
+	ClusterImport first = import_into_shared(local, shared, clock.now());
+	ck_assert_uint_eq(first.jobs, 2);
+	ck_assert_uint_eq(first.windows, 1);
+	ck_assert_uint_eq(first.domains, 1);
+	ck_assert_uint_eq(first.skipped, 1);
+	// The running job comes in queued, with its history.
+	Job imported = *shared.find("run@x");
+	ck_assert(imported.state == JobState::queued);
+	ck_assert_uint_eq(imported.attempts, 3);
+	ck_assert_uint_eq(shared.find("done@x")->progress.messages_done, 7);
+	// What the shared table had wins.
+	ck_assert(shared.find("both@x")->state == JobState::done);
+	ck_assert_uint_eq(shared.size(), 3);
+	ck_assert_uint_eq(shared.windows().size(), 1);
+	ck_assert_string_eq(shared.domains()[0].source.c_str(), "imaps://old:993");
+	// Again: nothing changes.
+	size_t commits = kv.commits;
+	ClusterImport second = import_into_shared(local, shared, clock.now());
+	ck_assert_uint_eq(second.jobs + second.windows + second.domains, 0);
+	ck_assert_uint_eq(second.skipped, 5);
+	ck_assert_uint_eq(kv.commits, commits);
+}
+END_TEST
+
 int main()
 {
 	Suite *store = suite_create("shared job table");
@@ -498,6 +784,15 @@ int main()
 	tcase_add_test(core, two_cores_one_run);
 	tcase_add_test(core, takeover_after_a_backend_died);
 	tcase_add_test(core, cluster_limit_over_two_cores);
+	tcase_add_test(core, pause_on_another_backend_stops_the_run);
+	tcase_add_test(core, run_ends_before_the_pause_is_noticed);
+	tcase_add_test(core, folder_rows_from_another_backend);
 	suite_add_tcase(cores, core);
+	TCase *vaults = tcase_create("vault and import");
+	tcase_add_test(vaults, shared_vault_across_backends);
+	tcase_add_test(vaults, shared_vault_refuses_another_key);
+	tcase_add_test(vaults, local_vault_imported_sealed);
+	tcase_add_test(vaults, local_journal_imported_once);
+	suite_add_tcase(cores, vaults);
 	return run_check_suites({store, cores});
 }
