@@ -227,8 +227,11 @@ static int cmd_mailmove_run_run(struct doveadm_mail_cmd_context *_ctx,
 	/* The legacy credentials the service keeps for the user (vault),
 	   as a worker would get them; the user's settings otherwise. */
 	i_zero(&ctx->credentials);
-	if (ctx->admin != NULL)
-		(void)doveadm_mailmove_get_credentials(ctx->admin, user, &ctx->credentials);
+	if (ctx->admin != NULL &&
+	    doveadm_mailmove_get_credentials(ctx->admin, user, &ctx->credentials) == -2) {
+		_ctx->exit_code = EX_PROTOCOL;
+		return -1;
+	}
 	source = mailmove_run_source(user, &ctx->credentials);
 	if (source == NULL) {
 		i_error("mailmove run %s: mailmove_source is not set for this user",

@@ -109,8 +109,11 @@ static int cmd_mailmove_test_run(struct doveadm_mail_cmd_context *_ctx,
 	ctx->username = user->username;
 	ctx->have_result = FALSE;
 	i_zero(&ctx->credentials);
-	if (ctx->admin != NULL)
-		(void)doveadm_mailmove_get_credentials(ctx->admin, user, &ctx->credentials);
+	if (ctx->admin != NULL &&
+	    doveadm_mailmove_get_credentials(ctx->admin, user, &ctx->credentials) == -2) {
+		_ctx->exit_code = EX_PROTOCOL;
+		return -1;
+	}
 	int ret = doveadm_mailmove_child_run(user, mailmove_test_child_work,
 					     mailmove_test_child_line, ctx, &error);
 	doveadm_mailmove_wipe_credentials(&ctx->credentials);

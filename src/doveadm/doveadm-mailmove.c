@@ -205,35 +205,30 @@ int doveadm_mailmove_command(struct mailmove_admin_client *client,
 	return -1;
 }
 
-struct mailmove_credentials_reply {
-	struct mailmove_run_credentials *credentials;
-	const char *domain_source, *domain_provider;
-};
-
-static void mailmove_credentials_row(const char *const *fields, void *context)
+/* The reply's value (source/service-source.h) into credentials, with
+   copies of its strings; the reply's own password is wiped. */
+static int mailmove_credentials_row(const char *const *fields,
+				    struct mailmove_run_credentials *credentials,
+				    const char **error_r)
 {
-	struct mailmove_credentials_reply *reply = context;
-	struct mailmove_run_credentials *credentials = reply->credentials;
-	const char *value;
+	struct mailmove_run_credentials parsed;
+	const char *const *field;
+	int ret;
 
-	/* Empty means "from the user's settings". */
-#define MAILMOVE_CREDENTIAL(field, key) \
-	value = doveadm_mailmove_field(fields, key); \
-	credentials->field = value != NULL && value[0] != '\0' ? t_strdup(value) : NULL;
-	MAILMOVE_CREDENTIAL(source, "source");
-	MAILMOVE_CREDENTIAL(login, "login");
-	MAILMOVE_CREDENTIAL(password, "password");
-	MAILMOVE_CREDENTIAL(master_user, "master_user");
-#undef MAILMOVE_CREDENTIAL
-	/* Applied once the reply is read (mailmove_run_apply_domain()). */
-	value = doveadm_mailmove_field(fields, "domain_source");
-	reply->domain_source = value != NULL && value[0] != '\0' ? t_strdup(value) : NULL;
-	value = doveadm_mailmove_field(fields, "domain_provider");
-	reply->domain_provider = value != NULL && value[0] != '\0' ? t_strdup(value) : NULL;
-	/* The reply's own copy of the password (credentials has another). */
-	value = doveadm_mailmove_field(fields, "password");
-	if (value != NULL)
-		safe_memset((char *)value, 0, strlen(value));
+	ret = mailmove_run_credentials_parse(fields, &parsed, error_r);
+	if (ret == 0) {
+		credentials->source = t_strdup(parsed.source);
+		credentials->source_from = t_strdup(parsed.source_from);
+		credentials->provider = t_strdup(parsed.provider);
+		credentials->login = t_strdup(parsed.login);
+		credentials->password = t_strdup(parsed.password);
+		credentials->master_user = t_strdup(parsed.master_user);
+	}
+	for (field = fields; *field != NULL; field++) {
+		if (mailmove_str_begins_with(*field, "password="))
+			safe_memset((char *)*field, 0, strlen(*field));
+	}
+	return ret;
 }
 
 void doveadm_mailmove_wipe_credentials(struct mailmove_run_credentials *credentials)
@@ -251,24 +246,32 @@ int doveadm_mailmove_get_credentials(struct mailmove_admin_client *client,
 				     struct mailmove_run_credentials *credentials_r)
 {
 	const char *const command[] = { "CREDENTIALS-GET", user->username, NULL };
-	struct mailmove_credentials_reply reply = { .credentials = credentials_r };
-	const char *const *fields, *error;
+	const char *const *fields, *error, *invalid = NULL;
 	int ret;
 
 	i_zero(credentials_r);
 	if (mailmove_admin_client_send(client, command, &error) < 0)
 		ret = -1;
 	else {
-		while ((ret = mailmove_admin_client_read_line(client, &fields, &error)) > 0)
-			mailmove_credentials_row(fields, &reply);
+		/* Read to the reply's end even after a bad row: the
+		   connection serves the next user too. */
+		while ((ret = mailmove_admin_client_read_line(client, &fields, &error)) > 0) {
+			if (invalid == NULL &&
+			    mailmove_credentials_row(fields, credentials_r, &error) < 0)
+				invalid = error;
+		}
+	}
+	if (invalid != NULL) {
+		doveadm_mailmove_wipe_credentials(credentials_r);
+		e_error(doveadm_mailmove_event, "The mailmove service sent an invalid "
+			"legacy source for %s: %s", user->username, invalid);
+		return -2;
 	}
 	if (ret < 0) {
 		e_warning(doveadm_mailmove_event, "Could not get the stored credentials "
 			  "of %s (using the user's settings): %s", user->username, error);
 		return -1;
 	}
-	mailmove_run_apply_domain(user, reply.domain_source, reply.domain_provider,
-				  credentials_r);
 	return 0;
 }
 

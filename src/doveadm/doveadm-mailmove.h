@@ -84,11 +84,13 @@ int doveadm_mailmove_list(struct mailmove_admin_client *client,
 int doveadm_mailmove_command(struct mailmove_admin_client *client,
 			     const char *const *command);
 
-/* The legacy credentials the service keeps for user, for a foreground
-   run or test (data stack; NULL fields when none apply), with the source
-   and provider of the user's enabled domain where they apply
-   (mailmove_run_apply_domain()). Returns 0, or -1 when the service could
-   not be asked (logged as a warning: the user's settings are used then). */
+/* The service's legacy source value for user (CREDENTIALS-GET: the
+   vault's credentials or the enabled domain's source and provider, the
+   same value a worker gets on its JOB line), for a foreground run or
+   test (data stack; NULL fields when none apply). Returns 0, -1 when the
+   service could not be asked (logged as a warning: the user's settings
+   are used then), or -2 when its value is malformed (logged as an
+   error: the caller stops). */
 int doveadm_mailmove_get_credentials(struct mailmove_admin_client *client,
 				     struct mail_user *user,
 				     struct mailmove_run_credentials *credentials_r);

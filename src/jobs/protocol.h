@@ -49,11 +49,11 @@
 //               [master_user=]  [source=]       -> "OK"
 //      CREDENTIALS-CLEAR  <user mask | @domain | *>
 //               -> one line per record removed: scope=, result=cleared; "".
-//      CREDENTIALS-GET    <user>                -> the record that applies
-//               (scope=, origin=, source=, login=, password=, master_user=)
-//               and the enabled domain's domain_source=, domain_provider=
-//               (as in JOB), or nothing, then "". For doveadm mailmove run
-//               and test.
+//      CREDENTIALS-GET    <user>                -> the vault record's
+//               scope= and origin= (when one applies), then the legacy
+//               source value a worker's JOB line would carry (source
+//               fields below), or nothing, then "". For doveadm mailmove
+//               run and test.
 //      IMPORT-DATA  <a piece of the CSV file>   (no reply)
 //      IMPORT-END   [partial=yes]               -> line=, problem= per bad
 //               line, then imported=, valid=, problems=, then "". Nothing is
@@ -87,11 +87,10 @@
 //
 // 3. Workers (socket "mailmove-worker", the service connects to it):
 //      VERSION  mailmove-worker  1  0           (both directions)
-//      service -> worker:  JOB  <user>  [domain_source=<url>]
-//                          [domain_provider=<preset>]  [<credential fields>]
-//                          (domain_*: the user's domain is enabled; the
-//                          worker uses them unless userdb sets a source)
-//                          (right after its VERSION line)
+//      service -> worker:  JOB  <user>  [<source fields>]
+//                          (right after its VERSION line; a worker that
+//                          finds a malformed value answers FAILED
+//                          kind=permanent and runs nothing)
 //      worker -> service:  STARTED   source=<url>
 //                          FOLDER    <folder fields>   (any number)
 //                          PROGRESS  <progress fields>
@@ -111,8 +110,13 @@
 // Folder fields: name (target), legacy_name, state (pending, moving, done,
 // skipped, failed), messages_done, messages_total, bytes_done, bytes_total,
 // messages_failed. A FOLDER line replaces what was known of that folder.
-// Credential fields (all optional; what is missing comes from the user's
-// settings): source=<url>, login=<legacy login>, password=<...>,
+// Source fields: the legacy source value the service chose for the user
+// once per run (source/service-source.h; the precedence is in
+// providers/legacy-source.h). All optional; what is missing comes from the
+// user's settings: source=<url or auto> with source_from=vault|domain
+// (both or neither; a domain's source gives way to a userdb
+// mailmove_source or mailmove_provider), provider=<preset> (with
+// source_from=domain only), login=<legacy login>, password=<...>,
 // master_user=<SASL authentication identity for master-user logins>.
 // They travel only on the worker socket and in CREDENTIALS-GET replies on
 // the admin socket (both root only) and are never logged.

@@ -481,28 +481,27 @@ void ServiceCore::settle_outcome(Job &job, const Outcome &outcome)
 	}
 }
 
+source::ServiceSource ServiceCore::service_source_of(const Job &job) const
+{
+	const EnabledDomain *domain = domain_of_job(job);
+	std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, job.user);
+	source::ServiceSource value = source::choose_service_source(
+		credentials ? credentials->info.source : std::string(),
+		domain != nullptr ? domain->source : std::string(),
+		domain != nullptr ? domain->provider : std::string());
+	if (credentials) {
+		Credentials secret = *vault_.reveal(credentials->scope);
+		value.login = secret.login;
+		value.password = secret.password;
+		value.master_user = secret.master_user;
+		wipe(secret.password);
+	}
+	return value;
+}
+
 std::vector<std::string> ServiceCore::job_fields_of(const Job &job) const
 {
-	std::vector<std::string> fields;
-	if (const EnabledDomain *domain = domain_of_job(job)) {
-		// The worker uses them unless the user's userdb names a source.
-		fields.push_back("domain_source=" + domain->source);
-		if (!domain->provider.empty())
-			fields.push_back("domain_provider=" + domain->provider);
-	}
-	std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, job.user);
-	if (!credentials)
-		return fields;
-	std::optional<Credentials> secret = vault_.reveal(credentials->scope);
-	if (!credentials->info.source.empty())
-		fields.push_back("source=" + credentials->info.source);
-	if (!secret->login.empty())
-		fields.push_back("login=" + secret->login);
-	if (!secret->password.empty())
-		fields.push_back("password=" + secret->password);
-	if (!secret->master_user.empty())
-		fields.push_back("master_user=" + secret->master_user);
-	return fields;
+	return source::service_source_fields(service_source_of(job));
 }
 
 // -- worker events ----------------------------------------------------------

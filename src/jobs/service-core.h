@@ -46,6 +46,7 @@
 #include "jobs/migration-window.h"
 #include "jobs/retry-policy.h"
 #include "jobs/scheduler.h"
+#include "source/service-source.h"
 
 namespace mailmove::jobs {
 
@@ -81,7 +82,7 @@ struct CoreSettings {
 struct RunStart {
 	RunId run;
 	std::string user;
-	// key=value credential fields for the JOB line (protocol.h). Secret:
+	// key=value source fields for the JOB line (protocol.h). Secret:
 	// never log them.
 	std::vector<std::string> job_fields;
 };
@@ -175,8 +176,8 @@ private:
 	// (source_from=userdb), else the enabled domain's, else the login's
 	// (the global mailmove_source); "" queues nothing.
 	std::string login_source(const std::string &user, const KeyValues &values) const;
-	// The domain record whose source and provider the job's runs use
-	// (JOB's domain_source=, domain_provider=); nullptr when none.
+	// The domain record whose source and provider the job's runs use;
+	// nullptr when none.
 	const EnabledDomain *domain_of_job(const Job &job) const;
 
 	// captured passwords
@@ -213,6 +214,10 @@ private:
 	// it once the lease is gone); errors are logged.
 	void release_lease(const std::string &user);
 	void settle_outcome(Job &job, const Outcome &outcome);
+	// The legacy source value the service chooses for the job's user
+	// (the vault's or the enabled domain's, source/service-source.h):
+	// the JOB line's fields and the CREDENTIALS-GET reply. Secret.
+	source::ServiceSource service_source_of(const Job &job) const;
 	std::vector<std::string> job_fields_of(const Job &job) const;
 
 	// scheduling

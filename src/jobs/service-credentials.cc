@@ -78,27 +78,20 @@ ServiceCore::Lines ServiceCore::credentials_clear(const std::string &scope)
 
 ServiceCore::Lines ServiceCore::credentials_get(const std::string &user) const
 {
+	// The value a worker's JOB line would carry (source/service-source.h),
+	// after the vault record's scope and origin.
 	Lines lines;
-	KeyValues domain_fields;
-	if (const EnabledDomain *domain = domain_of_job(load(user))) {
-		domain_fields = {{"domain_source", domain->source},
-				 {"domain_provider", domain->provider}};
-	}
+	std::vector<std::string> fields = source::service_source_fields(service_source_of(load(user)));
 	if (std::optional<ScopedCredentialInfo> credentials = credentials_of(vault_, user)) {
-		Credentials secret = *vault_.reveal(credentials->scope);
-		KeyValues values = {{"scope", credentials->scope},
-				    {"origin", credential_origin_name(credentials->info.origin)},
-				    {"source", credentials->info.source},
-				    {"login", secret.login},
-				    {"password", secret.password},
-				    {"master_user", secret.master_user}};
-		values.insert(domain_fields.begin(), domain_fields.end());
-		lines.push_back(key_value_line(values));
-		wipe(values["password"]);
-		wipe(secret.password);
-	} else if (!domain_fields.empty()) {
-		lines.push_back(key_value_line(domain_fields));
+		fields.insert(fields.begin(),
+			      {"scope=" + credentials->scope,
+			       std::string("origin=") +
+				       credential_origin_name(credentials->info.origin)});
 	}
+	if (!fields.empty())
+		lines.push_back(join_fields(fields));
+	for (std::string &field : fields)
+		wipe(field);
 	lines.emplace_back();
 	return lines;
 }

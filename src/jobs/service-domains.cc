@@ -7,6 +7,7 @@
 #include "jobs/admin-replies.h"
 #include "jobs/credential-store.h"
 #include "jobs/status-summary.h"
+#include "source/service-source.h"
 
 namespace mailmove::jobs {
 
@@ -24,13 +25,18 @@ std::string window_state(const MigrationWindow *window, std::time_t now)
 
 std::string ServiceCore::login_source(const std::string &user, const KeyValues &values) const
 {
-	std::string source = value_of(values, "source");
-	// The user's own userdb setting wins over the domain's.
-	if (value_of(values, "source_from") == "userdb" && !source.empty())
-		return source;
-	if (const EnabledDomain *domain = domains_.enabled(domain_of(user)))
-		return domain->source;
-	return source;
+	// The rules of providers/legacy-source.h, without the vault: the
+	// user's userdb source wins over the enabled domain's, which wins over
+	// the global one the login brings.
+	const EnabledDomain *domain = domains_.enabled(domain_of(user));
+	source::UserSourceSettings settings;
+	settings.source = value_of(values, "source");
+	settings.userdb_names_source =
+		value_of(values, "source_from") == "userdb" && !settings.source.empty();
+	return source::chosen_source_text(
+		source::choose_service_source("", domain != nullptr ? domain->source : "",
+					      domain != nullptr ? domain->provider : ""),
+		settings);
 }
 
 bool ServiceCore::wants_login(const std::string &user, const KeyValues &values) const

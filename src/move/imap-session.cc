@@ -2,6 +2,7 @@
 
 #include "base/failure.h"
 #include "base/text.h"
+#include "source/oauth2-token.h"
 #include "mailmove-config.h"
 
 namespace mailmove::move {
@@ -70,16 +71,6 @@ void log_in(imap::Client &client, const ImapSource &source)
 	throw;
 }
 
-void refuse_password_login_for_oauth2(const ImapSource &source)
-{
-	if (source.oauth2_only_provider.empty() || !source.oauth2_token.empty())
-		return;
-	throw Failure(FailureKind::permanent,
-		      source.oauth2_only_provider +
-			      " accepts only OAuth2 logins: set mailmove_source_oauth2_token_command "
-			      "or mailmove_source_oauth2_token_file; no password was sent");
-}
-
 } // namespace
 
 void throw_if_throttled(const ImapSource &source, const Failure &failure)
@@ -99,7 +90,7 @@ std::unique_ptr<imap::Client> open_imap_session(const ImapSource &source, Logger
 						const CancelCheck &cancel,
 						const StreamFactory &connect)
 {
-	refuse_password_login_for_oauth2(source);
+	source::refuse_password_login(source.oauth2_only_provider, !source.oauth2_token.empty());
 	std::unique_ptr<net::Stream> stream;
 	if (connect) {
 		stream = connect();

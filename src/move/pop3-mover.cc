@@ -1,5 +1,6 @@
 #include "move/pop3-mover.h"
 
+
 #include "base/failure.h"
 #include "base/text.h"
 #include "move/checkpoint.h"
@@ -10,6 +11,7 @@
 #include "move/move-report.h"
 #include "move/pop3-keys.h"
 #include "move/received-date.h"
+#include "source/oauth2-token.h"
 
 #include <algorithm>
 #include <map>
@@ -256,6 +258,8 @@ Pop3Mover::~Pop3Mover() = default;
 
 std::unique_ptr<pop3::Client> Pop3Mover::open_session()
 {
+	source::refuse_password_login(source_.oauth2_only_provider,
+				      !source_.credentials.oauth2_token.empty());
 	auto client = std::make_unique<pop3::Client>(connect_(), log_, source_.client, cancel_);
 	client->greeting();
 	client->capa();

@@ -46,6 +46,9 @@ struct Pop3Source {
 	pop3::ClientOptions client;
 	// POP3 has no flags: messages land unseen unless this says \Seen.
 	bool mark_seen = false;
+	// The preset's title when it accepts only OAuth2 (Microsoft 365):
+	// then a login without a token is refused before connecting.
+	std::string oauth2_only_provider;
 	// A commit (and checkpoint record) after this many messages or bytes.
 	unsigned batch_max_messages = 100;
 	uint64_t batch_max_bytes = 16 * 1024 * 1024;

@@ -16,10 +16,11 @@
 #include "runner/transfer-cap.h"
 #include "runner/user-settings.h"
 #include "source/throttling.h"
-#include "plugin/userdb-source.h"
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
+#include <map>
 #include <string>
 
 using namespace mailmove;
@@ -57,25 +58,57 @@ private:
 
 } // namespace
 
-extern "C" void mailmove_run_apply_domain(struct mail_user *user, const char *domain_source,
-					  const char *domain_provider,
-					  struct mailmove_run_credentials *credentials)
+extern "C" int mailmove_run_credentials_parse(const char *const *fields,
+					     struct mailmove_run_credentials *credentials_r,
+					     const char **error_r)
 {
-	if (domain_source == nullptr || domain_source[0] == '\0' || credentials->source != nullptr ||
-	    mailmove_userdb_sets_source(user->userdb_fields))
-		return;
-	credentials->source = domain_source;
-	credentials->provider =
-		domain_provider != nullptr && domain_provider[0] != '\0' ? domain_provider : nullptr;
+	*credentials_r = {};
+	try {
+		KeyValues values;
+		std::map<std::string, const char *> raw;
+		for (const char *const *field = fields; *field != nullptr; field++) {
+			const char *equals = std::strchr(*field, '=');
+			if (equals == nullptr)
+				continue;
+			std::string key(*field, equals - *field);
+			values[key] = equals + 1;
+			raw[key] = equals + 1;
+		}
+		std::string error;
+		bool valid = source::parse_service_source(values, error).has_value();
+		for (auto &[key, value] : values)
+			wipe(value);
+		if (!valid) {
+			*error_r = t_strdup(error.c_str());
+			return -1;
+		}
+		auto raw_of = [&](const char *key) -> const char * {
+			auto it = raw.find(key);
+			return it == raw.end() || it->second[0] == '\0' ? nullptr : it->second;
+		};
+		credentials_r->source = raw_of("source");
+		credentials_r->source_from = raw_of("source_from");
+		credentials_r->provider = raw_of("provider");
+		credentials_r->login = raw_of("login");
+		credentials_r->password = raw_of("password");
+		credentials_r->master_user = raw_of("master_user");
+		return 0;
+	} catch (const std::exception &e) {
+		*error_r = t_strdup(e.what());
+		return -1;
+	}
 }
 
 extern "C" const char *mailmove_run_source(struct mail_user *user,
 					  const struct mailmove_run_credentials *credentials)
 {
-	/* The first rules of runner/legacy-source.h, without DNS. */
-	if (credentials != nullptr && credentials->source != nullptr)
-		return credentials->source;
-	return mailmove_user_source(user);
+	try {
+		std::string text = source::chosen_source_text(
+			runner::service_source_of(credentials), runner::user_source_settings(user));
+		return text.empty() ? nullptr : t_strdup(text.c_str());
+	} catch (const std::exception &) {
+		return nullptr;
+	}
 }
 
 // The move's options for an IMAP source: the user's settings and the

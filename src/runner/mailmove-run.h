@@ -14,21 +14,35 @@ extern "C" {
 
 struct mail_user;
 
-/* Credentials from the mailmove service's vault (or doveadm). NULL fields
-   fall back to the user's settings (mailmove_source, mailmove_source_user,
-   mailmove_source_password, ...). Never logged. */
+/* The legacy source value the mailmove service chose for the user
+   (source/service-source.h): the vault's credentials or an enabled
+   domain's source and provider, as the JOB line and the CREDENTIALS-GET
+   reply carry it. NULL fields: the user's settings decide
+   (mailmove_source, mailmove_source_user, mailmove_source_password, ...).
+   The precedence is in providers/legacy-source.h. Never logged. */
 struct mailmove_run_credentials {
+	/* A source URL or "auto", and where it came from: "vault" or
+	   "domain" (a domain's gives way to a userdb mailmove_source or
+	   mailmove_provider). */
 	const char *source;
+	const char *source_from;
+	/* The enabled domain's provider preset (with source_from=domain). */
+	const char *provider;
 	const char *login;
 	const char *password;
 	/* Log in as this SASL authentication identity, for login (the
 	   authorization identity): master-user migrations. */
 	const char *master_user;
-	/* The provider preset whose dialect the run speaks (an enabled
-	   domain's --provider); NULL: mailmove_provider, or the preset whose
-	   server the source names. */
-	const char *provider;
 };
+
+/* Reads the service's value from key=value fields (NULL-terminated; other
+   keys are ignored) into credentials_r, whose strings point into fields.
+   Returns 0, or -1 with error_r (data stack) naming what is malformed
+   (source_from missing or unknown, a source that is no URL, a provider
+   that is no preset name...); credentials_r is then zeroed. */
+int mailmove_run_credentials_parse(const char *const *fields,
+				   struct mailmove_run_credentials *credentials_r,
+				   const char **error_r);
 
 struct mailmove_run_callbacks {
 	/* Called after every committed batch. fields are tab-separated,
@@ -57,22 +71,11 @@ struct mailmove_run_result {
 	const char *outcome_fields;
 };
 
-/* The legacy source a run starts from, before detection: credentials'
-   source (may be NULL), else the user's mailmove_source, else "auto"
-   when mailmove_provider names a preset; NULL when none is set. The
-   run resolves it fully (runner/legacy-source.h, which holds the whole
-   precedence). */
+/* The legacy source a run starts from, before presets and detection (a
+   URL or "auto"; NULL when nothing names one), by the precedence of
+   providers/legacy-source.h. */
 const char *mailmove_run_source(struct mail_user *user,
 				const struct mailmove_run_credentials *credentials);
-
-/* An enabled domain's source and provider (the service's JOB
-   domain_source= and domain_provider=, or its CREDENTIALS-GET reply) into
-   credentials, unless credentials already name a source (the vault's) or
-   the user's userdb sets mailmove_source or mailmove_provider, which win
-   (plugin/userdb-source.h). The strings must outlive credentials. */
-void mailmove_run_apply_domain(struct mail_user *user, const char *domain_source,
-			       const char *domain_provider,
-			       struct mailmove_run_credentials *credentials);
 
 /* Returns 0 when the move completed, -1 when it failed (result says why).
    credentials may be NULL. Logs through a child of the user's event

@@ -177,6 +177,8 @@ move::Pop3Source read_pop3_source(struct mail_user *user, const LegacySource &le
 	login.server_port = legacy.url.port;
 	source.stls = read_tls_upgrade(user, "mailmove_pop3_stls");
 	source.mark_seen = plugin_setting_bool(user, "mailmove_pop3_seen", false);
+	if (legacy.preset && legacy.preset->oauth2_only)
+		source.oauth2_only_provider = legacy.preset->title;
 	source.tls = read_tls_options(user, source.url, source.stls, log);
 	return source;
 }

@@ -20,7 +20,7 @@ struct mailmove_core;
 struct mailmove_service_settings;
 
 typedef void mailmove_core_reply_callback_t(const char *line, void *context);
-/* job_fields: tab-separated, tab-escaped key=value credential fields for
+/* job_fields: tab-separated, tab-escaped key=value source fields for
    the JOB line, or "" (secret: never log them). */
 typedef void mailmove_core_start_callback_t(uint64_t run, const char *user,
 					    const char *job_fields, void *context);

@@ -4,7 +4,7 @@
 struct mailmove_service;
 
 /* Hands due jobs to mailmove-worker processes: one connection to the
-   worker socket per run, "JOB <user> [credential fields]", then the
+   worker socket per run, "JOB <user> [source fields]", then the
    worker's events go to the core until DONE or FAILED. A worker that
    disconnects before either failed the run; a socket that cannot be
    reached fails it at once. Runs the core stops (paused, yielding their

@@ -151,4 +151,14 @@ SecretString run_token_command(const std::string &command,
 	return token;
 }
 
+void refuse_password_login(const std::string &oauth2_only_provider, bool has_token)
+{
+	if (oauth2_only_provider.empty() || has_token)
+		return;
+	throw Failure(FailureKind::permanent,
+		      oauth2_only_provider +
+			      " accepts only OAuth2 logins: set mailmove_source_oauth2_token_command "
+			      "or mailmove_source_oauth2_token_file; no password was sent");
+}
+
 } // namespace mailmove::source

@@ -30,4 +30,10 @@ SecretString run_token_command(const std::string &command,
 			       const std::vector<std::pair<std::string, std::string>> &env,
 			       int timeout_ms = 30000);
 
+// A provider that accepts only OAuth2 logins (its preset's oauth2_only:
+// Microsoft 365) gets no password: without a token this throws a
+// permanent Failure naming the provider, before anything is sent, for
+// IMAP and POP3 alike. oauth2_only_provider empty: any login goes.
+void refuse_password_login(const std::string &oauth2_only_provider, bool has_token);
+
 } // namespace mailmove::source

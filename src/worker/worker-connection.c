@@ -163,8 +163,7 @@ static void worker_move_user(struct worker_connection *wconn, struct mail_user *
 }
 
 static void worker_run_job(struct worker_connection *wconn, const char *username,
-			   struct mailmove_run_credentials *credentials,
-			   const char *domain_source, const char *domain_provider)
+			   const struct mailmove_run_credentials *credentials)
 {
 	struct mail_storage_service_input input;
 #ifndef MAILMOVE_DOVECOT_24
@@ -199,7 +198,6 @@ static void worker_run_job(struct worker_connection *wconn, const char *username
 		return;
 	}
 	process_title_set(t_strdup_printf("[%s]", user->username));
-	mailmove_run_apply_domain(user, domain_source, domain_provider, credentials);
 	worker_move_user(wconn, user, credentials);
 	mail_user_deinit(&user);
 #ifndef MAILMOVE_DOVECOT_24
@@ -208,42 +206,42 @@ static void worker_run_job(struct worker_connection *wconn, const char *username
 	process_title_set("[idling]");
 }
 
+/* Wipes the passwords of the JOB line's parsed fields. */
+static void worker_wipe_args(const char *const *args)
+{
+	for (; *args != NULL; args++) {
+		if (mailmove_str_begins_with(*args, "password="))
+			safe_memset((char *)*args, 0, strlen(*args));
+	}
+}
+
 static int worker_input_args(struct connection *conn, const char *const *args)
 {
 	struct worker_connection *wconn =
 		container_of(conn, struct worker_connection, conn);
 	struct mailmove_run_credentials credentials;
-	const char *domain_source = NULL, *domain_provider = NULL;
-	const char *const *arg;
+	const char *error;
 
 	if (str_array_length(args) < 2 || strcmp(args[0], MAILMOVE_CMD_JOB) != 0 ||
 	    args[1][0] == '\0') {
 		/* not logged whole: it may carry a password */
 		e_error(conn->event, "Invalid input from the mailmove service");
+		worker_wipe_args(args);
 		return -1;
 	}
-	/* JOB <user> [domain_source=, domain_provider=, source=, login=,
-	   password=, master_user=] */
-	i_zero(&credentials);
-	for (arg = args + 2; *arg != NULL; arg++) {
-		if (mailmove_str_begins_with(*arg, "domain_source="))
-			domain_source = *arg + 14;
-		else if (mailmove_str_begins_with(*arg, "domain_provider="))
-			domain_provider = *arg + 16;
-		else if (mailmove_str_begins_with(*arg, "source="))
-			credentials.source = *arg + 7;
-		else if (mailmove_str_begins_with(*arg, "login="))
-			credentials.login = *arg + 6;
-		else if (mailmove_str_begins_with(*arg, "password="))
-			credentials.password = *arg + 9;
-		else if (mailmove_str_begins_with(*arg, "master_user="))
-			credentials.master_user = *arg + 12;
-	}
+	/* JOB <user> [the service's legacy source value: source=,
+	   source_from=, provider=, login=, password=, master_user=] */
 	i_gettimeofday(&wconn->last_check);
-	worker_run_job(wconn, args[1], &credentials, domain_source, domain_provider);
-	/* The engine wiped its copies; this one is the parsed JOB line's. */
-	if (credentials.password != NULL)
-		safe_memset((char *)credentials.password, 0, strlen(credentials.password));
+	if (mailmove_run_credentials_parse(args + 2, &credentials, &error) < 0) {
+		e_error(conn->event, "Invalid JOB line from the mailmove service for %s: %s",
+			args[1], error);
+		worker_send_failed(wconn, "permanent", t_strdup_printf(
+			"the mailmove service sent an invalid legacy source: %s", error));
+	} else {
+		worker_run_job(wconn, args[1], &credentials);
+	}
+	/* The engine wiped its copies; these are the parsed JOB line's. */
+	worker_wipe_args(args);
 	/* One job per connection: closing tells the service we are done
 	   even if it missed the last line. */
 	return -1;

@@ -14,6 +14,7 @@ refused with usage exit codes.
 import json
 import os
 import signal
+import socket
 import time
 
 from lib import admin, clients, compare, corpus, dns_namespace, mailmove, move_steps, procs
@@ -213,3 +214,40 @@ def bad_input(world):
         check(text in result.stderr, "domain enable %s: %r lacks %r", " ".join(args),
               result.stderr, text)
     check("x.test" not in domain_rows(world), "a refused domain was stored")
+
+
+def worker_exchange(path, job_line):
+    """One connection to the worker socket as the service makes it: the
+    handshake, one JOB line; returns all the worker said until it closed."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(60)
+        sock.connect(path)
+        sock.sendall(b"VERSION\tmailmove-worker\t1\t0\n" + job_line.encode() + b"\n")
+        reply = b""
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return reply.decode(errors="replace")
+            reply += chunk
+
+
+@scenario("worker-refuses-a-malformed-legacy-source")
+def worker_refuses_malformed_source(world):
+    """The worker reads the service's legacy source value with the same
+    check as doveadm (source/service-source.h): a malformed one fails the
+    job permanently with what is wrong, and nothing starts."""
+    path = os.path.join(world.target.base_dir, "mailmove-worker")
+    for fields, why in ((["source=imaps://x.example"], "source= without source_from="),
+                        (["source=gopher://x", "source_from=vault"], "invalid source= ("),
+                        (["source=imaps://x.example", "source_from=vault", "provider=exmail"],
+                         "provider= without a domain's source")):
+        reply = worker_exchange(path, "\t".join(["JOB", OTHER] + fields))
+        note("JOB %s: %r", fields, reply)
+        check("FAILED\tkind=permanent" in reply and why in reply,
+              "the worker's answer to %s: %r", fields, reply)
+        check("STARTED" not in reply, "a move started for %s: %r", fields, reply)
+    # A good value still runs (the legacy server is the Exmail preset's).
+    reply = worker_exchange(path, "\t".join(
+        ["JOB", OTHER, "source=" + world.legacy.url("imaps"), "source_from=vault"]))
+    note("a good JOB: %r", reply[:300])
+    check("STARTED\tsource=" + world.legacy.url("imaps") in reply, "no STARTED: %r", reply)

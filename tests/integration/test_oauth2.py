@@ -16,6 +16,10 @@ is active and whose it is. Target users have no legacy password at all:
   the same token settings: Dovecot's pop3-login lists OAUTHBEARER and
   XOAUTH2 in CAPA's SASL line; the first uses the command and
   OAUTHBEARER, the second a token file and mailmove_pop3_auth = xoauth2.
+- m365pop@: a POP3 source with the Microsoft 365 preset (OAuth2 only)
+  and a password but no token: the move fails permanently, naming the
+  preset and OAuth2, before connecting (the legacy server never hears of
+  the user), as an IMAP one does.
 Each move that logs in is exactly the legacy INBOX (for POP3: the same
 messages byte for byte); the legacy log shows the mechanism used, and
 the endpoint saw the tokens.
@@ -41,6 +45,8 @@ FILE_USER = "filetoken@" + DOMAIN
 REVOKED = "revoked@" + DOMAIN
 POP_BEARER = "popbearer@" + DOMAIN
 POP_XOAUTH2 = "popxoauth2@" + DOMAIN
+M365_POP = "m365pop@" + DOMAIN
+M365_PASSWORD = "legacy-pw-m365-5be1"
 # token -> the user it belongs to; the revoked one is not active
 TOKENS = {"tok-bearer-7f3a9c": BEARER, "tok-file-51e2d0": FILE_USER,
           "tok-pop-b-93c1": POP_BEARER, "tok-pop-x-48aa": POP_XOAUTH2}
@@ -106,7 +112,8 @@ class World:
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
         self.messages = corpus.inbox_from_spec(INBOX, BEARER, DOMAIN)
         users = [BEARER, FILE_USER, REVOKED, POP_BEARER, POP_XOAUTH2]
-        self.legacy = OAuth2Legacy(workdir, [User(u, "no-password-works-" + u) for u in users],
+        self.legacy = OAuth2Legacy(workdir, [User(u, "no-password-works-" + u) for u in users] +
+                                   [User(M365_POP, M365_PASSWORD)],
                                    self.http.server_address[1])
         os.makedirs(workdir, exist_ok=True)
         self.tools = os.path.join(workdir, "oauth2-tools")
@@ -133,7 +140,11 @@ class World:
                    User(POP_XOAUTH2, "target-pw-px",
                         userdb_mailmove_source=self.legacy.url("pop3s"),
                         userdb_mailmove_source_oauth2_token_file=pop_token_file,
-                        userdb_mailmove_pop3_auth="xoauth2")])
+                        userdb_mailmove_pop3_auth="xoauth2"),
+                   User(M365_POP, "target-pw-m",
+                        userdb_mailmove_source=self.legacy.url("pop3s"),
+                        userdb_mailmove_provider="microsoft365",
+                        userdb_mailmove_source_password=M365_PASSWORD)])
         self.inspector = self.target.inspector(workdir)
 
     def _token_file(self, name, token):
@@ -161,7 +172,7 @@ class World:
 
     def start(self):
         require_installed_plugin()
-        for user in (BEARER, FILE_USER, REVOKED, POP_BEARER, POP_XOAUTH2):
+        for user in (BEARER, FILE_USER, REVOKED, POP_BEARER, POP_XOAUTH2, M365_POP):
             corpus.write_maildir(self.legacy.maildir(user), self.messages)
         self.legacy.start()
         self.target.start()
@@ -243,3 +254,20 @@ def pop3_bearer(world):
 def pop3_xoauth2(world):
     check_moved_by(world, POP_XOAUTH2, "XOAUTH2", "pop3")
     check("tok-pop-x-48aa" in Introspection.seen, "the endpoint never saw the token")
+
+
+@scenario("oauth2-only-preset-refuses-a-pop3-password-login")
+def pop3_oauth2_only(world):
+    mark = world.legacy.log_mark()
+    row, _ = login_and_move(world.target, M365_POP, TIMEOUT, require_done=False)
+    note("m365pop: %s", mailmove.describe(row))
+    # failed, not queued again (temporary) or auth-failed: a permanent failure
+    check_equal(row["state"], "failed", "state of a password login to an OAuth2-only preset")
+    check("Microsoft 365" in row["last_error"] and "accepts only OAuth2" in row["last_error"]
+          and "no password was sent" in row["last_error"], "last_error: %r", row["last_error"])
+    legacy_log = world.legacy.log_since(mark)
+    check(M365_POP not in legacy_log, "the legacy server heard of %s: %s", M365_POP,
+          [line for line in legacy_log.splitlines() if M365_POP in line])
+    check(M365_PASSWORD not in row["last_error"], "the password is in last_error")
+    check_equal(len(compare.mailbox_records(world.inspector, M365_POP)), 0,
+                "messages moved for %s" % M365_POP)

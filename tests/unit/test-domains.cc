@@ -10,6 +10,7 @@
 
 #include "base/failure.h"
 #include "providers/domain-choice.h"
+#include "canned-resolver.h"
 #include "service-fixture.h"
 
 #include "check-main.h"
@@ -144,14 +145,13 @@ START_TEST(only_enabled_domains_are_moved_without_a_source)
 	ck_assert(service.vault.info("ann@a.test"));
 	ck_assert_string_eq(service.state_of("bo@b.test"), "none");
 
-	// The worker hears the domain's source and provider.
+	// The worker hears the domain's source and provider, with the
+	// login's password from the vault, as one value.
 	std::vector<RunStart> starts = service.tick();
 	ck_assert_uint_eq(starts.size(), 1);
-	const std::vector<std::string> &fields = starts[0].job_fields;
-	ck_assert(std::find(fields.begin(), fields.end(),
-			    "domain_source=imap://127.0.0.1:10143") != fields.end());
-	ck_assert(std::find(fields.begin(), fields.end(), "domain_provider=exmail") !=
-		  fields.end());
+	ck_assert(starts[0].job_fields == (Users{"source=imap://127.0.0.1:10143",
+						 "source_from=domain", "provider=exmail",
+						 "password=pw1"}));
 
 	// A global source (no source_from) gives way to the domain's; a
 	// userdb one wins.
@@ -243,27 +243,6 @@ END_TEST
 // ---- doveadm's choice of a domain's source ----
 
 namespace {
-
-class CannedResolver final : public providers::Resolver {
-public:
-	std::map<std::string, providers::DnsAnswer<providers::MxRecord>> mx_answers;
-	std::vector<std::string> asked;
-
-	providers::DnsAnswer<providers::MxRecord> mx(const std::string &name) override
-	{
-		asked.push_back("MX " + name);
-		auto it = mx_answers.find(name);
-		return it != mx_answers.end() ?
-			it->second :
-			providers::DnsAnswer<providers::MxRecord>{providers::DnsStatus::no_records,
-								  {}, ""};
-	}
-	providers::DnsAnswer<providers::SrvRecord> srv(const std::string &name) override
-	{
-		asked.push_back("SRV " + name);
-		return {providers::DnsStatus::no_records, {}, ""};
-	}
-};
 
 providers::PresetTable two_presets()
 {

@@ -89,6 +89,7 @@ struct Harness {
 	move::MoveOptions options;
 	move::Pop3Identity identity = move::Pop3Identity::unknown;
 	std::string oauth2_token; // when set, the login sends it, no password
+	std::string oauth2_only_provider;
 
 	move::MoveReport run()
 	{
@@ -105,6 +106,7 @@ struct Harness {
 		source.stls = move::TlsUpgrade::never; // the fake server has no STLS
 		source.batch_max_messages = batch_max_messages;
 		source.mark_seen = mark_seen;
+		source.oauth2_only_provider = oauth2_only_provider;
 		source.client.command_timeout_ms = command_timeout_ms;
 		NullLogger log;
 		options.lock_wait_ms = 200;
@@ -265,6 +267,38 @@ START_TEST(oauth2_token_moves_without_a_password)
 	Failure f = expect_failure([&] { revoked.run(); });
 	ck_assert_msg(f.kind() == FailureKind::auth, "%s", f.what());
 	ck_assert_uint_eq(revoked.inbox().size(), 0);
+}
+END_TEST
+
+// A preset that accepts only OAuth2 (Microsoft 365) refuses a password
+// login as IMAP does: a permanent failure naming the provider, and not a
+// command reaches the server, so the password never leaves.
+START_TEST(oauth2_only_provider_gets_no_password)
+{
+	Harness h;
+	h.legacy = make_maildrop(3);
+	h.server_options.sasl = "PLAIN XOAUTH2";
+	h.oauth2_only_provider = "Microsoft 365";
+	Failure refused = expect_failure([&] { h.run(); });
+	ck_assert(refused.kind() == FailureKind::permanent);
+	ck_assert_msg(contains(refused.what(), "Microsoft 365") &&
+			      contains(refused.what(), "OAuth2") &&
+			      contains(refused.what(), "no password was sent"),
+		      "%s", refused.what());
+	ck_assert_msg(h.all_commands.empty(), "sent %zu commands, first %s",
+		      h.all_commands.size(),
+		      h.all_commands.empty() ? "" : h.all_commands.front().c_str());
+	ck_assert_uint_eq(h.inbox().size(), 0);
+
+	// With a token the same preset moves.
+	Harness token;
+	token.legacy = make_maildrop(3);
+	token.server_options.sasl = "PLAIN XOAUTH2";
+	token.server_options.oauth2_token = "tok-m365";
+	token.oauth2_token = "tok-m365";
+	token.oauth2_only_provider = "Microsoft 365";
+	token.run();
+	token.assert_exactly_once();
 }
 END_TEST
 
@@ -927,6 +961,7 @@ static Suite *mover_suite()
 	TCase *mover = tcase_create("mover");
 	tcase_set_timeout(mover, 60);
 	tcase_add_test(mover, oauth2_token_moves_without_a_password);
+	tcase_add_test(mover, oauth2_only_provider_gets_no_password);
 	tcase_add_test(mover, moves_everything_newest_first);
 	tcase_add_test(mover, mark_seen_setting);
 	tcase_add_test(mover, uid_order_and_filters);

@@ -147,6 +147,7 @@ START_TEST(credentials_set_clear_get)
 	ck_assert_string_eq(service.field_of("x@a.org", "credentials"), "master");
 	std::vector<RunStart> starts = service.tick();
 	ck_assert(starts[0].job_fields == (Users{"source=imaps://legacy.a.org:993",
+						 "source_from=vault",
 						 "password=master-secret",
 						 "master_user=migrator"}));
 	std::vector<std::string> got = service.admin({"CREDENTIALS-GET", "x@a.org"});
