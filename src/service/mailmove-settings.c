@@ -187,19 +187,13 @@ mailmove_settings_read_texts(const struct mailmove_plugin_settings *set,
 	set_r->default_mail_uid = mailmove_settings_uid(value == NULL ? "" : value);
 	value = mailmove_plugin_getenv(set, "mailmove_user_writes_disabled");
 	set_r->user_writes_disabled = i_strdup(value != NULL ? value : "");
-	value = mailmove_plugin_getenv(set, "mailmove_dict");
 #ifdef MAILMOVE_DOVECOT_24
-	if (value != NULL) {
-		*error_r = t_strdup_printf(
-			"mailmove_dict = %s is Dovecot 2.3's syntax: on 2.4 the "
-			"shared job table is mailmove { dict redis { redis_host = ... } } "
-			"(doc/cluster.md)", t_strcut(value, ':'));
-		return -1;
-	}
 	/* 2.4: mailmove { dict NAME { ... } } (dict-kv-port.h); dict_uri only
 	   says that there is one, and names its driver. */
 	if (mailmove_dict_configured(&value, error_r) < 0)
 		return -1;
+#else
+	value = mailmove_plugin_getenv(set, "mailmove_dict");
 #endif
 	set_r->dict_uri = value != NULL && value[0] != '\0' ? i_strdup(value) : NULL;
 	value = mailmove_plugin_getenv(set, "mailmove_backend");
