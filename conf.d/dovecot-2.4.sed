@@ -23,3 +23,20 @@ s/passdb { override_fields = userdb_mailmove_password=%w }/passdb { fields { use
 # A metric's group_by is a list of named blocks on 2.4.
 s/^#  group_by = \([a-z_]*\) \([a-z_]*\)$/#  group_by \1 {\n#  }\n#  group_by \2 {\n#  }/
 s/^#  group_by = \([a-z_]*\)$/#  group_by \1 {\n#  }/
+# The cluster's shared job table is a named dict in a mailmove { } filter.
+/^#mailmove_dict = redis:host=127.0.0.1:port=6379$/c\
+# On Dovecot 2.4 it is the dict of a mailmove { } block (redis, or proxy\
+# to an SQL dict of the dict_server { } block, doc/cluster.md):\
+#mailmove {\
+#  dict redis {\
+#    redis_host = 127.0.0.1\
+#    redis_port = 6379\
+#  }\
+#}
+/^#mailmove_dict = proxy::mailmove$/c\
+# or:\
+#mailmove {\
+#  dict proxy {\
+#    dict_proxy_name = mailmove\
+#  }\
+#}

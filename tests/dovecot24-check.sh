@@ -30,7 +30,7 @@ fi
 started=$SECONDS
 t=$SECONDS
 if ! mm_d24_make_root; then
-	echo "FAIL  dovecot24/root  (debootstrap failed: $MM_D24_DIR/debootstrap.log)"
+	echo "FAIL  dovecot24/root  (debootstrap or apt-get failed: $MM_D24_DIR/debootstrap.log, apt.log)"
 	echo "0 passed, 1 failed"
 	exit 1
 fi

@@ -3,7 +3,8 @@
 # tests in: debootstrap minbase from Debian's packages plus Dovecot 2.4
 # (core, imapd, pop3d, lmtpd, dev) and the plugin's build and test
 # dependencies. Made once and cached under $MM_D24_DIR (default
-# _build/dovecot24): root/ is reused while its stamp is there; the .debs
+# _build/dovecot24): root/ is reused while its stamp is there (a stamp of
+# another package list: the missing packages are added with apt-get); the .debs
 # stay in apt-cache/ for the next root. Made the way tests/package-test.sh
 # makes its Debian 12 root (--foreign, then the second stage with dpkg's
 # fsyncs off, a policy-rc.d that keeps every daemon from starting).
@@ -20,7 +21,8 @@ MM_D24_SUITE=trixie
 MM_D24_ROOT=$MM_D24_DIR/root
 MM_D24_STAMP=$MM_D24_ROOT/.mailmove-dovecot24-ready
 # What the build, the unit tests and the integration harness need inside.
-MM_D24_PACKAGES=dovecot-core,dovecot-imapd,dovecot-pop3d,dovecot-lmtpd,dovecot-dev,build-essential,autoconf,automake,libtool,pkg-config,libssl-dev,libicu-dev,check,openssl,python3,procps,iproute2
+# redis-server and redis-tools: the cluster scenarios' shared job table.
+MM_D24_PACKAGES=dovecot-core,dovecot-imapd,dovecot-pop3d,dovecot-lmtpd,dovecot-dev,build-essential,autoconf,automake,libtool,pkg-config,libssl-dev,libicu-dev,check,openssl,python3,procps,iproute2,redis-server,redis-tools
 
 # /proc, /dev (and /dev/pts, /dev/shm with it) for the root.
 mm_d24_mount() {
@@ -43,9 +45,34 @@ mm_d24_run() {
 		LC_ALL=C.UTF-8 HOME=/root DEBIAN_FRONTEND=noninteractive "$@"
 }
 
+# Installs those of the packages $1 (comma-separated) that the root lacks,
+# with the root's apt from Debian's mirror (needs /proc and /dev mounted).
+mm_d24_add_packages() {
+	local log=$MM_D24_DIR/apt.log missing=() pkg
+	for pkg in ${1//,/ }; do
+		mm_d24_run dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$pkg")
+	done
+	[ "${#missing[@]}" = 0 ] && return 0
+	mm_say "dovecot 2.4: adding ${missing[*]} to the root"
+	cp /etc/resolv.conf "$MM_D24_ROOT/etc/resolv.conf"
+	if ! { mm_d24_run apt-get -q update &&
+		mm_d24_run apt-get -q install -y --no-install-recommends "${missing[@]}"; } \
+		>>"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		return 1
+	fi
+}
+
 mm_d24_make_root() {
 	local log=$MM_D24_DIR/debootstrap.log cache=$MM_D24_DIR/apt-cache t=$SECONDS
-	[ -f "$MM_D24_STAMP" ] && return 0
+	# A cached root made with an older package list gets the new ones.
+	if [ -f "$MM_D24_STAMP" ]; then
+		[ "$(cat "$MM_D24_STAMP")" = "$MM_D24_PACKAGES" ] && return 0
+		mm_d24_mount && mm_d24_add_packages "$MM_D24_PACKAGES" || return 1
+		echo "$MM_D24_PACKAGES" >"$MM_D24_STAMP"
+		return 0
+	fi
 	mm_require_root || return 1
 	mm_d24_umount
 	rm -rf "$MM_D24_ROOT"
@@ -74,7 +101,7 @@ mm_d24_make_root() {
 		deb $MM_D24_MIRROR $MM_D24_SUITE main
 	EOS
 	cp /etc/resolv.conf "$MM_D24_ROOT/etc/resolv.conf"
-	touch "$MM_D24_STAMP"
+	echo "$MM_D24_PACKAGES" >"$MM_D24_STAMP"
 	mm_say "dovecot 2.4: root made in $((SECONDS - t)) s ($(mm_d24_run dovecot --version 2>/dev/null))"
 }
 

@@ -1,60 +1,122 @@
-/* Dovecot 2.3's dict API under the shared job table (dict-kv-port.h). Every
+/* Dovecot's dict API under the shared job table (dict-kv-port.h). Every
    call is synchronous: the service waits for the store, as it waits for
-   its local journal's write(). */
+   its local journal's write(). Only opening the dict differs between
+   2.3 (a URI) and 2.4 (settings). */
 
 #include "lib.h"
-
-#ifdef MAILMOVE_DOVECOT_24
-/* Dovecot 2.4 changed dict_init() (named dict settings blocks); the shared
-   job table is not ported to it yet, and says so instead of running on a
-   table of its own. */
-#include "dict-kv-port.h"
-
-struct mailmove_dict {
-	int unused;
-};
-
-int mailmove_dict_open(const char *uri, const char *base_dir ATTR_UNUSED,
-		       struct mailmove_dict **dict_r, const char **error_r)
-{
-	*dict_r = NULL;
-	*error_r = t_strdup_printf("mailmove_dict = %s: the shared job table "
-				   "needs Dovecot 2.3 (not ported to 2.4 yet)", uri);
-	return -1;
-}
-
-void mailmove_dict_close(struct mailmove_dict **dict)
-{
-	*dict = NULL;
-}
-
-int mailmove_dict_lookup(struct mailmove_dict *dict ATTR_UNUSED,
-			 const char *key ATTR_UNUSED, char **value_r,
-			 char **error_r)
-{
-	*value_r = NULL;
-	*error_r = i_strdup("the shared job table needs Dovecot 2.3");
-	return -1;
-}
-
-int mailmove_dict_commit(struct mailmove_dict *dict ATTR_UNUSED,
-			 const char *const *keys ATTR_UNUSED,
-			 const char *const *values ATTR_UNUSED,
-			 unsigned int count ATTR_UNUSED, char **error_r)
-{
-	*error_r = i_strdup("the shared job table needs Dovecot 2.3");
-	return -1;
-}
-#else
 #include "dict.h"
 #include "dict-kv-port.h"
+
+#ifdef MAILMOVE_DOVECOT_24
+#  include "array.h"
+#  include "settings.h"
+#  include "master-service.h"
+#endif
 
 struct mailmove_dict {
 	struct dict *dict;
 };
 
+/* dict_drivers_register_builtin() is counted on 2.4 but not on 2.3. */
 static unsigned int mailmove_dict_drivers_refcount = 0;
 
+static void mailmove_dict_drivers_ref(void)
+{
+	if (mailmove_dict_drivers_refcount++ == 0)
+		dict_drivers_register_builtin();
+}
+
+static void mailmove_dict_drivers_unref(void)
+{
+	if (--mailmove_dict_drivers_refcount == 0)
+		dict_drivers_unregister_builtin();
+}
+
+#ifdef MAILMOVE_DOVECOT_24
+/* Dovecot 2.4 creates a dict from its settings, not from a URI: the table
+   is the dict of the mailmove { } filter,
+     mailmove {
+       dict redis {
+         redis_host = 127.0.0.1
+       }
+     }
+   (or dict proxy { dict_proxy_name = mailmove } for a dict_server's SQL
+   dict), opened with dict_init_auto() the way 2.4's own plugins
+   (last_login, quota_clone) open theirs. */
+#define MAILMOVE_DICT_FILTER "mailmove"
+
+/* The service's event with the mailmove { } filter (and the dict { }
+   named list filter when dict_name is not NULL); the caller's to unref. */
+static struct event *mailmove_dict_event(const char *dict_name)
+{
+	struct event *event = event_create(master_service_get_event(master_service));
+
+	settings_event_add_filter_name(event, MAILMOVE_DICT_FILTER);
+	if (dict_name != NULL)
+		settings_event_add_list_filter_name(event, "dict", dict_name);
+	return event;
+}
+
+static int mailmove_dict_settings(const char *dict_name,
+				  const struct dict_settings **set_r,
+				  const char **error_r)
+{
+	struct event *event = mailmove_dict_event(dict_name);
+	int ret;
+
+	ret = settings_get(event, &dict_setting_parser_info, 0, set_r, error_r);
+	event_unref(&event);
+	return ret;
+}
+
+int mailmove_dict_configured(const char **description_r, const char **error_r)
+{
+	const struct dict_settings *set, *dict_set;
+	const char *name;
+	int ret;
+
+	*description_r = NULL;
+	if (mailmove_dict_settings(NULL, &set, error_r) < 0)
+		return -1;
+	if (array_is_empty(&set->dicts)) {
+		settings_free(set);
+		return 0;
+	}
+	name = t_strdup(array_idx_elem(&set->dicts, 0));
+	settings_free(set);
+	ret = mailmove_dict_settings(name, &dict_set, error_r);
+	if (ret < 0)
+		return -1;
+	/* The driver first, as in a 2.3 URI: it is all the service logs of
+	   it. */
+	*description_r = t_strdup_printf("%s:" MAILMOVE_DICT_FILTER " { dict %s }",
+					 dict_set->dict_driver, name);
+	settings_free(dict_set);
+	return 1;
+}
+
+int mailmove_dict_open(const char *uri ATTR_UNUSED,
+		       const char *base_dir ATTR_UNUSED,
+		       struct mailmove_dict **dict_r, const char **error_r)
+{
+	struct event *event = mailmove_dict_event(NULL);
+	struct dict *dict;
+	const char *error;
+	int ret;
+
+	mailmove_dict_drivers_ref();
+	ret = dict_init_auto(event, &dict, &error);
+	event_unref(&event);
+	if (ret <= 0) {
+		*error_r = t_strdup_printf(MAILMOVE_DICT_FILTER " { dict }: %s", error);
+		mailmove_dict_drivers_unref();
+		return -1;
+	}
+	*dict_r = i_new(struct mailmove_dict, 1);
+	(*dict_r)->dict = dict;
+	return 0;
+}
+#else
 int mailmove_dict_open(const char *uri, const char *base_dir,
 		       struct mailmove_dict **dict_r, const char **error_r)
 {
@@ -62,20 +124,19 @@ int mailmove_dict_open(const char *uri, const char *base_dir,
 	struct dict *dict;
 	const char *error;
 
-	if (mailmove_dict_drivers_refcount++ == 0)
-		dict_drivers_register_builtin();
+	mailmove_dict_drivers_ref();
 	i_zero(&set);
 	set.base_dir = base_dir;
 	if (dict_init(uri, &set, &dict, &error) < 0) {
 		*error_r = t_strdup_printf("dict_init(%s) failed: %s", uri, error);
-		if (--mailmove_dict_drivers_refcount == 0)
-			dict_drivers_unregister_builtin();
+		mailmove_dict_drivers_unref();
 		return -1;
 	}
 	*dict_r = i_new(struct mailmove_dict, 1);
 	(*dict_r)->dict = dict;
 	return 0;
 }
+#endif
 
 void mailmove_dict_close(struct mailmove_dict **_dict)
 {
@@ -87,8 +148,7 @@ void mailmove_dict_close(struct mailmove_dict **_dict)
 	dict_wait(dict->dict);
 	dict_deinit(&dict->dict);
 	i_free(dict);
-	if (--mailmove_dict_drivers_refcount == 0)
-		dict_drivers_unregister_builtin();
+	mailmove_dict_drivers_unref();
 }
 
 struct mailmove_dict_commit_result {
@@ -173,4 +233,3 @@ int mailmove_dict_commit(struct mailmove_dict *dict, const char *const *keys,
 	} T_END;
 	return ret;
 }
-#endif

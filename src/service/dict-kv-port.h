@@ -2,10 +2,13 @@
 #define DICT_KV_PORT_H
 
 /* The shared job table's key-value port (jobs/kv-port.h) on Dovecot's dict
-   API: mailmove_dict = redis:host=...:port=... or proxy:<socket>:<name>
-   for an SQL dict served by the dict process. Kept in its own file: the
-   dict API differs between Dovecot 2.3 and 2.4. Keys are given without
-   Dovecot's "shared/" prefix, which this file adds. */
+   API. Dovecot 2.3: mailmove_dict = redis:host=...:port=... or
+   proxy:<socket>:<name> for an SQL dict served by the dict process.
+   Dovecot 2.4: the dict of the mailmove { } filter, mailmove { dict redis
+   { redis_host = ... } } or mailmove { dict proxy { dict_proxy_name =
+   mailmove } } (doc/cluster.md). Kept in its own file: the dict API
+   differs between Dovecot 2.3 and 2.4. Keys are given without Dovecot's
+   "shared/" prefix, which this file adds. */
 
 #ifdef __cplusplus
 extern "C" {
@@ -13,7 +16,16 @@ extern "C" {
 
 struct mailmove_dict;
 
-/* Returns 0, or -1 with error_r set (on the data stack). */
+#ifdef MAILMOVE_DOVECOT_24
+/* Dovecot 2.4: whether the configuration has a mailmove { dict NAME { } }:
+   1 with *description_r set to "<driver>:mailmove { dict NAME }" (on the
+   data stack), 0 if not, -1 with *error_r set. */
+int mailmove_dict_configured(const char **description_r, const char **error_r);
+#endif
+
+/* Returns 0, or -1 with error_r set (on the data stack). On 2.3 uri is the
+   dict's URI and base_dir the base of proxy: sockets; on 2.4 both are
+   unused (the dict comes from the settings, see above). */
 int mailmove_dict_open(const char *uri, const char *base_dir,
 		       struct mailmove_dict **dict_r, const char **error_r);
 void mailmove_dict_close(struct mailmove_dict **dict);

@@ -8,6 +8,7 @@
 #include "settings/dovecot-compat.h"
 #include "settings/mailmove-setting-defs.h"
 #include "mailmove-settings.h"
+#include "dict-kv-port.h"
 
 #ifdef MAILMOVE_DOVECOT_24
 /* 2.4: the declared settings (settings/mailmove-setting-defs.c), their
@@ -186,7 +187,14 @@ mailmove_settings_read_texts(const struct mailmove_plugin_settings *set,
 	set_r->default_mail_uid = mailmove_settings_uid(value == NULL ? "" : value);
 	value = mailmove_plugin_getenv(set, "mailmove_user_writes_disabled");
 	set_r->user_writes_disabled = i_strdup(value != NULL ? value : "");
+#ifdef MAILMOVE_DOVECOT_24
+	/* 2.4: mailmove { dict NAME { ... } } (dict-kv-port.h); dict_uri only
+	   says that there is one, and names its driver. */
+	if (mailmove_dict_configured(&value, error_r) < 0)
+		return -1;
+#else
 	value = mailmove_plugin_getenv(set, "mailmove_dict");
+#endif
 	set_r->dict_uri = value != NULL && value[0] != '\0' ? i_strdup(value) : NULL;
 	value = mailmove_plugin_getenv(set, "mailmove_backend");
 	set_r->backend = i_strdup(value != NULL && value[0] != '\0' ? value : my_hostname);

@@ -32,7 +32,9 @@ struct mailmove_service_settings {
 	   job table. */
 	const char *vault_key_file;
 	/* The shared job table of a cluster (doc/cluster.md): a dict URI
-	   (redis:..., proxy:...), NULL for the local journal. */
+	   (redis:..., proxy:...) on 2.3; on 2.4 "<driver>:mailmove { dict
+	   NAME }", naming the settings' dict (dict-kv-port.h); NULL for the
+	   local journal. */
 	const char *dict_uri;
 	/* This backend's name in the cluster (default: the hostname). */
 	const char *backend;

@@ -92,7 +92,6 @@
 	S(STR, mailmove_user_writes_disabled, "") \
 	S(UINT, mailmove_user_write_burst, 5) \
 	S(TIME, mailmove_user_write_interval, 60) \
-	S(STR, mailmove_dict, "") \
 	S(STR, mailmove_backend, "") \
 	S(TIME, mailmove_lease_ttl, 60) \
 	S(UINT, mailmove_cluster_workers, 0) \
@@ -120,6 +119,12 @@ struct mailmove_settings {
 #define MAILMOVE_DEFINE(type, name, def) \
 	SETTING_DEFINE_STRUCT_##type(#name, name, struct mailmove_settings),
 static const struct setting_define mailmove_setting_defines[] = {
+	/* The cluster's shared job table, mailmove { dict redis { ... } }
+	   (service/dict-kv-port.c), as 2.4's quota_clone { dict ... }. 2.3's
+	   mailmove_dict = URI is not a setting on 2.4: the config parser
+	   would read "dict" in this filter as it (autoprefix) and the filter
+	   would have no dict. */
+	{ .type = SET_FILTER_NAME, .key = "mailmove", .required_setting = "dict" },
 	MAILMOVE_SETTINGS(MAILMOVE_DEFINE)
 	SETTING_DEFINE_STRUCT_STR("mail_uid", mail_uid, struct mailmove_settings),
 	SETTING_DEFINE_LIST_END

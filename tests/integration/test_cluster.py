@@ -1,7 +1,8 @@
 """A cluster (issue 13): two Dovecot backends on loopback share one mail
 directory and one job table in a real redis-server (Debian's package,
 started here on a free loopback port), reached through Dovecot's dict API
-(mailmove_dict = redis:...).
+(mailmove_dict = redis:...; on Dovecot 2.4 mailmove { dict redis { ... } },
+which lib/dovecot.py writes from the same URI).
 
 - cluster-same-user-both-backends: one user logs in on both backends at
   the same moment: one run on one backend, every message exactly once.

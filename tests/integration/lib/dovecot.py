@@ -47,8 +47,36 @@ def settings_text(settings):
     spelling)."""
     if DIALECT == "2.3":
         return "plugin {\n%s}\n" % "".join("  %s = %s\n" % item for item in settings.items())
+    settings = dict(settings)
+    uri = settings.pop("mailmove_dict", None)
     return "".join("%s = %s\n" % (name, variables_24(str(value)))
-                   for name, value in settings.items())
+                   for name, value in settings.items()) + (dict_24(uri) if uri else "")
+
+
+# 2.3's redis URI parameters and their 2.4 settings.
+REDIS_SETTINGS_24 = {"host": "redis_host", "port": "redis_port", "password": "redis_password",
+                     "prefix": "redis_key_prefix", "db": "redis_db_id"}
+
+
+def dict_24(uri):
+    """The cluster's mailmove_dict = URI of 2.3 (redis:host=H:port=P or
+    proxy:[SOCKET]:NAME) as 2.4's mailmove { dict DRIVER { ... } } block
+    (doc/cluster.md); anything else is refused here."""
+    driver, _, args = uri.partition(":")
+    if driver == "redis":
+        lines = []
+        for part in filter(None, args.split(":")):
+            key, _, value = part.partition("=")
+            lines.append("%s = %s" % (REDIS_SETTINGS_24[key], value))
+    elif driver == "proxy":
+        socket, _, name = args.partition(":")
+        lines = ["dict_proxy_name = %s" % name]
+        if socket:
+            lines.append("dict_proxy_socket_path = %s" % socket)
+    else:
+        raise ValueError("mailmove_dict = %s: no Dovecot 2.4 form known" % uri)
+    return "mailmove {\n  dict %s {\n%s  }\n}\n" % (
+        driver, "".join("    %s\n" % line for line in lines))
 
 
 def variables_24(text):
