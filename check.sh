@@ -33,6 +33,7 @@ fi
 
 passed=0
 failed=0
+skipped=
 started=$SECONDS
 
 # The runner stops its Dovecot instances itself; this is the safety net
@@ -94,6 +95,9 @@ run_integration() {
 	local log="$MM_LOGDIR/integration.log"
 	"$MM_PYTHON" "$MM_TOP/tests/integration/run.py" --workdir "$workdir" "$@" 2>&1 | tee "$log"
 	count_summary integration "$log" "the runner"
+	# Scenarios that cannot run here say why on their SKIP lines; they
+	# count as neither passed nor failed.
+	skipped=$(grep -E '^integration: [0-9]+ skipped$' "$log" | tail -n 1 | cut -d' ' -f2)
 }
 
 # Adds the counts of a phase's last line "$1: N passed, M failed" in log
@@ -181,6 +185,7 @@ case " $* " in
 	;;
 esac
 mm_say "total $((SECONDS - started)) s"
+[ -n "$skipped" ] && mm_say "$skipped scenarios skipped (their SKIP lines say why)"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

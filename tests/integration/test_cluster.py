@@ -26,7 +26,7 @@ import threading
 import time
 
 from lib import admin, clients, compare, corpus, mailmove, procs
-from lib.dovecot import LegacyInstance, TargetInstance, User, stop_all
+from lib.dovecot import DIALECT, LegacyInstance, TargetInstance, User, stop_all
 from lib.scenario import check, check_equal, note, scenario
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -43,6 +43,14 @@ BULK_USERS = ["b%04d@%s" % (i, DOMAIN) for i in range(BULK_COUNT)]
 CLUSTER_WORKERS = 3
 LEASE_TTL = 6
 KILLED_MESSAGES = 4000
+
+
+def skip_reason():
+    """Why the cluster scenarios do not run here, or None."""
+    if DIALECT == "2.4":
+        return ("Dovecot 2.4: the shared job table's dict glue for 2.4 is not written yet "
+                "(issue 13's cluster on 2.4); ./check.sh runs these on 2.3")
+    return None
 
 
 class Redis:

@@ -33,6 +33,11 @@ def pg_bin(name):
     return found[-1]
 
 
+def skip_reason():
+    """Why these scenarios do not run here, or None (test_cluster's)."""
+    return test_cluster.skip_reason()
+
+
 class Postgres:
     """A private PostgreSQL cluster owned by the postgres user, listening
     only on a unix socket in its directory."""
