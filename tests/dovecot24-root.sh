@@ -34,8 +34,12 @@ MM_D24_TEST_PACKAGES=(mailutils-pop3d libsasl2-modules libsasl2-modules-db
 	dnsmasq-base)
 MM_D24_TEST_STAMP=$MM_D24_ROOT/.mailmove-dovecot24-test-packages
 
-# /proc, /dev (and /dev/pts, /dev/shm with it) for the root.
+# /proc, /dev (and /dev/pts, /dev/shm with it) for the root, which is
+# bind-mounted on itself first: its / must be a mount point for the tests
+# that make their own mount namespaces in it (`unshare -m` makes / private;
+# dnsmasq of test_providers, Courier).
 mm_d24_mount() {
+	mountpoint -q "$MM_D24_ROOT" || mount --bind "$MM_D24_ROOT" "$MM_D24_ROOT" || return 1
 	mountpoint -q "$MM_D24_ROOT/proc" || mount -t proc proc "$MM_D24_ROOT/proc" || return 1
 	mountpoint -q "$MM_D24_ROOT/dev" || mount --rbind /dev "$MM_D24_ROOT/dev" || return 1
 	mountpoint -q "$MM_D24_ROOT/sys" || mount --rbind /sys "$MM_D24_ROOT/sys" 2>/dev/null
@@ -46,6 +50,7 @@ mm_d24_umount() {
 	umount -l "$MM_D24_ROOT/sys" 2>/dev/null
 	umount -l "$MM_D24_ROOT/dev" 2>/dev/null
 	umount "$MM_D24_ROOT/proc" 2>/dev/null
+	umount -l "$MM_D24_ROOT" 2>/dev/null
 	return 0
 }
 
