@@ -22,14 +22,16 @@ MM_D24_STAMP=$MM_D24_ROOT/.mailmove-dovecot24-ready
 # What the build, the unit tests and the integration harness need inside.
 MM_D24_PACKAGES=dovecot-core,dovecot-imapd,dovecot-pop3d,dovecot-lmtpd,dovecot-dev,build-essential,autoconf,automake,libtool,pkg-config,libssl-dev,libicu-dev,check,openssl,python3,procps,iproute2
 # The legacy servers that are not Dovecot, as on 2.3 (tests/setup.sh):
-# GNU Mailutils' pop3d (test_pop3), the SASL modules of the Cyrus that
-# lib/cyrus.py fetches and unpacks, the libraries of the Courier that
-# lib/courier.py unpacks (Debian 13's names), dnsmasq (test_providers).
+# GNU Mailutils' pop3d (test_pop3), the SASL modules and the libraries of
+# the Cyrus that lib/cyrus.py fetches and unpacks (Debian 13's t64 names,
+# which its soname-to-package guess does not know), the libraries of the
+# Courier that lib/courier.py unpacks, dnsmasq (test_domains, _providers).
 # Installed into the root with apt-get after debootstrap, and into a
 # cached root that lacks them. Not here, and skipped on 2.4 with their
 # reason: Roundcube with Chromium, redis and PostgreSQL (test_roundcube,
 # test_cluster*).
 MM_D24_TEST_PACKAGES=(mailutils-pop3d libsasl2-modules libsasl2-modules-db
+	libical3t64 libpcre2-posix3 libxapian30 libxml2
 	libcourier-unicode8 libgdbm6t64 libgnutls30t64 libidn2-0 libltdl7 libpcre2-8-0 perl
 	dnsmasq-base)
 MM_D24_TEST_STAMP=$MM_D24_ROOT/.mailmove-dovecot24-test-packages
