@@ -92,7 +92,7 @@ def config_24(text):
         return "passdb extra%d {%s}" % (count[0], body)
 
     # mail_location, and a namespace's location.
-    text = re.sub(r"^(\s*)(?:mail_)?location = (\w+):(.*)$", location, text, flags=re.M)
+    text = re.sub(r"^([ \t]*)(?:mail_)?location = (\w+):(.*)$", location, text, flags=re.M)
     text = re.sub(r"^mail_attribute_dict = file:(.*)$",
                   r"mail_attribute {\n  dict file {\n    path = \1\n  }\n}", text, flags=re.M)
     text = re.sub(r"^passdb \{(.*?)^\}", passdb, text, flags=re.M | re.S)
