@@ -66,6 +66,7 @@ mm_say "legacy servers' packages in the root done in $((SECONDS - t)) s"
 mkdir -p "$MM_LOGDIR"
 log=$MM_LOGDIR/dovecot24-check.log
 mm_d24_run MM_DOVECOT24_INSIDE=1 MM_JOBS="$MM_JOBS" \
+	MM_D24_SKIP_UNIT_TESTS="${MM_D24_SKIP_UNIT_TESTS:-}" \
 	/build/dovecot-mailmove/check.sh "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 mm_d24_umount
