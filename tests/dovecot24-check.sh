@@ -3,7 +3,8 @@
 # Dovecot 2.4.1 (Debian 13), in the Debian 13 root of
 # tests/dovecot24-root.sh (made once, cached under _build/dovecot24/):
 #
-#   1. the root (debootstrap, only when it is not cached);
+#   1. the root (debootstrap, only when it is not cached) and the legacy
+#      servers' packages in it (apt-get, only when missing);
 #   2. this tree's files (git ls-files: tracked and new, not ignored) are
 #      copied into the root's /build/dovecot-mailmove with their
 #      modification times, so the root's build stays incremental;
@@ -54,9 +55,18 @@ mm_d24_mount || {
 	exit 1
 }
 cp /etc/resolv.conf "$MM_D24_ROOT/etc/resolv.conf" 2>/dev/null
+t=$SECONDS
+if ! mm_d24_test_packages; then
+	mm_d24_umount
+	echo "FAIL  dovecot24/packages  (apt-get in the root failed: $MM_D24_DIR/apt.log)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+mm_say "legacy servers' packages in the root done in $((SECONDS - t)) s"
 mkdir -p "$MM_LOGDIR"
 log=$MM_LOGDIR/dovecot24-check.log
 mm_d24_run MM_DOVECOT24_INSIDE=1 MM_JOBS="$MM_JOBS" \
+	MM_D24_SKIP_UNIT_TESTS="${MM_D24_SKIP_UNIT_TESTS:-}" \
 	/build/dovecot-mailmove/check.sh "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 mm_d24_umount

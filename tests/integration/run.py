@@ -10,7 +10,8 @@ the work directory (configs, logs, mail) behind for a post-mortem.
 instance N of module M lives in DIR/M/N/, which check.sh relies on to
 clean up after a runner that was killed.
 
-Prints one PASS/FAIL line per scenario and, last, exactly
+Prints one PASS/FAIL (or SKIP, with the reason) line per scenario, the
+number skipped ("integration: K skipped", when any was) and, last, exactly
 "integration: N passed, M failed"; exits 1 when anything failed. Needs
 root (it starts Dovecot instances and chowns their mail).
 """
@@ -49,6 +50,11 @@ def run_module(module_name, workdir, results, pattern):
                 if pattern is None or pattern in "%s/%s" % (module_name, name)]
     if not selected:
         return
+    reason = module.skip_reason() if hasattr(module, "skip_reason") else None
+    if reason:
+        for name, _ in selected:
+            results.skip("%s/%s" % (module_name, name), reason)
+        return
     world = module.World(os.path.join(workdir, module_name))
     try:
         setup_ok = results.run("%s/setup" % module_name, world.start, logs=world.logs,
@@ -86,6 +92,8 @@ def main():
             print("work directory kept: %s" % workdir)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    if results.skipped:
+        print("integration: %d skipped" % len(results.skipped), flush=True)
     print("integration: %d passed, %d failed" % (len(results.passed), len(results.failed)),
           flush=True)
     return 1 if results.failed else 0

@@ -23,7 +23,7 @@ import statistics
 import time
 
 from lib import admin, clients, compare, corpus, mailmove, procs
-from lib.dovecot import INSTALLED_EXAMPLE_CONFIG, TargetInstance, User, stop_all
+from lib.dovecot import INSTALLED_EXAMPLE_CONFIG, LOGGED_IN, TargetInstance, User, stop_all
 from lib.pop3 import Pop3LegacyInstance
 from lib.scenario import check, check_equal, note, scenario
 
@@ -377,7 +377,7 @@ def master_user(world):
                     "%s (last_error %r)" % (user, row["last_error"]))
         check_moved(world, "admin", user, row)
     logins = [line for line in world.legacy.log_since().splitlines()
-              if "Login: user=<m1@master.test>" in line]
+              if "%s user=<m1@master.test>" % LOGGED_IN in line]
     note("legacy: %s", logins[-1] if logins else "no login line")
     check(logins, "no legacy login of m1@master.test")
 

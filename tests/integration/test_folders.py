@@ -31,7 +31,7 @@ import re
 import time
 
 from lib import clients, compare, mailmove, move_steps, tree_corpus
-from lib.dovecot import User
+from lib.dovecot import DIALECT, User
 from lib.imap_tree import ImapWire, examine, list_folders, mutf7_encode
 from lib.move_steps import check_log_clean, show_report
 from lib.scenario import check, check_equal, note, scenario
@@ -58,7 +58,12 @@ USERS = {
     "quota": (44, {"userdb_mail_plugins": "mailmove,quota",  # g
                    "userdb_quota": "count:User",
                    "userdb_quota_vsizes": "yes",
-                   "userdb_quota_max_mail_size": QUOTA_MAX_MAIL_SIZE}),
+                   "userdb_quota_max_mail_size": QUOTA_MAX_MAIL_SIZE}
+              if DIALECT == "2.3" else
+              # 2.4: the quota root is a named block of the config
+              # (QuotaTreeTarget); count always counts virtual sizes.
+              {"userdb_mail_plugins": "mailmove,quota",
+               "userdb_quota_mail_size": QUOTA_MAX_MAIL_SIZE}),
     "filter": (45, {"userdb_mailmove_since": FILTER_SINCE,   # h
                     "userdb_mailmove_max_message_size": "100k",
                     "userdb_mailmove_folder_exclude": FILTER_EXCLUDES[0],
@@ -77,6 +82,15 @@ def legacy_password(name):
     return 'Tr"ee\\%s7' % name
 
 
+class QuotaTreeTarget(TreeTargetInstance):
+    """On 2.4 the quota root "User" that the quota user's userdb fields
+    use must be declared in the config (the quota plugin, and with it
+    the root, is on for that user only)."""
+
+    def _extra_config(self):
+        return super()._extra_config() + ('quota "User" {\n}\n' if DIALECT == "2.4" else "")
+
+
 class World(TreeWorld):
     """The legacy Dovecot with every user's tree, the target with the
     plugin and special-use folders, and its inspector."""
@@ -84,7 +98,7 @@ class World(TreeWorld):
     def __init__(self, workdir):
         self.legacy = TreeLegacyInstance(workdir, users=[
             User(address(name), legacy_password(name)) for name in USERS])
-        self.target = TreeTargetInstance(
+        self.target = QuotaTreeTarget(
             workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path,
             users=[User(address(name), "target-%s-pw" % name,
                         userdb_mailmove_source_password=legacy_password(name), **settings)

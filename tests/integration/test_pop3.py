@@ -26,7 +26,7 @@ import time
 
 from lib import clients, compare, corpus, mailmove, move_steps, procs
 from lib import pop3
-from lib.dovecot import INSTALLED_EXAMPLE_CONFIG, TargetInstance, User, stop_all
+from lib.dovecot import INSTALLED_EXAMPLE_CONFIG, LOGGED_IN, TargetInstance, User, stop_all
 from lib.scenario import check, check_equal, note, scenario
 
 DOMAIN = "example.com"
@@ -275,7 +275,7 @@ def dovecot_legacy_listing(world, name):
 
 
 def legacy_logins(world, name, mark):
-    pattern = re.compile(r"pop3-login: Info: Login: user=<%s>.*" % re.escape(address(name)))
+    pattern = re.compile(r"pop3-login: Info: %s user=<%s>.*" % (LOGGED_IN, re.escape(address(name))))
     return [m.group(0) for m in pattern.finditer(world.legacy.log_since(mark))]
 
 

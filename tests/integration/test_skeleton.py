@@ -18,7 +18,7 @@ import signal
 import time
 
 from lib import clients, compare, corpus, mailmove, move_steps, procs
-from lib.dovecot import (LegacyInstance, TargetInstance, User, failure_logs,
+from lib.dovecot import (LOGGED_IN, LegacyInstance, TargetInstance, User, failure_logs,
                          require_installed_plugin, stop_all)
 from lib.scenario import check, check_equal, note, scenario
 
@@ -365,7 +365,7 @@ def restart_mid_job(world):
     # The new service resumed the job from its own records: nobody logged
     # in to remind it (the tests read the target through the inspector).
     logins = [line for line in target.log_since(kill_mark).splitlines()
-              if re.search(r"-login: Info: Login: user=<%s>" % re.escape(user), line)]
+              if re.search(r"-login: Info: %s user=<%s>" % (LOGGED_IN, re.escape(user)), line)]
     check(not logins, "dave logged in after the kill, so the resumption proves nothing:\n%s",
           "\n".join(logins))
     check_complete(world, name, row, reference)

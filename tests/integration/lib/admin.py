@@ -17,7 +17,7 @@ import socket
 import stat
 
 from . import procs
-from .dovecot import DOVEADM
+from .dovecot import DOVEADM, LOGGED_IN
 
 # doveadm's exit codes (sysexits.h and doveadm.h)
 EX_OK = 0
@@ -69,7 +69,9 @@ def imap_authenticate(instance, username, password):
             pass
 
 
-_LOGIN_LINE = re.compile(r"-login: Info: (?:Login|Disconnected|Aborted login)\b.*user=<([^>]*)>")
+# 2.3: Login, Disconnected, Aborted login; 2.4: Logged in, Login aborted.
+_LOGIN_LINE = re.compile(
+    r"-login: Info: (?:Login|Logged in|Disconnected|Aborted login|Login aborted)\b.*user=<([^>]*)>")
 _FAILED = re.compile(r"auth failed, (\d+) attempts")
 
 
@@ -81,7 +83,7 @@ def legacy_login_attempts(legacy, username, mark=0):
         match = _LOGIN_LINE.search(line)
         if not match or match.group(1) != username:
             continue
-        if ": Login:" in line:
+        if ": %s " % LOGGED_IN in line:
             succeeded += 1
             continue
         attempts = _FAILED.search(line)

@@ -59,7 +59,10 @@ mkdir -p /run/courier/authdaemon
 PATH=$root/usr/sbin:$PATH $root/usr/sbin/makeuserdb
 /usr/lib/courier/courier-authlib/authdaemond >$dir/authdaemond.log 2>&1 &
 for i in $(seq 100); do [ -S /run/courier/authdaemon/socket ] && break; sleep 0.1; done
-tcpd="$root/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup -noidentlookup -maxprocs=20 -maxperip=20"
+# Courier 1.4 (Debian 13) does no ident lookups and lost -noidentlookup.
+noident=
+grep -qa noidentlookup $root/usr/sbin/couriertcpd && noident=-noidentlookup
+tcpd="$root/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup $noident -maxprocs=20 -maxperip=20"
 (set -a; . /etc/courier/imapd; exec $tcpd $imap_port /usr/lib/courier/courier/imaplogin \
     $root/usr/bin/imapd Maildir) >$dir/imapd.log 2>&1 &
 (set -a; . /etc/courier/pop3d; exec $tcpd $pop3_port /usr/lib/courier/courier/courierpop3login \

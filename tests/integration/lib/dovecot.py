@@ -40,6 +40,11 @@ def _dovecot_dialect():
 
 DIALECT = _dovecot_dialect()
 
+# What a login process logs for a successful login, before "user=<...>":
+# "imap-login: Info: Login: user=<...>" on 2.3, "Logged in: user=<...>"
+# on 2.4 (whose failed logins say "Login aborted:").
+LOGGED_IN = "Login:" if DIALECT == "2.3" else "Logged in:"
+
 
 def settings_text(settings):
     """Plugin settings as config text: a plugin { } block on 2.3, plain
@@ -89,19 +94,22 @@ def variables_24(text):
 
 def config_24(text):
     """The 2.3 constructs the scenarios' extra config uses, in 2.4's
-    syntax: mail_location split into mail_driver, mail_path and
-    mailbox_list_layout; passdb blocks named (a passwd-file's scheme=
+    syntax: mail_location (and a namespace's location) split into
+    mail_driver, mail_path, mailbox_list_layout and mail_index_path;
+    mail_attribute_dict = file:PATH as a mail_attribute { dict file { } }
+    block; passdb blocks named (a passwd-file's scheme=
     dropped: every password in the tests' files names its scheme);
     %-variables. What it does not know stays as it is, and Dovecot 2.4
     refuses it, so a scenario that needs more fails and says why."""
     def location(match):
-        parts = match.group(2).split(":")
-        lines = ["mail_driver = %s" % match.group(1), "mail_path = %s" % parts[0]]
+        indent = match.group(1)
+        parts = match.group(3).split(":")
+        lines = ["mail_driver = %s" % match.group(2), "mail_path = %s" % parts[0]]
         for part in parts[1:]:
             key, _, value = part.partition("=")
             lines.append({"LAYOUT": "mailbox_list_layout = %s",
                           "INDEX": "mail_index_path = %s"}.get(key, part + "%s") % value)
-        return "\n".join(lines)
+        return "\n".join(indent + line for line in lines)
 
     count = [0]
 
@@ -111,9 +119,12 @@ def config_24(text):
                       match.group(1), flags=re.M)
         return "passdb extra%d {%s}" % (count[0], body)
 
-    text = re.sub(r"^mail_location = (\w+):(.*)$", location, text, flags=re.M)
+    # mail_location, and a namespace's location.
+    text = re.sub(r"^([ \t]*)(?:mail_)?location = (\w+):(.*)$", location, text, flags=re.M)
+    text = re.sub(r"^mail_attribute_dict = file:(.*)$",
+                  r"mail_attribute {\n  dict file {\n    path = \1\n  }\n}", text, flags=re.M)
     text = re.sub(r"^passdb \{(.*?)^\}", passdb, text, flags=re.M | re.S)
-    return variables_24(text).replace("%g", "%{guid}")
+    return variables_24(text).replace("%g", "%{guid}").replace("%h", "%{home}")
 
 
 # Mail users get this uid/gid. No /etc/passwd entry is needed; it only has

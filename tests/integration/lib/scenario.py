@@ -14,6 +14,10 @@ each test file defines:
     def first_login(world): ...      # raise (e.g. via check()) to fail
 
 and run.py runs the files in order. A scenario passes when it returns.
+A module whose scenarios cannot run here (e.g. on Dovecot 2.4 without
+what they need) defines skip_reason() returning why, else None; its
+scenarios then print SKIP lines with that reason, as a scenario that
+calls skip(reason) does.
 A scenario (or a World's start) that runs longer than
 MAILMOVE_IT_SCENARIO_TIMEOUT seconds (default 600) is stopped and fails,
 so one hang cannot stall the whole run.
@@ -32,6 +36,16 @@ _REGISTRY = []
 
 class ScenarioFailed(AssertionError):
     """A scenario's expectation did not hold; the message says which."""
+
+
+class ScenarioSkipped(Exception):
+    """A scenario that cannot run here, for the reason given (raised with
+    skip()); it prints a SKIP line and counts as neither passed nor failed."""
+
+
+def skip(reason, *args):
+    """Skip the scenario, saying why."""
+    raise ScenarioSkipped(reason % args if args else reason)
 
 
 class ScenarioTimeout(ScenarioFailed):
@@ -77,6 +91,7 @@ class Results:
     def __init__(self):
         self.passed = []
         self.failed = []
+        self.skipped = []
 
     def run(self, label, func, *args, logs=None, counted=True):
         """Run func(*args) as one scenario; counted=False for set-up steps,
@@ -88,12 +103,17 @@ class Results:
         failure = None
         try:
             func(*args)
+        except ScenarioSkipped as skipped:
+            failure = skipped
         except Exception as error:  # noqa: BLE001 - every failure is a FAIL line
             failure = error
         finally:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)
         elapsed = time.monotonic() - started
+        if isinstance(failure, ScenarioSkipped):
+            self.skip(label, str(failure), counted)
+            return True
         if failure is not None:
             self.fail(label, failure, elapsed, logs, counted)
             return False
@@ -101,6 +121,11 @@ class Results:
         if counted:
             self.passed.append(label)
         return True
+
+    def skip(self, label, reason, counted=True):
+        print("SKIP  %s  (%s)" % (label, reason), flush=True)
+        if counted:
+            self.skipped.append(label)
 
     def fail(self, label, error, elapsed=0.0, logs=None, counted=True):
         if isinstance(error, ScenarioFailed):
