@@ -224,22 +224,15 @@ std::optional<Rule> parse_rule(std::string_view text, std::string &error)
 
 namespace {
 
-// A pattern can backtrack for ages on a short name: the glob
-// "Sent ********Items" against "Sent Stuff" tries every way to share the
-// characters among its eight groups, and an admin's regex may be worse.
-// ICU stops the match after about this many milliseconds of work; such a
-// rule fails the run with an error naming it instead of hanging the
-// worker, or silently not excluding a folder.
-constexpr int32_t match_time_limit = 500;
-
 // The matcher after a successful whole-path match, else nullptr.
 std::unique_ptr<icu::RegexMatcher> match_whole(const Rule &rule, const icu::RegexPattern &pattern,
-					       const icu::UnicodeString &text, std::string_view path)
+					       int32_t time_limit, const icu::UnicodeString &text,
+					       std::string_view path)
 {
 	UErrorCode status = U_ZERO_ERROR;
 	std::unique_ptr<icu::RegexMatcher> matcher(pattern.matcher(text, status));
 	if (U_SUCCESS(status))
-		matcher->setTimeLimit(match_time_limit, status);
+		matcher->setTimeLimit(time_limit, status);
 	bool matched = U_SUCCESS(status) && matcher->matches(status);
 	if (status == U_REGEX_TIME_OUT || status == U_REGEX_STACK_OVERFLOW) {
 		throw Failure(FailureKind::permanent,
@@ -258,7 +251,8 @@ struct RuleMatcher::Compiled {
 	std::unique_ptr<icu::RegexPattern> pattern;
 };
 
-RuleMatcher::RuleMatcher(Rule rule) : rule_(std::move(rule)), compiled_(std::make_unique<Compiled>())
+RuleMatcher::RuleMatcher(Rule rule, int32_t time_limit)
+	: rule_(std::move(rule)), compiled_(std::make_unique<Compiled>()), time_limit_(time_limit)
 {
 	std::string error;
 	compiled_->pattern = compile_pattern(rule_, error);
@@ -273,7 +267,7 @@ RuleMatcher &RuleMatcher::operator=(RuleMatcher &&) noexcept = default;
 bool RuleMatcher::matches(std::string_view path) const
 {
 	icu::UnicodeString text = from_utf8(path);
-	return match_whole(rule_, *compiled_->pattern, text, path) != nullptr;
+	return match_whole(rule_, *compiled_->pattern, time_limit_, text, path) != nullptr;
 }
 
 std::optional<std::string> RuleMatcher::rewrite(std::string_view path) const
@@ -281,7 +275,7 @@ std::optional<std::string> RuleMatcher::rewrite(std::string_view path) const
 	UErrorCode status = U_ZERO_ERROR;
 	icu::UnicodeString text = from_utf8(path);
 	std::unique_ptr<icu::RegexMatcher> matcher =
-		match_whole(rule_, *compiled_->pattern, text, path);
+		match_whole(rule_, *compiled_->pattern, time_limit_, text, path);
 	if (!matcher)
 		return std::nullopt;
 

@@ -27,6 +27,7 @@
 // and target; spaces around either are ignored.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,18 +55,29 @@ std::optional<Rule> parse_rule(std::string_view text, std::string &error);
 // The glob as the ICU regex it is matched with (each wildcard a group).
 std::string glob_to_regex(std::string_view glob);
 
+// How long ICU may work on one match before giving up, in its time-limit
+// units (about a millisecond each). A pattern can backtrack for ages on a
+// short name: the glob "Sent ********Items" against "Sent Stuff" tries
+// every way to share the characters among its eight groups, and an
+// admin's regex may be worse. Such a rule fails the run with an error
+// naming it instead of hanging the worker, or silently not excluding a
+// folder.
+constexpr int32_t default_match_time_limit = 500;
+
 // A rule ready to match; compiling a bad pattern throws a permanent
 // mailmove::Failure (parse_rule() has told the admin already).
 class RuleMatcher {
 public:
-	explicit RuleMatcher(Rule rule);
+	// time_limit: see default_match_time_limit (the fuzz target uses a
+	// lower one, so that inputs which reach it do not dominate its run).
+	explicit RuleMatcher(Rule rule, int32_t time_limit = default_match_time_limit);
 	~RuleMatcher();
 	RuleMatcher(RuleMatcher &&) noexcept;
 	RuleMatcher &operator=(RuleMatcher &&) noexcept;
 
 	const Rule &rule() const { return rule_; }
 	// Both throw a permanent mailmove::Failure naming the rule when the
-	// pattern backtracks too long on path (see match_time_limit).
+	// pattern backtracks too long on path (see default_match_time_limit).
 	bool matches(std::string_view path) const;
 	// The target path with the captures inserted, or nullopt if the rule
 	// does not match path.
@@ -75,6 +87,7 @@ private:
 	struct Compiled; // the ICU pattern, kept out of this header
 	Rule rule_;
 	std::unique_ptr<Compiled> compiled_;
+	int32_t time_limit_;
 };
 
 } // namespace mailmove::names
