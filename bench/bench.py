@@ -71,10 +71,12 @@ TOOLS = ("mailmove run", "mailmove login", "dsync tuned")
 # --baseline: the same two paths with one legacy connection and the whole
 # survey before the first fetch (mailmove_folder_connections = 1,
 # mailmove_first_inbox_messages = 0), as moves ran before several folders
-# moved at once.
-BASELINE_TOOLS = ("mailmove run 1c", "mailmove login 1c")
+# moved at once; and `mailmove run` with one fsync per message
+# (mailmove_save_sync = message), as saves were before the batch syncs.
+BASELINE_TOOLS = ("mailmove run 1c", "mailmove login 1c", "mailmove run msg-sync")
 BASELINE_FIELDS = {"userdb_mailmove_folder_connections": "1",
                    "userdb_mailmove_first_inbox_messages": "0"}
+MESSAGE_SYNC_FIELDS = {"userdb_mailmove_save_sync": "message"}
 FSYNCS = ("fsync", "no-fsync")
 TRANSPORTS = ("imap", "imaps")
 IMAPC_TUNING = ["-o", "imapc_features=rfc822.size fetch-headers modseq",
@@ -484,12 +486,17 @@ def throughput(world, args):
         runs += [(number, tool, fsync, transport) for fsync, transport in variants
                  for tool in order]
     recent = [("recent", tool, "fsync", transport) for transport in args.via
-              for tool in ("mailmove login",) + (BASELINE_TOOLS[1:] if args.baseline else ())]
+              for tool in ("mailmove login",) + (("mailmove login 1c",) if args.baseline else ())]
     connections = {"userdb_mailmove_folder_connections": str(args.connections)}
     for number, tool, fsync, transport in runs + recent:
+        if tool.endswith(" 1c"):
+            extra = BASELINE_FIELDS
+        elif tool.endswith(" msg-sync"):
+            extra = dict(connections, **MESSAGE_SYNC_FIELDS)
+        else:
+            extra = connections
         world.add_target_user(target_user("%s %s %s %s" % (number, tool, fsync, transport)),
-                              transport, fsync,
-                              extra=BASELINE_FIELDS if tool in BASELINE_TOOLS else connections)
+                              transport, fsync, extra=extra)
     world.start()
     # The legacy server reads (and indexes) its Maildir once, as a live
     # server has long done, and must hold the corpus.
@@ -776,7 +783,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--baseline", action="store_true",
                         help="also run mailmove with one legacy connection and the whole "
-                        "survey first (%s), as before several folders moved at once" %
+                        "survey first, as before several folders moved at once, and with "
+                        "one fsync per message (mailmove_save_sync = message): %s" %
                         ", ".join(BASELINE_TOOLS))
     parser.add_argument("--connections", type=int, default=4,
                         help="mailmove_folder_connections of the mailmove runs (default 4; "

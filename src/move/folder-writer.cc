@@ -18,7 +18,7 @@ FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string leg
 FolderWriter::FolderWriter(Store &store, Checkpoint &checkpoint, std::string legacy_folder,
 			   uint32_t uidvalidity, std::string target_name,
 			   const std::string &intent_name, Logger &log, const Options &options)
-	: checkpoint_(checkpoint), intents_(store.state_dir(), intent_name),
+	: store_(store), checkpoint_(checkpoint), intents_(store.state_dir(), intent_name),
 	  legacy_folder_(std::move(legacy_folder)), log_(log)
 {
 	record_ = checkpoint_.folder(legacy_folder_);
@@ -98,6 +98,9 @@ void FolderWriter::recover_any(
 	   run's recovery. */
 	if (!reflag.empty())
 		target_->replace_flags(reflag);
+	/* A run killed before its own sync can have left them in the page
+	   cache only: on disk before the checkpoint claims them. */
+	store_.make_durable();
 	for (const Key *key : recovered)
 		mark_done(*key);
 	size_t found = recovered.size();
@@ -133,6 +136,10 @@ size_t FolderWriter::expunge_orphans(
 	if (!intent || intent->source_key != checkpoint_.source_key())
 		return 0;
 	size_t expunged = expunge_commit_orphans(*target_, *intent, is_done, guid_of);
+	/* An expunge lost in a power failure would bring the orphans back
+	   with no intent left to find them by. */
+	if (expunged > 0)
+		store_.make_durable();
 	intents_.remove();
 	return expunged;
 }
@@ -141,7 +148,11 @@ void FolderWriter::commit_with_intent(TargetTransaction &saves,
 				      const std::vector<IntendedMessage> &intended)
 {
 	intents_.write({checkpoint_.source_key(), target_->state().uidnext, intended});
+	/* The message files on disk before the index names them, and the
+	   commit on disk before the caller records the batch as moved. */
+	store_.make_durable();
 	saves.commit();
+	store_.make_durable();
 }
 
 void FolderWriter::commit(TargetTransaction &saves, const std::vector<IntendedMessage> &intended,

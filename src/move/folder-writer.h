@@ -99,7 +99,8 @@ public:
 	const FolderRecord &record() const { return record_; }
 
 private:
-	// Writes the intent down durably, then commits.
+	// Writes the intent down durably, then commits; the commit is
+	// durable when it returns (Store::make_durable() before and after).
 	void commit_with_intent(TargetTransaction &saves,
 				const std::vector<IntendedMessage> &intended);
 	// flags_of may be empty (the flags are kept).
@@ -110,6 +111,7 @@ private:
 	void mark_done(uint32_t uid) { record_.done.add(uid); }
 	void mark_done(const std::string &key) { record_.done_keys.insert(key); }
 
+	Store &store_;
 	Checkpoint &checkpoint_;
 	CommitIntentFile intents_;
 	std::string legacy_folder_;

@@ -172,6 +172,15 @@ public:
 	// Creates the mailbox if missing (a parent that holds no mail).
 	virtual void ensure_mailbox(const std::string &name) = 0;
 	virtual void subscribe(const std::string &name) = 0;
+	// Makes everything written to the target so far durable, for stores
+	// that save without syncing each message (the glue's
+	// mailmove_save_sync = batch: one sync per batch instead of one
+	// fsync per message). The mover calls it before a commit, so the
+	// message files are on disk before the index names them, and after
+	// it, before the checkpoint records the batch as moved: the
+	// checkpoint never gets ahead of durable mail. Throws a temporary
+	// Failure when it cannot. Stores that sync as they go do nothing.
+	virtual void make_durable() {}
 };
 
 } // namespace mailmove::move

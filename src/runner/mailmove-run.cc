@@ -230,7 +230,7 @@ extern "C" int mailmove_run_user(struct mail_user *user,
 
 	Outcome outcome = guarded([&]() {
 		runner::LegacySource legacy = runner::resolve_legacy_source(user, credentials);
-		storage::DovecotStore store(user);
+		storage::DovecotStore store(user, runner::read_save_sync(user));
 		allowance = runner::daily_download_allowance(user, legacy, store.state_dir());
 		if (allowance != nullptr && allowance->exhausted())
 			throw Failure(FailureKind::temporary, "the daily download cap is reached");

@@ -70,6 +70,16 @@ uint64_t read_max_message_size(struct mail_user *user)
 	return size_setting(user, "mailmove_max_message_size");
 }
 
+storage::SaveSync read_save_sync(struct mail_user *user)
+{
+	std::string sync = plugin_setting(user, "mailmove_save_sync", "batch");
+	if (sync == "message")
+		return storage::SaveSync::message;
+	if (sync != "batch")
+		invalid("mailmove_save_sync", sync, "batch or message");
+	return storage::SaveSync::batch;
+}
+
 move::MoveOptions read_move_options(struct mail_user *user)
 {
 	move::MoveOptions options;

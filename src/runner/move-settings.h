@@ -9,12 +9,14 @@
 //   mailmove_first_inbox_messages = 200 (IMAP newest-first: INBOX's newest
 //                                      moved before the other folders'
 //                                      survey; 0 = survey all first)
+//   mailmove_save_sync = batch | message (see storage/batch-sync.h)
 // and the folder rules of names/folder-settings.h.
 #pragma once
 
 #include <cstdint>
 
 #include "move/mover.h"
+#include "storage/dovecot-store.h"
 
 struct mail_user;
 
@@ -27,6 +29,8 @@ move::MoveOptions read_move_options(struct mail_user *user);
 // messages the server announces as larger; the IMAP client also refuses
 // a body larger than this whatever the server announced.
 uint64_t read_max_message_size(struct mail_user *user);
+// mailmove_save_sync; throws a permanent Failure naming it when invalid.
+storage::SaveSync read_save_sync(struct mail_user *user);
 // Lowers options.folder_connections to what the legacy side allows: the
 // provider's connections per account (account_cap, 0: none known) and
 // this move's share of the service's per-host limit (mailmove_max_per_host,

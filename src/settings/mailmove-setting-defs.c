@@ -28,6 +28,7 @@
 	S(ENUM, mailmove_password_from, "login:vault:master") \
 	S(STR_HIDDEN, mailmove_password, "") \
 	S(ENUM, mailmove_order, "newest-first:uid") \
+	S(ENUM, mailmove_save_sync, "batch:message") \
 	S(UINT, mailmove_recent_days, 30) \
 	S(STR, mailmove_since, "") \
 	S(STR, mailmove_before, "") \

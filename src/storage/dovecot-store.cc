@@ -8,8 +8,16 @@
 
 namespace mailmove::storage {
 
-DovecotStore::DovecotStore(struct mail_user *user) : user_(user)
+DovecotStore::DovecotStore(struct mail_user *user, SaveSync sync) : user_(user)
 {
+	if (sync == SaveSync::batch)
+		batch_sync_ = std::make_unique<BatchSync>(user);
+}
+
+void DovecotStore::make_durable()
+{
+	if (batch_sync_)
+		batch_sync_->sync();
 }
 
 // Every mailbox a move writes is in the user's own INBOX namespace: a

@@ -11,14 +11,23 @@
   process with the connection to the legacy server has real, effective
   and saved uid (and gid) of the mail user, and the per-user results and
   the exit code are still those of the runs.
+- How saves reach the disk (mailmove_save_sync, counted with strace -c
+  over a whole `doveadm mailmove run`): `batch` (the default) does far
+  fewer fsync()/fdatasync() calls than it moves messages and syncs with
+  syncfs() instead; `message` fsyncs per message (Dovecot's mail_fsync);
+  with mail_fsync=never set for the user, batch mode adds no syncfs();
+  an invalid value fails the run with an error that names the setting.
 """
 
 import json
 import os
+import re
+import shutil
 import subprocess
+import tempfile
 import time
 
-from lib import compare, corpus, mailmove
+from lib import compare, corpus, mailmove, procs
 from lib.admin import by_user, mailmove as doveadm_mailmove
 from lib.dovecot import (DOVEADM, MAIL_GID, MAIL_UID, LegacyInstance, TargetInstance, User,
                          failure_logs, require_installed_plugin, stop_all)
@@ -30,6 +39,16 @@ TIMEOUT = float(os.environ.get("MAILMOVE_IT_TIMEOUT", "300"))
 MAILBOXES = {
     "closed": {"INBOX": dict(seed=81, count=30), "Work": dict(seed=82, count=12)},
     "large": {"INBOX": dict(seed=83, count=1500, max_attachment=20_000)},
+    "syncbatch": {"INBOX": dict(seed=84, count=300, max_attachment=5_000)},
+    "syncmessage": {"INBOX": dict(seed=84, count=300, max_attachment=5_000)},
+    "syncnever": {"INBOX": dict(seed=84, count=300, max_attachment=5_000)},
+    "syncbad": {"INBOX": dict(seed=85, count=3)},
+}
+# user part -> its extra userdb fields (mailmove_save_sync unset: batch)
+SAVE_SYNC_FIELDS = {
+    "syncmessage": {"userdb_mailmove_save_sync": "message"},
+    "syncnever": {"userdb_mail_fsync": "never"},
+    "syncbad": {"userdb_mailmove_save_sync": "sometimes"},
 }
 CLOSED_FOLDER = "Work"
 # A permanent refusal fails the move (EX_CONFIG); one the server calls
@@ -53,7 +72,8 @@ class World:
         self.target = TargetInstance(
             workdir, self.legacy.url("imaps"), ca_file=self.legacy.cert_path,
             users=[User(address(name), "target-%s-pw" % name,
-                        userdb_mailmove_source_password=legacy_password(name))
+                        userdb_mailmove_source_password=legacy_password(name),
+                        **SAVE_SYNC_FIELDS.get(name, {}))
                    for name in MAILBOXES])
         self.inspector = self.target.inspector(workdir)
 
@@ -207,3 +227,74 @@ def run_all_drops_privileges(world):
     check_exactly_once(world, "large", "INBOX")
     check_equal(mailmove.status(world.target, address("large"))["state"], "done",
                 "the large user's state")
+
+
+def _strace_counts(path):
+    """{syscall: calls} from an `strace -c` summary."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            # % time, seconds, usecs/call, calls, [errors,] syscall
+            if len(fields) >= 5 and re.fullmatch(r"[\d.]+", fields[0]) and fields[-1] != "total":
+                counts[fields[-1]] = int(fields[3])
+    return counts
+
+
+def traced_run(world, name):
+    """`doveadm mailmove run -u` of name under strace -f -c, into an empty
+    target (b's run -A moved every user already): its result row and the
+    fsync/fdatasync/syncfs calls of the whole run."""
+    shutil.rmtree(world.target.home(address(name)), ignore_errors=True)
+    with tempfile.NamedTemporaryFile(prefix="strace-", suffix=".txt", delete=False) as out:
+        summary = out.name
+    try:
+        proc = procs.run(["strace", "-f", "-c", "-o", summary,
+                          "-e", "trace=fsync,fdatasync,syncfs",
+                          DOVEADM, "-c", world.target.config_path, "-f", "json",
+                          "mailmove", "run", "-u", address(name)],
+                         check=False, timeout=TIMEOUT)
+        counts = _strace_counts(summary)
+    finally:
+        os.unlink(summary)
+    rows = json.loads(proc.stdout.decode() or "[]")
+    check(len(rows) == 1, "run -u %s printed %r (exit %d): %s", name, proc.stdout[:300],
+          proc.returncode, proc.stderr[-1500:])
+    note("run -u %s: exit %d, %r; syncs %r", name, proc.returncode, rows[0], counts)
+    return rows[0], counts
+
+
+@scenario("c) mailmove_save_sync: batch syncs per batch (syncfs), message fsyncs per message")
+def save_sync_modes(world):
+    messages = MAILBOXES["syncbatch"]["INBOX"]["count"]
+    fsyncs = {}
+    for name in ("syncbatch", "syncmessage", "syncnever"):
+        row, counts = traced_run(world, name)
+        check_equal((row["result"], row["saved"]), ("done", str(messages)),
+                    "the result of %s's run and the messages it saved" % name)
+        check_equal(check_exactly_once(world, name, "INBOX"), messages,
+                    "%s's messages at the target" % name)
+        fsyncs[name] = (counts.get("fsync", 0) + counts.get("fdatasync", 0),
+                        counts.get("syncfs", 0))
+    note("fsync+fdatasync, syncfs per mode for %d messages: %r", messages, fsyncs)
+    batch_fsyncs, batch_syncfs = fsyncs["syncbatch"]
+    # Per batch: the commit intent and the checkpoint line (fdatasync), a
+    # syncfs before and after the commit; batches hold tens of messages.
+    check(batch_fsyncs < messages // 4,
+          "batch mode did %d fsync/fdatasync calls for %d messages", batch_fsyncs, messages)
+    check(batch_syncfs >= 2, "batch mode made no syncfs() calls (%d)", batch_syncfs)
+    message_fsyncs, message_syncfs = fsyncs["syncmessage"]
+    check(message_fsyncs >= messages,
+          "message mode did %d fsync/fdatasync calls for %d messages", message_fsyncs,
+          messages)
+    check_equal(message_syncfs, 0, "syncfs() calls in message mode")
+    # mail_fsync=never configured: respected, no syncfs() added.
+    check_equal(fsyncs["syncnever"][1], 0, "syncfs() calls with mail_fsync=never")
+    check(fsyncs["syncnever"][0] < messages // 4,
+          "mail_fsync=never did %d fsync/fdatasync calls", fsyncs["syncnever"][0])
+
+    result = run_user(world, "syncbad")
+    row = result.rows[0]
+    check(row["result"] != "done", "an invalid mailmove_save_sync moved: %r", row)
+    check("mailmove_save_sync" in row["error"],
+          "the error does not name mailmove_save_sync: %r", row["error"])

@@ -3,7 +3,9 @@
 // switches that make a commit "crash" right after it became durable.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -64,6 +66,14 @@ struct FakeStoreData {
 	std::vector<std::pair<std::string, std::string>> commit_log;
 	// commit_log's size after each commit: what a user could have seen.
 	std::vector<size_t> commit_ends;
+	// "commit" and "durable" (Store::make_durable()), in call order.
+	std::vector<std::string> sync_log;
+	// Called by make_durable() before it returns or fails (a test looks
+	// at the checkpoint there).
+	std::function<void()> on_durable;
+	// make_durable() call number n (from 1) throws a temporary Failure,
+	// like a failed syncfs(); 0: none does.
+	size_t fail_durable_call = 0;
 };
 
 // A transaction: saves show in the mailbox only when committed.
@@ -126,6 +136,7 @@ public:
 		}
 		pending_.clear();
 		store_.commit_ends.push_back(store_.commit_log.size());
+		store_.sync_log.push_back("commit");
 		if (store_.crash_after_next_commit || store_.lose_guids_in_next_commit ||
 		    store_.lose_keywords_in_next_commit) {
 			store_.crash_after_next_commit = false;
@@ -273,7 +284,24 @@ public:
 
 	void subscribe(const std::string &name) override { data_.subscriptions.insert(name); }
 
+	void make_durable() override
+	{
+		data_.sync_log.push_back("durable");
+		if (data_.on_durable)
+			data_.on_durable();
+		if (data_.fail_durable_call != 0 &&
+		    data_.sync_log.size() - commits() == data_.fail_durable_call) {
+			throw mailmove::Failure(mailmove::FailureKind::temporary,
+						"syncfs(/mail) failed: Input/output error (fake)");
+		}
+	}
+
 private:
+	size_t commits() const
+	{
+		return size_t(std::count(data_.sync_log.begin(), data_.sync_log.end(), "commit"));
+	}
+
 	FakeStoreData &data_;
 	std::string state_dir_;
 };

@@ -1,9 +1,12 @@
 // The checkpoint is what makes "nothing lost, nothing duplicated" hold
 // across crashes: these tests break it the ways a crash would.
+#include "fake-store.h"
 #include "temp-dir.h"
 
 #include "base/failure.h"
+#include "base/logger.h"
 #include "move/checkpoint.h"
+#include "move/folder-writer.h"
 #include "move/identity.h"
 #include "base/uid-ranges.h"
 
@@ -207,6 +210,99 @@ START_TEST(move_lock_is_exclusive)
 }
 END_TEST
 
+namespace {
+
+class TextSource final : public ByteSource {
+public:
+	explicit TextSource(std::string text) : text_(std::move(text)) {}
+	uint64_t size() const override { return text_.size(); }
+	size_t read(char *buf, size_t len) override
+	{
+		size_t n = std::min(len, text_.size() - pos_);
+		text_.copy(buf, n, pos_);
+		pos_ += n;
+		return n;
+	}
+
+private:
+	std::string text_;
+	size_t pos_ = 0;
+};
+
+// What a fresh reader of the checkpoint file (the next run) sees as done.
+std::string done_on_disk(const std::string &dir)
+{
+	return Checkpoint(dir, "h/alice").folder("INBOX").done.to_string();
+}
+
+// Saves legacy UIDs 5 and 6 in one batch through a FolderWriter and
+// commits it.
+void commit_one_batch(fake::FakeStore &store, Checkpoint &cp)
+{
+	NullLogger log;
+	FolderWriter writer(store, cp, "INBOX", 42, "INBOX", "imap", log);
+	std::unique_ptr<TargetTransaction> saves = writer.begin_saves();
+	std::vector<IntendedMessage> intended;
+	for (uint32_t uid : {5u, 6u}) {
+		MessageToSave m;
+		m.guid = "guid-" + std::to_string(uid);
+		TextSource body("Subject: " + std::to_string(uid) + "\r\n\r\nbody\r\n");
+		saves->save(m, body);
+		intended.push_back({std::to_string(uid), {"", body.size(), 0}});
+	}
+	writer.commit(*saves, intended, {5, 6});
+}
+
+} // namespace
+
+/* Batch durability (mailmove_save_sync = batch): the store is made
+   durable before the commit (the message files before the index names
+   them) and after it, and only then does the checkpoint say "moved". */
+START_TEST(commit_is_durable_before_the_checkpoint)
+{
+	TempDir dir;
+	fake::FakeStoreData data;
+	fake::FakeStore store(data, dir.path());
+	Checkpoint cp(dir.path(), "h/alice");
+	std::vector<std::string> done_at_durable;
+	data.on_durable = [&]() { done_at_durable.push_back(done_on_disk(dir.path())); };
+
+	commit_one_batch(store, cp);
+	ck_assert(data.sync_log == std::vector<std::string>({"durable", "commit", "durable"}));
+	/* neither sync saw the batch recorded: the checkpoint came after */
+	ck_assert(done_at_durable == std::vector<std::string>({"", ""}));
+	ck_assert_string_eq(done_on_disk(dir.path()).c_str(), "5:6");
+}
+END_TEST
+
+/* A failed sync fails the batch as a temporary error, and the batch is
+   not recorded as moved: the next run finds what the commit left by
+   GUID (or its intent), never a checkpoint ahead of the disk. */
+START_TEST(failed_sync_fails_the_batch_unrecorded)
+{
+	for (size_t failing : {1, 2}) {
+		TempDir dir;
+		fake::FakeStoreData data;
+		data.fail_durable_call = failing;
+		fake::FakeStore store(data, dir.path());
+		Checkpoint cp(dir.path(), "h/alice");
+		try {
+			commit_one_batch(store, cp);
+			ck_abort_msg("a failed sync must fail the batch");
+		} catch (const Failure &f) {
+			ck_assert(f.kind() == FailureKind::temporary);
+			ck_assert(std::string(f.what()).find("syncfs") != std::string::npos);
+		}
+		ck_assert_string_eq(done_on_disk(dir.path()).c_str(), "");
+		ck_assert_string_eq(cp.folder("INBOX").done.to_string().c_str(), "");
+		/* before the commit: nothing was committed either */
+		ck_assert_uint_eq(data.mailboxes["INBOX"].messages.size(), failing == 1 ? 0 : 2);
+		/* the intent stays for the next run's recovery */
+		ck_assert(CommitIntentFile(dir.path(), "imap").read().has_value());
+	}
+}
+END_TEST
+
 static Suite *checkpoint_suite()
 {
 	Suite *s = suite_create("checkpoint");
@@ -218,6 +314,8 @@ static Suite *checkpoint_suite()
 	tcase_add_test(tc, torn_or_corrupt_lines_are_ignored);
 	tcase_add_test(tc, compaction_keeps_every_account);
 	tcase_add_test(tc, move_lock_is_exclusive);
+	tcase_add_test(tc, commit_is_durable_before_the_checkpoint);
+	tcase_add_test(tc, failed_sync_fails_the_batch_unrecorded);
 	suite_add_tcase(s, tc);
 	return s;
 }
