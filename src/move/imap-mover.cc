@@ -22,6 +22,12 @@ namespace mailmove::move {
 
 namespace {
 
+/* Of INBOX's newest messages moved first, this many are committed before
+   the next are asked for: what a user who has just switched sees first
+   (a mail client's first screens) is there after about 100 saves, not
+   after the 150 that batches of 10, 20, 40 and 80 take to pass it. */
+constexpr size_t inbox_first_part = 100;
+
 const names::Role special_use_roles[] = {
 	names::Role::sent,  names::Role::drafts, names::Role::trash,     names::Role::junk,
 	names::Role::archive, names::Role::all,  names::Role::flagged,   names::Role::important,
@@ -303,7 +309,7 @@ void ImapMover::move_inbox_head(imap::Client &client, RunContext &run, ImapFolde
 	work = {};
 	check_cancel();
 	try {
-		inbox.move(client, run, head);
+		inbox.move(client, run, head, inbox_first_part);
 	} catch (const Cancelled &) {
 		throw;
 	} catch (const Failure &failure) {

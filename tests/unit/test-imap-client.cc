@@ -556,6 +556,45 @@ START_TEST(bodies_are_pipelined)
 }
 END_TEST
 
+START_TEST(a_batch_is_settled_when_its_last_body_comes)
+{
+	// Dovecot holds the tagged replies of pipelined FETCHes until all
+	// of them ran: a batch whose bodies all came is reported done then,
+	// so its commit need not wait for the later batches' bodies.
+	Session s(one_message_batches(2));
+	open_inbox(s, {5, 6, 7});
+	s.server->await(fetch_command("a3", "7"))
+		.await(fetch_command("a4", "6"))
+		.send(body_response(3, 7, "seven") + body_response(2, 6, "six") + "a3 OK done\r\n")
+		.await(fetch_command("a5", "5"))
+		.send(body_response(1, 5, "five") + "a4 OK done\r\na5 OK done\r\n");
+	RecordingHandler handler;
+	std::vector<size_t> done_at_body;
+	handler.after_body = [&](uint32_t) { done_at_body.push_back(handler.batches.size()); };
+	s.client.fetch_bodies(requests_for({7, 6, 5}), handler);
+
+	ck_assert(handler.bodies == Bodies({{7, "seven"}, {6, "six"}, {5, "five"}}));
+	ck_assert(handler.batches == Batches({{{7}, {}}, {{6}, {}}, {{5}, {}}}));
+	ck_assert(done_at_body == std::vector<size_t>({0, 1, 2}));
+	ck_assert(s.server->script_done());
+}
+END_TEST
+
+START_TEST(a_refusal_after_every_body_still_fails)
+{
+	Session s;
+	open_inbox(s, {5});
+	s.server->await(fetch_command("a3", "5"))
+		.send(body_response(1, 5, "five") + "a3 NO [SERVERBUG] Internal error\r\n");
+	RecordingHandler handler;
+	Failure failure =
+		expect_failure([&]() { s.client.fetch_bodies(requests_for({5}), handler); });
+	ck_assert(failure.kind() == FailureKind::temporary);
+	// What came was whole and was handed over as settled.
+	ck_assert(handler.batches == Batches({{{5}, {}}}));
+}
+END_TEST
+
 START_TEST(batches_follow_the_limits)
 {
 	ClientOptions options;
@@ -1251,6 +1290,8 @@ static Suite *client_suite()
 	tcase_set_timeout(fetch, 60);
 	tcase_add_test(fetch, bodies_are_pipelined);
 	tcase_add_test(fetch, batches_follow_the_limits);
+	tcase_add_test(fetch, a_batch_is_settled_when_its_last_body_comes);
+	tcase_add_test(fetch, a_refusal_after_every_body_still_fails);
 	tcase_add_test(fetch, uid_after_body_uses_the_sequence_map);
 	tcase_add_test(fetch, uid_contradicting_the_sequence_map_is_an_error);
 	tcase_add_test(fetch, body_before_an_unknown_uid_is_fetched_again);
