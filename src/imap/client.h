@@ -225,6 +225,10 @@ public:
 	// shared namespaces are not moved, so not returned.
 	std::optional<std::vector<Namespace>> personal_namespaces();
 	MailboxInfo examine(const std::string &mailbox);
+	// Whether mailbox is open from the last examine() (same name, as
+	// sent): its summaries and sequence numbers are still current, kept
+	// up to date by the server's EXISTS and EXPUNGE.
+	bool is_examined(const std::string &mailbox) const;
 	// UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE) on the examined
 	// mailbox, in UID order. Each response goes straight into the compact
 	// summaries: a whole mailbox's parsed responses are never held.

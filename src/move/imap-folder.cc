@@ -329,7 +329,10 @@ void ImapFolder::move(imap::Client &client, RunContext &run,
 {
 	if (messages.empty())
 		return;
-	(void)client.examine(legacy_name_);
+	/* Right after survey() (INBOX's newest), it is still open: one
+	   round trip less before the first bodies are asked for. */
+	if (!client.is_examined(legacy_name_))
+		(void)client.examine(legacy_name_);
 	FolderMove move(*this, run);
 	std::vector<imap::BodyRequest> all = move.requests(messages);
 	std::vector<std::vector<imap::BodyRequest>> parts;
