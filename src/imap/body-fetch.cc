@@ -69,6 +69,8 @@ void BodyFetch::complete(std::list<Batch>::iterator in_flight, const Response &t
 	// Bodies of messages expunged meanwhile are reported missing below.
 	if (!tagged.is_ok() && !is_partly_expunged(tagged))
 		throw_refusal(tagged, FailureKind::temporary, connection_.peer(), "UID FETCH");
+	if (batch.reported)
+		return;
 
 	if (!batch.refetch.empty()) {
 		if (batch.is_refetch) {
@@ -94,6 +96,21 @@ void BodyFetch::complete(std::list<Batch>::iterator in_flight, const Response &t
 			missing.push_back(uid);
 	}
 	handler_.on_batch_done(batch.number, done, missing);
+}
+
+// A batch whose every body has come is settled: nothing its tagged reply
+// could say changes what was received. Dovecot sends the tagged replies
+// of pipelined FETCHes only once all of them have run, so waiting for
+// them would hold every batch's commit (and the newest mail a user
+// sees) until the whole pipeline was fetched and saved.
+void BodyFetch::report_whole_batches()
+{
+	for (Batch &batch : in_flight_) {
+		if (batch.reported || !batch.awaited.empty() || !batch.refetch.empty())
+			continue;
+		batch.reported = true;
+		handler_.on_batch_done(batch.number, batch.uids, {});
+	}
 }
 
 BodyFetch::Batch *BodyFetch::awaiting(uint32_t uid)
@@ -207,6 +224,7 @@ void BodyFetch::on_untagged(const Response &response)
 					std::to_string(uid) + " (expunged)");
 		break;
 	}
+	report_whole_batches();
 }
 
 } // namespace mailmove::imap

@@ -45,11 +45,15 @@ private:
 		std::vector<uint32_t> refetch;
 		bool is_refetch = false;
 		uint64_t number = 0; // FetchHandler's batch number
+		// on_batch_done() came when its last body did, before the
+		// tagged reply (see report_whole_batches()).
+		bool reported = false;
 	};
 
 	bool can_send() const;
 	void send_next();
 	void complete(std::list<Batch>::iterator batch, const Response &tagged);
+	void report_whole_batches();
 	uint32_t response_uid(const Response &response, const std::vector<Value> *items,
 			      bool *from_sequence_r = nullptr) const;
 	Batch *awaiting(uint32_t uid);

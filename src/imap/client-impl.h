@@ -54,6 +54,8 @@ struct Client::Impl {
 	Connection connection;
 	ClientOptions options;
 	bool preauthenticated = false;
+	// What the last EXAMINE opened; empty while none is (or one failed).
+	std::string examined;
 	std::vector<std::string> unreadable_list_entries;
 };
 

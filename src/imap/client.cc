@@ -122,14 +122,21 @@ MailboxInfo Client::examine(const std::string &mailbox)
 {
 	Connection &connection = impl_->connection;
 	connection.reset_mailbox();
+	impl_->examined.clear();
 	CommandText command =
 		CommandBuilder("EXAMINE", connection.literal_support()).string(mailbox).finish();
 	impl_->run_ok(command, FailureKind::permanent, "EXAMINE");
+	impl_->examined = mailbox;
 	if (connection.mailbox().uidvalidity == 0) {
 		connection.log().warning(connection.peer() + ": EXAMINE " +
 					 printable_excerpt(mailbox) + " sent no UIDVALIDITY");
 	}
 	return connection.mailbox();
+}
+
+bool Client::is_examined(const std::string &mailbox) const
+{
+	return !impl_->examined.empty() && impl_->examined == mailbox && impl_->connection.usable();
 }
 
 MessageSummaries Client::fetch_summaries()

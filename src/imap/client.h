@@ -139,9 +139,13 @@ public:
 	// on_batch_done(), so a handler that does not override this still
 	// sees that the message did not come.
 	virtual void on_body_refused(uint64_t batch, uint32_t uid, const std::string &reason) {}
-	// Batch's UID FETCH completed; uids are those it settled (UIDs whose
-	// body must be fetched again go to a later batch). missing lists the
-	// UIDs the server returned no body for (expunged meanwhile).
+	// Batch is settled: every body it asked for came (then at once,
+	// before its tagged reply, which a server may hold back until later
+	// pipelined FETCHes ran), or its UID FETCH completed. uids are those
+	// it settled (UIDs whose body must be fetched again go to a later
+	// batch). missing lists the UIDs the server returned no body for
+	// (expunged meanwhile). A tagged NO after an early report still
+	// fails the fetch.
 	virtual void on_batch_done(uint64_t batch, const std::vector<uint32_t> &uids,
 				   const std::vector<uint32_t> &missing) = 0;
 };
@@ -221,6 +225,10 @@ public:
 	// shared namespaces are not moved, so not returned.
 	std::optional<std::vector<Namespace>> personal_namespaces();
 	MailboxInfo examine(const std::string &mailbox);
+	// Whether mailbox is open from the last examine() (same name, as
+	// sent): its summaries and sequence numbers are still current, kept
+	// up to date by the server's EXISTS and EXPUNGE.
+	bool is_examined(const std::string &mailbox) const;
 	// UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE) on the examined
 	// mailbox, in UID order. Each response goes straight into the compact
 	// summaries: a whole mailbox's parsed responses are never held.

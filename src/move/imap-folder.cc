@@ -325,17 +325,29 @@ void ImapFolder::survey(imap::Client &client, RunContext &run)
 }
 
 void ImapFolder::move(imap::Client &client, RunContext &run,
-		      const std::vector<PendingMessage> &messages)
+		      const std::vector<PendingMessage> &messages, size_t first_part)
 {
 	if (messages.empty())
 		return;
-	(void)client.examine(legacy_name_);
+	/* Right after survey() (INBOX's newest), it is still open: one
+	   round trip less before the first bodies are asked for. */
+	if (!client.is_examined(legacy_name_))
+		(void)client.examine(legacy_name_);
 	FolderMove move(*this, run);
+	std::vector<imap::BodyRequest> all = move.requests(messages);
+	std::vector<std::vector<imap::BodyRequest>> parts;
+	if (first_part > 0 && first_part < all.size()) {
+		parts.emplace_back(all.begin(), all.begin() + first_part);
+		parts.emplace_back(all.begin() + first_part, all.end());
+	} else
+		parts.push_back(std::move(all));
 	/* Each round fetches only what a late refusal rolled back; the
 	   refused message itself waits for the next run, so this ends. */
-	for (std::vector<imap::BodyRequest> requests = move.requests(messages); !requests.empty();
-	     requests = move.take_retries())
-		client.fetch_bodies(requests, move.handler());
+	for (std::vector<imap::BodyRequest> &part : parts) {
+		for (std::vector<imap::BodyRequest> requests = std::move(part); !requests.empty();
+		     requests = move.take_retries())
+			client.fetch_bodies(requests, move.handler());
+	}
 }
 
 FolderMove::FolderMove(ImapFolder &folder, RunContext &run)

@@ -56,9 +56,12 @@ public:
 	// handed over, not copied: the folder keeps only their summaries.
 	std::vector<PendingMessage> take_pending() { return std::move(pending_); }
 
-	// Moves these of its pending messages (in this order).
+	// Moves these of its pending messages (in this order). first_part > 0:
+	// the first first_part of them are fetched and committed on their
+	// own, before the rest is asked for (their last batch ends there
+	// instead of taking in messages after them).
 	void move(imap::Client &client, RunContext &run,
-		  const std::vector<PendingMessage> &messages);
+		  const std::vector<PendingMessage> &messages, size_t first_part = 0);
 
 	FolderProgress &progress() { return progress_; }
 	// How many messages the legacy server listed (0 before survey()).

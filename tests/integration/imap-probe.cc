@@ -33,6 +33,7 @@
 #include "base/logger.h"
 #include "imap/client.h"
 #include "imap/message-summaries.h"
+#include "batch-ledger.h"
 #include "net/stream.h"
 
 using namespace mailmove;
@@ -81,6 +82,14 @@ std::string json_strings(const std::vector<std::string> &items)
 	return out + "]";
 }
 
+template <typename Number> std::string json_numbers(const std::vector<Number> &items)
+{
+	std::string out = "[";
+	for (size_t i = 0; i < items.size(); i++)
+		out += (i > 0 ? ", " : "") + std::to_string(items[i]);
+	return out + "]";
+}
+
 std::string json_separator(char separator)
 {
 	return separator == 0 ? "null" : json_string(std::string(1, separator));
@@ -126,17 +135,21 @@ public:
 			  << "\"}}\n";
 		messages++;
 	}
-	void on_batch_done(uint64_t, const std::vector<uint32_t> &uids,
+	void on_batch_sent(uint64_t batch, const std::vector<uint32_t> &uids) override
+	{
+		ledger.sent(batch, uids);
+	}
+	void on_batch_done(uint64_t batch, const std::vector<uint32_t> &uids,
 			   const std::vector<uint32_t> &missing) override
 	{
-		if (batches.empty())
+		if (ledger.done_order().empty())
 			first_batch_done = std::chrono::steady_clock::now();
-		batches.push_back(uids.size());
+		ledger.done(batch, uids);
 		missing_count += missing.size();
 	}
 
 	uint64_t messages = 0, bytes = 0, missing_count = 0;
-	std::vector<size_t> batches;
+	probe::BatchLedger ledger;
 	std::chrono::steady_clock::time_point first_batch_done;
 };
 
@@ -215,14 +228,16 @@ void fetch_folder(imap::Client &client, const std::string &folder)
 		return std::chrono::duration<double>(when - started).count();
 	};
 	double seconds = seconds_since_start(std::chrono::steady_clock::now());
-	std::string batches = "[";
-	for (size_t i = 0; i < handler.batches.size(); i++)
-		batches += (i > 0 ? ", " : "") + std::to_string(handler.batches[i]);
+	const probe::BatchLedger &ledger = handler.ledger;
 	std::cout << "{\"fetched\": {\"messages\": " << handler.messages
 		  << ", \"bytes\": " << handler.bytes << ", \"missing\": " << handler.missing_count
 		  << ", \"seconds\": " << seconds << ", \"first_batch_seconds\": "
-		  << (handler.batches.empty() ? 0.0 : seconds_since_start(handler.first_batch_done))
-		  << ", \"batches\": " << batches << "]}}\n";
+		  << (ledger.done_order().empty() ? 0.0
+						  : seconds_since_start(handler.first_batch_done))
+		  << ", \"batches\": " << json_numbers(ledger.done_sizes())
+		  << ", \"sent\": " << json_numbers(ledger.sent_sizes())
+		  << ", \"done_order\": " << json_numbers(ledger.done_order())
+		  << ", \"batch_errors\": " << json_strings(ledger.errors()) << "}}\n";
 }
 
 ProbeOptions parse_options(int argc, char **argv)

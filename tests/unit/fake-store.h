@@ -61,6 +61,8 @@ struct FakeStoreData {
 	// special-use attribute -> target mailbox, and subscriptions made
 	std::map<std::string, std::string> special_use;
 	std::set<std::string> subscriptions;
+	// commit_log's size when each subscription or empty mailbox was made
+	std::map<std::string, size_t> tree_made_at;
 	char separator = '/';
 	// (mailbox, body) of every committed message, in commit order.
 	std::vector<std::pair<std::string, std::string>> commit_log;
@@ -280,9 +282,14 @@ public:
 	{
 		if (data_.mailboxes.count(name) == 0)
 			data_.mailboxes[name].created_empty = true;
+		data_.tree_made_at[name] = data_.commit_log.size();
 	}
 
-	void subscribe(const std::string &name) override { data_.subscriptions.insert(name); }
+	void subscribe(const std::string &name) override
+	{
+		data_.subscriptions.insert(name);
+		data_.tree_made_at["subscribed " + name] = data_.commit_log.size();
+	}
 
 	void make_durable() override
 	{

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "../integration/batch-ledger.h"
 #include "imap/message-summaries.h"
 #include "test-imap-session.h"
 #include "check-main.h" // last: check.h defines fail()
@@ -553,6 +554,113 @@ START_TEST(bodies_are_pipelined)
 	uint64_t first_sent = s.server->server_bytes_read_when_written("a3 UID FETCH");
 	ck_assert_uint_eq(s.server->server_bytes_read_when_written("a4 UID FETCH"), first_sent);
 	ck_assert_uint_gt(s.server->server_bytes_read_when_written("a5 UID FETCH"), first_sent);
+}
+END_TEST
+
+START_TEST(a_batch_is_settled_when_its_last_body_comes)
+{
+	// Dovecot holds the tagged replies of pipelined FETCHes until all
+	// of them ran: a batch whose bodies all came is reported done then,
+	// so its commit need not wait for the later batches' bodies.
+	Session s(one_message_batches(2));
+	open_inbox(s, {5, 6, 7});
+	s.server->await(fetch_command("a3", "7"))
+		.await(fetch_command("a4", "6"))
+		.send(body_response(3, 7, "seven") + body_response(2, 6, "six") + "a3 OK done\r\n")
+		.await(fetch_command("a5", "5"))
+		.send(body_response(1, 5, "five") + "a4 OK done\r\na5 OK done\r\n");
+	RecordingHandler handler;
+	std::vector<size_t> done_at_body;
+	handler.after_body = [&](uint32_t) { done_at_body.push_back(handler.batches.size()); };
+	s.client.fetch_bodies(requests_for({7, 6, 5}), handler);
+
+	ck_assert(handler.bodies == Bodies({{7, "seven"}, {6, "six"}, {5, "five"}}));
+	ck_assert(handler.batches == Batches({{{7}, {}}, {{6}, {}}, {{5}, {}}}));
+	ck_assert(done_at_body == std::vector<size_t>({0, 1, 2}));
+	ck_assert(s.server->script_done());
+}
+END_TEST
+
+// What the IMAP probe counts against real Dovecot (batch-ledger.h).
+class LedgerHandler final : public FetchHandler {
+public:
+	void on_batch_sent(uint64_t batch, const std::vector<uint32_t> &uids) override
+	{
+		ledger.sent(batch, uids);
+	}
+	void on_body(uint64_t, uint32_t, ByteSource &) override {}
+	void on_batch_done(uint64_t batch, const std::vector<uint32_t> &uids,
+			   const std::vector<uint32_t> &) override
+	{
+		ledger.done(batch, uids);
+		done_sizes.push_back(uids.size());
+	}
+
+	probe::BatchLedger ledger;
+	std::vector<size_t> done_sizes; // in the order reported
+};
+
+START_TEST(interleaved_batches_are_counted_by_number)
+{
+	// Dovecot runs pipelined FETCHes at once: batch 2's bodies all come
+	// before batch 1's last one, so batch 2 is settled first. Batch n
+	// still asked for (and settled) at most 2^n messages.
+	ClientOptions options;
+	options.batch_start_messages = 1;
+	options.batch_max_messages = 4;
+	options.pipeline_depth = 3;
+	Session s(options);
+	open_inbox(s, {1, 2, 3, 4, 5, 6});
+	s.server->await(fetch_command("a3", "6"))
+		.await(fetch_command("a4", "4:5"))
+		.await(fetch_command("a5", "1:3"))
+		.send(body_response(6, 6, "six") + body_response(5, 5, "five") +
+		      body_response(3, 3, "three") + body_response(2, 2, "two") +
+		      body_response(1, 1, "one") + body_response(4, 4, "four") +
+		      "a3 OK done\r\na4 OK done\r\na5 OK done\r\n");
+	LedgerHandler handler;
+	s.client.fetch_bodies(requests_for({6, 5, 4, 3, 2, 1}), handler);
+
+	ck_assert(handler.ledger.done_order() == std::vector<uint64_t>({0, 2, 1}));
+	// In the order reported, batch 2's three messages stand at place 1.
+	ck_assert(handler.done_sizes == std::vector<size_t>({1, 3, 2}));
+	ck_assert(handler.ledger.done_sizes() == std::vector<size_t>({1, 2, 3}));
+	ck_assert(handler.ledger.sent_sizes() == handler.ledger.done_sizes());
+	ck_assert(handler.ledger.errors().empty());
+	ck_assert(s.server->script_done());
+}
+END_TEST
+
+START_TEST(batch_ledger_names_broken_promises)
+{
+	probe::BatchLedger ledger;
+	ledger.sent(0, {7, 6});
+	ledger.sent(1, {5});
+	ledger.sent(2, {4});
+	ledger.done(1, {5, 9});
+	ledger.done(1, {5});
+	ledger.done(3, {3});
+	ck_assert(ledger.done_sizes() == std::vector<size_t>({0, 2, 0}));
+	ck_assert(ledger.errors() ==
+		  std::vector<std::string>({"batch 1 settled UID 9, which it did not ask for "
+					    "(or twice)",
+					    "batch 1 done twice", "batch 3 done but never sent",
+					    "batch 0 never done", "batch 2 never done"}));
+}
+END_TEST
+
+START_TEST(a_refusal_after_every_body_still_fails)
+{
+	Session s;
+	open_inbox(s, {5});
+	s.server->await(fetch_command("a3", "5"))
+		.send(body_response(1, 5, "five") + "a3 NO [SERVERBUG] Internal error\r\n");
+	RecordingHandler handler;
+	Failure failure =
+		expect_failure([&]() { s.client.fetch_bodies(requests_for({5}), handler); });
+	ck_assert(failure.kind() == FailureKind::temporary);
+	// What came was whole and was handed over as settled.
+	ck_assert(handler.batches == Batches({{{5}, {}}}));
 }
 END_TEST
 
@@ -1251,6 +1359,10 @@ static Suite *client_suite()
 	tcase_set_timeout(fetch, 60);
 	tcase_add_test(fetch, bodies_are_pipelined);
 	tcase_add_test(fetch, batches_follow_the_limits);
+	tcase_add_test(fetch, a_batch_is_settled_when_its_last_body_comes);
+	tcase_add_test(fetch, a_refusal_after_every_body_still_fails);
+	tcase_add_test(fetch, interleaved_batches_are_counted_by_number);
+	tcase_add_test(fetch, batch_ledger_names_broken_promises);
 	tcase_add_test(fetch, uid_after_body_uses_the_sequence_map);
 	tcase_add_test(fetch, uid_contradicting_the_sequence_map_is_an_error);
 	tcase_add_test(fetch, body_before_an_unknown_uid_is_fetched_again);

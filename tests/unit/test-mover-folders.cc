@@ -108,6 +108,36 @@ START_TEST(whole_tree_with_roles_and_subscriptions)
 }
 END_TEST
 
+START_TEST(inbox_newest_come_before_the_tree_and_its_second_examine)
+{
+	Harness h;
+	build_tree(h);
+	h.options.first_inbox_messages = 200;
+	h.run();
+	ck_assert_exactly_once(h);
+	/* the empty parent and the subscriptions right after INBOX's head
+	   (its one recent message), before any other folder's mail */
+	ck_assert_str_eq(h.data.commit_log.at(0).first.c_str(), "INBOX");
+	ck_assert(h.data.commit_log.at(0).second.find("inbox-new") != std::string::npos);
+	ck_assert_uint_eq(h.data.tree_made_at.size(), 4);
+	for (const auto &[what, commits] : h.data.tree_made_at)
+		ck_assert_msg(commits == 1, "%s made after %zu commits", what.c_str(), commits);
+	ck_assert(h.data.subscriptions == std::set<std::string>({"INBOX", "Sent", "Work"}));
+	/* the survey's EXAMINE INBOX serves the first bodies as well */
+	size_t examine = h.commands.size(), bodies = h.commands.size();
+	for (size_t i = 0; i < h.commands.size() && bodies == h.commands.size(); i++) {
+		const std::string &c = h.commands[i];
+		if (c.find(" EXAMINE ") != std::string::npos) {
+			ck_assert_msg(examine == h.commands.size(), "EXAMINE again: %s", c.c_str());
+			ck_assert(c.find("\"INBOX\"") != std::string::npos);
+			examine = i;
+		} else if (c.find("BODY.PEEK[]") != std::string::npos)
+			bodies = i;
+	}
+	ck_assert(examine < bodies && bodies < h.commands.size());
+}
+END_TEST
+
 START_TEST(a_folder_the_target_refuses_does_not_stop_the_others)
 {
 	Harness h;
@@ -340,6 +370,7 @@ static Suite *mover_folders_suite()
 	Suite *s = suite_create("imap-mover-folders");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, whole_tree_with_roles_and_subscriptions);
+	tcase_add_test(tc, inbox_newest_come_before_the_tree_and_its_second_examine);
 	tcase_add_test(tc, a_folder_the_target_refuses_does_not_stop_the_others);
 	tcase_add_test(tc, a_folder_the_server_refuses_to_open_fails_the_run);
 	tcase_add_test(tc, an_unreadable_list_entry_fails_the_run);

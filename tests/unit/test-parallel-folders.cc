@@ -9,6 +9,7 @@
 #include "move/folder-schedule.h"
 #include "source/throttling.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -178,6 +179,31 @@ START_TEST(inbox_head_moves_before_other_folders_are_surveyed)
 	ck_assert_uint_eq(h.progress.front().messages_total, 20);
 	ck_assert_uint_eq(h.progress.back().messages_total, 4 * 20);
 	ck_assert_uint_eq(h.progress.back().messages_done, 4 * 20);
+}
+END_TEST
+
+START_TEST(inbox_newest_hundred_are_committed_on_their_own)
+{
+	Harness h;
+	build_folders(h, 2, 150);
+	h.options.first_inbox_messages = 200;
+	h.client_options.batch_start_messages = 10;
+	h.client_options.batch_max_messages = 1000;
+	h.client_options.pipeline_depth = 4;
+	h.run();
+	assert_every_folder_once(h, 2);
+	/* batches of 10, 20, 40 and 80 would first commit 150 at once: the
+	   newest 100 are a commit's end of their own, and INBOX's newest */
+	const auto &ends = h.data.commit_ends;
+	ck_assert(std::find(ends.begin(), ends.end(), 100) != ends.end());
+	std::vector<fake::LegacyMessage> want = newest_first_order(h.legacy);
+	std::set<std::string> newest, first_committed;
+	for (size_t i = 0; i < 100; i++) {
+		newest.insert(want[i].body);
+		ck_assert_str_eq(h.data.commit_log[i].first.c_str(), "INBOX");
+		first_committed.insert(h.data.commit_log[i].second);
+	}
+	ck_assert(newest == first_committed);
 }
 END_TEST
 
@@ -423,6 +449,7 @@ static Suite *parallel_folders_suite()
 	tcase_add_test(tc, parallel_move_moves_every_folder_once);
 	tcase_add_test(tc, parallel_move_keeps_newest_first_per_folder);
 	tcase_add_test(tc, inbox_head_moves_before_other_folders_are_surveyed);
+	tcase_add_test(tc, inbox_newest_hundred_are_committed_on_their_own);
 	tcase_add_test(tc, parallel_move_streams_large_bodies);
 	tcase_add_test(tc, parallel_crash_after_commit_resumes_exactly_once);
 	tcase_add_test(tc, parallel_crash_inside_commit_resumes_exactly_once);
