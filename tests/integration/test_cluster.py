@@ -379,8 +379,10 @@ def many_users(world):
     for row in rows.values():
         by_backend[row["backend"]] = by_backend.get(row["backend"], 0) + 1
     attempts = sum(int(r["attempts"]) for r in rows.values())
-    # Users queued on one backend and run by the other: each backend's
-    # scan puts every queued job in its own queue, so both claimed them.
+    # Users queued on one backend and run by the other: a backend's full
+    # scan (every 10th) puts every queued job in its own queue, and one
+    # whose list looked dead (a renewal later than the lease) had its
+    # queue taken up.
     crossed = sum(rows[u]["backend"] != want for users, want in zip(half, ("a", "b"))
                   for u in users)
     # Runs at once in the whole cluster: never more than its worker slots.
