@@ -85,6 +85,13 @@ public:
 	// done ones with a pass planned, and running ones whose lease has
 	// expired (their backend died).
 	virtual std::vector<Job> unowned_jobs() { return {}; }
+	// Tells the other backends' scans what this backend is to run (the
+	// users in its schedule) and runs now; called at every renewal, it is
+	// also the sign that this backend lives.
+	virtual void publish_schedule(const std::vector<std::string> & /*queued*/,
+				      const std::vector<std::string> & /*running*/)
+	{
+	}
 	// Seconds between lease renewals and between scans for unowned
 	// jobs; 0: never.
 	virtual std::time_t renew_interval() const { return 0; }

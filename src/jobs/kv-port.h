@@ -41,4 +41,27 @@ public:
 	void unset(std::string key) { commit({Change{std::move(key), std::nullopt}}); }
 };
 
+// Passes every operation on to another port and counts them: what a scan
+// of the shared job table costs, logged with it (doc/cluster.md).
+class CountingKvPort final : public KvPort {
+public:
+	explicit CountingKvPort(KvPort &port) : port_(port) {}
+	std::optional<std::string> lookup(std::string_view key) override
+	{
+		lookups++;
+		return port_.lookup(key);
+	}
+	void commit(const std::vector<Change> &changes) override
+	{
+		commits++;
+		port_.commit(changes);
+	}
+
+	size_t lookups = 0;
+	size_t commits = 0;
+
+private:
+	KvPort &port_;
+};
+
 } // namespace mailmove::jobs

@@ -227,6 +227,8 @@ private:
 	// The cluster (shared-job-store.h): renews this backend's leases and
 	// takes up jobs no backend runs, when their intervals are due.
 	void cluster_maintenance();
+	// What this backend is to run, for the other backends' scans.
+	void publish_schedule();
 	// A picked user's lease (and slot) for a worker run; nullopt when the
 	// run must not start now (another backend has it, or its job is not
 	// due any more in the shared table).
@@ -295,6 +297,9 @@ private:
 	std::time_t swept_until_ = 0;
 	std::time_t next_renewal_ = 0;
 	std::time_t next_scan_ = 0;
+	// Whether the schedule last published was empty (no renewal is due
+	// for it while nothing runs and nothing waits here).
+	bool published_empty_ = false;
 	bool waiting_for_slot_ = false;
 	RunId next_run_ = 1;
 	std::unordered_map<RunId, Run> runs_;

@@ -142,6 +142,7 @@ void ServiceCore::cluster_maintenance()
 			if (worker)
 				stopped_runs_.push_back(id);
 		}
+		publish_schedule();
 	}
 	if (store_.scan_interval() > 0 && now >= next_scan_) {
 		next_scan_ = now + store_.scan_interval();
@@ -164,6 +165,16 @@ void ServiceCore::cluster_maintenance()
 	}
 }
 
+void ServiceCore::publish_schedule()
+{
+	std::vector<std::string> running;
+	for (const auto &[id, run] : runs_)
+		running.push_back(run.user);
+	std::vector<std::string> queued = scheduler_.users();
+	store_.publish_schedule(queued, running);
+	published_empty_ = queued.empty() && running.empty();
+}
+
 std::vector<RunId> ServiceCore::take_stopped_runs()
 {
 	return std::exchange(stopped_runs_, {});
@@ -184,7 +195,10 @@ std::time_t ServiceCore::next_wakeup() const
 	// with it the starts it refused.
 	if (!store_.problem().empty())
 		consider(now + store_retry_interval);
-	if (store_.renew_interval() > 0 && !runs_.empty())
+	// Renewals publish the schedule too (a sign of life for the other
+	// backends' scans) until an empty one is published.
+	bool to_publish = !runs_.empty() || scheduler_.size() > 0 || !published_empty_;
+	if (store_.renew_interval() > 0 && to_publish)
 		consider(next_renewal_);
 	if (store_.scan_interval() > 0)
 		consider(next_scan_);

@@ -237,6 +237,12 @@ std::string SharedJobStore::backends_key()
 	return key("backends");
 }
 
+std::string SharedJobStore::schedule_key(std::string_view backend)
+{
+	// One level, no '/': a row of the SQL dict's mailmove_meta table.
+	return key("due-" + key_part(backend));
+}
+
 std::string SharedJobStore::windows_key()
 {
 	return key("windows");
@@ -249,8 +255,9 @@ std::string SharedJobStore::domains_key()
 
 SharedJobStore::SharedJobStore(KvPort &port, const Clock &clock, Logger &logger,
 			       Options options)
-	: port_(port), clock_(clock), logger_(logger), options_(std::move(options)),
-	  index_(port, "index", options_.backend, options_.index_block)
+	: counted_(port), port_(counted_), clock_(clock), logger_(logger),
+	  options_(std::move(options)), index_(counted_, "index", options_.backend,
+						 options_.index_block)
 {
 	if (options_.backend.empty())
 		throw std::runtime_error("the shared job table needs a backend name");
@@ -489,21 +496,125 @@ std::vector<std::string> SharedJobStore::renew_runs(const std::vector<std::strin
 	return lost;
 }
 
+SharedJobStore::Ownership SharedJobStore::ownership(const Job &job, std::time_t now) const
+{
+	bool pass_planned = job.state == JobState::done && job.next_run != 0;
+	if (job.state == JobState::queued || pass_planned)
+		return Ownership::unowned;
+	if (job.state != JobState::running)
+		return Ownership::settled;
+	std::optional<Lease> lease = read_lease(lease_key(job.user));
+	return !lease || lease->expires <= now ? Ownership::unowned : Ownership::leased;
+}
+
 std::vector<Job> SharedJobStore::unowned_jobs()
+{
+	auto started = std::chrono::steady_clock::now();
+	size_t lookups = counted_.lookups;
+	unsigned every = options_.full_scan_every;
+	scans_++;
+	bool full = every == 1 || (every > 0 && scans_ % every == 0);
+	std::vector<Job> unowned = full ? every_unowned_job() : published_unowned_jobs();
+	auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+		std::chrono::steady_clock::now() - started);
+	logger_.debug(std::string("Scan of the shared job table (") +
+		      (full ? "every job" : "published schedules") + "): " +
+		      std::to_string(counted_.lookups - lookups) + " lookups, " +
+		      std::to_string(unowned.size()) + " jobs no backend runs, " +
+		      std::to_string(took.count()) + " ms");
+	return unowned;
+}
+
+std::vector<Job> SharedJobStore::every_unowned_job()
 {
 	std::vector<Job> unowned;
 	std::time_t now = clock_.now();
 	for_each([&](const Job &job) {
-		bool pass_planned = job.state == JobState::done && job.next_run != 0;
-		if (job.state == JobState::queued || pass_planned) {
+		if (ownership(job, now) == Ownership::unowned)
 			unowned.push_back(job);
-		} else if (job.state == JobState::running) {
-			std::optional<Lease> lease = read_lease(lease_key(job.user));
-			if (!lease || lease->expires <= now)
-				unowned.push_back(job);
-		}
 	});
 	return unowned;
+}
+
+void SharedJobStore::publish_schedule(const std::vector<std::string> &queued,
+				      const std::vector<std::string> &running)
+{
+	std::vector<std::string> items{join_fields({"written", std::to_string(clock_.now())})};
+	for (const std::string &user : queued)
+		items.push_back(join_fields({user, "queued"}));
+	for (const std::string &user : running)
+		items.push_back(join_fields({user, "running"}));
+	port_.set(schedule_key(options_.backend), join_list(items));
+}
+
+SharedJobStore::Published SharedJobStore::read_published(const std::string &backend) const
+{
+	Published list;
+	for (const std::string &item : read_list(schedule_key(backend))) {
+		std::vector<std::string> fields = split_fields(item);
+		if (fields.size() != 2)
+			continue;
+		if (fields[0] == "written")
+			list.written = parse_decimal<std::time_t>(fields[1]).value_or(0);
+		else if (fields[1] == "running")
+			list.running.push_back(fields[0]);
+		else
+			list.queued.push_back(fields[0]);
+	}
+	return list;
+}
+
+std::vector<Job> SharedJobStore::published_unowned_jobs()
+{
+	std::vector<Job> unowned;
+	std::time_t now = clock_.now();
+	for (const std::string &backend : read_list(backends_key())) {
+		if (backend == options_.backend)
+			continue;
+		Published list = read_published(backend);
+		if (list.written + options_.lease_ttl > now) {
+			// A live backend runs its own queue; a run of it whose
+			// lease expired (a stall) is anyone's.
+			for (const std::string &user : list.running) {
+				std::optional<Lease> lease = read_lease(lease_key(user));
+				if (lease && lease->expires > now)
+					continue;
+				std::optional<Job> job = find(user);
+				if (job && ownership(*job, now) == Ownership::unowned)
+					unowned.push_back(std::move(*job));
+			}
+			continue;
+		}
+		auto seen = taken_up_lists_.find(backend);
+		if (seen == taken_up_lists_.end() || seen->second != list.written)
+			take_up_published(backend, list, unowned);
+	}
+	return unowned;
+}
+
+void SharedJobStore::take_up_published(const std::string &backend, const Published &list,
+				       std::vector<Job> &unowned)
+{
+	// A backend that stopped publishing for a lease time is dead (or
+	// stalled, and finds its leases gone when it comes back): what it
+	// was to run is anyone's. Read once per list, unless a run in it
+	// still had a live lease (its expiry is looked for again).
+	std::time_t now = clock_.now();
+	bool through = true;
+	for (const std::vector<std::string> *users : {&list.queued, &list.running}) {
+		for (const std::string &user : *users) {
+			std::optional<Job> job = find(user);
+			if (!job)
+				continue;
+			Ownership owned = ownership(*job, now);
+			if (owned == Ownership::unowned)
+				unowned.push_back(std::move(*job));
+			else if (owned == Ownership::leased)
+				through = false;
+		}
+	}
+	if (through)
+		taken_up_lists_[backend] = list.written;
 }
 
 std::time_t SharedJobStore::renew_interval() const

@@ -28,6 +28,17 @@
 //
 // The cluster-wide worker limit is a set of slots (slot/<i>), leases too:
 // a worker run holds one while it runs.
+//
+// The scan for jobs no backend runs. Reading every job (one lookup each:
+// redis's dict driver has neither iteration nor pipelined lookups) made a
+// scan cost one round trip per job of the whole table, every scan
+// interval, on every backend. So each backend publishes, at every lease
+// renewal, what it is to run: the users in its schedule and its runs
+// (due-<backend>, with the time written, which shows that it lives). A
+// scan reads the backends' lists: a live backend's queue is its own (only
+// its runs' leases are checked), a dead one's entries are read once per
+// list. Every full_scan_every-th scan still reads every job, for a job
+// queued by a backend that died before it published it.
 #pragma once
 
 #include <cstddef>
@@ -106,6 +117,9 @@ public:
 		std::time_t scan_interval = 60;
 		// Users per index block.
 		size_t index_block = 500;
+		// Every this many scans, one reads every job (see above); 1:
+		// every scan, 0: never.
+		unsigned full_scan_every = 10;
 		// Waits the settle time (tests interleave other writers here).
 		std::function<void(unsigned msecs)> settle;
 	};
@@ -130,6 +144,8 @@ public:
 	void release_run(std::string_view user) override;
 	std::vector<std::string> renew_runs(const std::vector<std::string> &users) override;
 	std::vector<Job> unowned_jobs() override;
+	void publish_schedule(const std::vector<std::string> &queued,
+			      const std::vector<std::string> &running) override;
 	std::time_t renew_interval() const override;
 	std::time_t scan_interval() const override { return options_.scan_interval; }
 	std::string run_owner(std::string_view user) const override;
@@ -147,6 +163,7 @@ public:
 	static std::string index_count_key(std::string_view backend);
 	static std::string index_block_key(std::string_view backend, size_t block);
 	static std::string backends_key();
+	static std::string schedule_key(std::string_view backend);
 	static std::string windows_key();
 	static std::string domains_key();
 
@@ -156,6 +173,22 @@ private:
 		std::time_t expires = 0;
 		std::string user;
 	};
+	// A job as a scan sees it: one to take up, one a live lease covers,
+	// or one no backend is to run (finished, paused, failed).
+	enum class Ownership { unowned, leased, settled };
+	// Another backend's published schedule.
+	struct Published {
+		std::time_t written = 0;
+		std::vector<std::string> queued;
+		std::vector<std::string> running;
+	};
+
+	Ownership ownership(const Job &job, std::time_t now) const;
+	std::vector<Job> every_unowned_job();
+	std::vector<Job> published_unowned_jobs();
+	void take_up_published(const std::string &backend, const Published &list,
+			       std::vector<Job> &unowned);
+	Published read_published(const std::string &backend) const;
 
 	std::optional<Lease> read_lease(const std::string &key) const;
 	void write_lease(const std::string &key, std::string_view user);
@@ -166,6 +199,8 @@ private:
 	void register_backend();
 	std::vector<std::string> read_list(const std::string &key) const;
 
+	// Every operation passes through it (the scans' cost is logged).
+	mutable CountingKvPort counted_;
 	KvPort &port_;
 	const Clock &clock_;
 	Logger &logger_;
@@ -173,6 +208,9 @@ private:
 	SharedIndex index_;
 	// The worker slot each of this backend's runs holds.
 	std::map<std::string, unsigned, std::less<>> slots_;
+	size_t scans_ = 0;
+	// Dead backends' lists read through (the time they were written).
+	std::map<std::string, std::time_t, std::less<>> taken_up_lists_;
 };
 
 } // namespace mailmove::jobs

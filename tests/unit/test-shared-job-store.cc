@@ -289,11 +289,13 @@ START_TEST(dead_backend_lease_expires)
 	job.backend = "a";
 	ck_assert(a.claim_run("alice", true) == RunClaim::claimed);
 	a.save(job, Durability::synced);
+	a.publish_schedule({}, {"alice"});
 	ck_assert(b.unowned_jobs().empty());
 
-	// a renews while it runs...
+	// a renews (and publishes) while it runs...
 	clock.advance(50);
 	ck_assert(a.renew_runs({"alice"}).empty());
+	a.publish_schedule({}, {"alice"});
 	clock.advance(50);
 	ck_assert(b.claim_run("alice", true) == RunClaim::taken);
 	ck_assert(b.unowned_jobs().empty());
@@ -307,6 +309,88 @@ START_TEST(dead_backend_lease_expires)
 	std::vector<std::string> lost = a.renew_runs({"alice"});
 	ck_assert_uint_eq(lost.size(), 1);
 	ck_assert_string_eq(a.run_owner("alice"), "b");
+}
+END_TEST
+
+// The scan reads the backends' published schedules, not every job: a
+// live backend's queue costs nothing, a dead one's is read once.
+START_TEST(scan_reads_published_schedules)
+{
+	Cluster cluster;
+	MemoryKv &kv = cluster.kv;
+	FakeClock &clock = cluster.clock;
+	SharedJobStore a = cluster.open("a");
+	SharedJobStore::Options options = options_of("b");
+	options.full_scan_every = 5;
+	SharedJobStore b = cluster.open(options);
+	std::vector<std::string> queued;
+	for (int i = 0; i < 200; i++) {
+		queued.push_back("q" + std::to_string(i));
+		a.save(make_job(queued.back(), JobState::queued), Durability::synced);
+		a.save(make_job("d" + std::to_string(i), JobState::done), Durability::synced);
+	}
+	a.publish_schedule(queued, {});
+	// a lives: the backends' names and a's list, whatever the table holds.
+	size_t before = kv.lookups;
+	ck_assert(b.unowned_jobs().empty());
+	ck_assert_uint_eq(kv.lookups - before, 2);
+	ck_assert(cluster.logger.logged("(published schedules): 2 lookups, 0 jobs"));
+	// a dies: a lease time later its queue is anyone's, each job read once.
+	clock.advance(61);
+	before = kv.lookups;
+	ck_assert_uint_eq(b.unowned_jobs().size(), 200);
+	ck_assert_uint_eq(kv.lookups - before, 2 + 200);
+	before = kv.lookups;
+	ck_assert(b.unowned_jobs().empty());
+	ck_assert_uint_eq(kv.lookups - before, 2);
+	// a comes back and publishes: its queue is its own again.
+	a.publish_schedule(queued, {});
+	ck_assert(b.unowned_jobs().empty());
+	// Every 5th scan reads every job (a job queued by a backend that died
+	// before it published it): the index, 400 jobs.
+	before = kv.lookups;
+	ck_assert_uint_eq(b.unowned_jobs().size(), 200);
+	ck_assert_uint_gt(kv.lookups - before, 400);
+	ck_assert(cluster.logger.logged("(every job): "));
+}
+END_TEST
+
+// A run in a published schedule is anyone's once its lease expired, and a
+// dead backend's list is read again while one of its runs still had a
+// live lease.
+START_TEST(scan_checks_published_runs)
+{
+	Cluster cluster;
+	FakeClock &clock = cluster.clock;
+	SharedJobStore a = cluster.open("a");
+	SharedJobStore b = cluster.open("b");
+	Job job = make_job("alice", JobState::queued);
+	a.save(job, Durability::synced);
+	a.publish_schedule({"alice"}, {});
+	clock.advance(30);
+	// a starts the run, then dies before it publishes again.
+	ck_assert(a.claim_run("alice", true) == RunClaim::claimed);
+	job.state = JobState::running;
+	a.save(job, Durability::synced);
+	clock.advance(31);
+	ck_assert(b.unowned_jobs().empty()); // a's list is stale, its lease is not
+	clock.advance(30);
+	std::vector<Job> unowned = b.unowned_jobs();
+	ck_assert_uint_eq(unowned.size(), 1);
+	ck_assert_string_eq(unowned[0].user, "alice");
+
+	// A live backend's run whose lease was not renewed (a stalled run).
+	SharedJobStore c = cluster.open("c");
+	Job bob = make_job("bob", JobState::running);
+	ck_assert(c.claim_run("bob", true) == RunClaim::claimed);
+	c.save(bob, Durability::synced);
+	c.publish_schedule({}, {"bob"});
+	ck_assert(b.unowned_jobs().size() == 0);
+	clock.advance(61);
+	c.publish_schedule({}, {"bob"});
+	unowned = b.unowned_jobs();
+	ck_assert_uint_eq(unowned.size(), 1);
+	ck_assert_string_eq(unowned[0].user, "bob");
 }
 END_TEST
 
@@ -777,6 +861,8 @@ int main()
 	tcase_add_test(leases, slow_write_backs_off);
 	tcase_add_test(leases, dead_backend_lease_expires);
 	tcase_add_test(leases, cluster_worker_slots);
+	tcase_add_test(leases, scan_reads_published_schedules);
+	tcase_add_test(leases, scan_checks_published_runs);
 	tcase_add_test(leases, concurrent_registration);
 	suite_add_tcase(store, leases);
 	Suite *cores = suite_create("service cores on one table");
