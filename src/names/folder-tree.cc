@@ -34,6 +34,20 @@ std::string join(const std::vector<std::string> &levels, char separator)
 	return joined;
 }
 
+// Joins the levels of key below the prefix from max_folder_levels on
+// into its last level (see max_folder_levels); returns how many levels
+// were joined into it.
+size_t fold_deep_levels(std::vector<std::string> &key, size_t prefix_levels, char separator)
+{
+	size_t last = prefix_levels + max_folder_levels - 1;
+	if (key.size() <= last + 1)
+		return 0;
+	std::vector<std::string> deep(key.begin() + last, key.end());
+	key.resize(last);
+	key.push_back(join(deep, separator));
+	return deep.size() - 1;
+}
+
 } // namespace
 
 FolderTree::FolderTree(const std::vector<LegacyMailbox> &legacy,
@@ -63,6 +77,7 @@ void FolderTree::add(const LegacyMailbox &mailbox, bool as_inbox, bool duplicate
 	size_t prefix_levels = 0;
 	bool namespace_root = false;
 	bool dropped_empty_levels = false;
+	size_t folded_levels = 0;
 	if (!as_inbox) {
 		std::string_view name =
 			without_trailing_separators(mailbox.raw_name, mailbox.separator);
@@ -83,6 +98,7 @@ void FolderTree::add(const LegacyMailbox &mailbox, bool as_inbox, bool duplicate
 		dropped_empty_levels = key.size() < all.size();
 		if (key.size() == prefix_levels) // nothing but separators
 			key.emplace_back(name);
+		folded_levels = fold_deep_levels(key, prefix_levels, mailbox.separator);
 		if (prefix_levels == 0 && is_inbox_name(key.front()))
 			key.front() = "INBOX";
 	}
@@ -96,6 +112,12 @@ void FolderTree::add(const LegacyMailbox &mailbox, bool as_inbox, bool duplicate
 	node.duplicate_inbox = duplicate_inbox;
 	if (dropped_empty_levels)
 		node.notes.push_back("empty levels in the legacy name were dropped");
+	if (folded_levels > 0) {
+		node.notes.push_back("the legacy name has " +
+				     std::to_string(max_folder_levels + folded_levels) +
+				     " levels; from level " + std::to_string(max_folder_levels) +
+				     " on they are kept as one");
+	}
 }
 
 size_t FolderTree::node_for(const Key &key, size_t prefix_levels, char separator)

@@ -15,6 +15,16 @@ namespace mailmove::names {
 
 constexpr size_t no_parent = static_cast<size_t>(-1);
 
+// The most levels a folder keeps below the personal namespace; deeper
+// levels are kept as one, the last (its name holds the legacy separators).
+// The tree holds a node for every parent, each with its whole name, so a
+// name of k levels costs k^2: a hostile server's single LIST line of a
+// few KB with thousands of levels took the worker seconds to minutes
+// (4,000 levels: 13 s), and a 1 MiB one would have taken it days and all
+// memory. No real folder nests this deep (Dovecot's own names stop at
+// 4,000 bytes); its mail is still moved, under the shallower name.
+constexpr size_t max_folder_levels = 64;
+
 struct FolderNode {
 	const LegacyMailbox *legacy = nullptr; // null: a parent nobody listed
 	std::vector<std::string> key; // the full name's raw levels

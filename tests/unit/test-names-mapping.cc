@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "names/folder-mapper.h"
+#include "names/folder-tree.h"
 #include "names/legacy-levels.h"
 #include "names/level-escape.h"
 #include "names/normalize.h"
@@ -252,6 +254,43 @@ START_TEST(nests_to_depth_ten)
 	ck_assert(parent->skip_reason.empty());
 	ck_assert_string_eq(parent->raw_name, "INBOX.L1.L2.L3");
 	ck_assert(by_raw(sparse, raw).subscribed);
+}
+END_TEST
+
+// Found by fuzz/fuzz-folder-names.cc: every level of a name is a node of
+// the tree, each with its whole name, so a hostile server's name of
+// thousands of levels cost the worker seconds to hours (4,000 levels:
+// 13 s). From max_folder_levels on the levels are kept as one: the
+// folder is still moved (its legacy name is selected as listed), with a
+// note, at a bounded cost.
+START_TEST(folds_levels_beyond_the_limit)
+{
+	auto name_of = [](size_t levels, char separator, size_t full_levels) {
+		std::string name;
+		for (size_t level = 1; level <= levels; level++) {
+			if (level > 1)
+				name += level <= full_levels ? separator : '.';
+			name += "L" + std::to_string(level);
+		}
+		return name;
+	};
+	const std::string at_limit = "INBOX." + name_of(max_folder_levels, '.', SIZE_MAX);
+	const std::string deeper = "INBOX." + name_of(100, '.', SIZE_MAX);
+	const std::string hostile = "INBOX." + name_of(20000, '.', SIZE_MAX);
+	Folders folders = map_and_check({box("INBOX", '.'), box(at_limit, '.'), box(deeper, '.'),
+					 box(hostile, '.')},
+					{{"INBOX.", '.'}});
+	expect_target(folders, at_limit, name_of(max_folder_levels, '/', SIZE_MAX));
+	ck_assert(!has_note(by_raw(folders, at_limit), "levels"));
+	expect_target(folders, deeper, name_of(100, '/', max_folder_levels));
+	ck_assert(has_note(by_raw(folders, deeper),
+			   "has 100 levels; from level 64 on they are kept as one"));
+	const MappedFolder &folded = by_raw(folders, hostile);
+	ck_assert(folded.skip_reason.empty());
+	ck_assert(folded.selectable);
+	ck_assert_uint_eq(std::count(folded.target_name.begin(), folded.target_name.end(), '/'),
+			  max_folder_levels - 1);
+	ck_assert(has_note(folded, "has 20000 levels; from level 64 on they are kept as one"));
 }
 END_TEST
 
@@ -707,6 +746,7 @@ static Suite *names_mapping_suite()
 	tcase_add_test(tc, maps_slash_to_dot);
 	tcase_add_test(tc, nil_separator_is_flat);
 	tcase_add_test(tc, nests_to_depth_ten);
+	tcase_add_test(tc, folds_levels_beyond_the_limit);
 	tcase_add_test(tc, escapes_names_the_target_cannot_hold);
 	tcase_add_test(tc, shortens_over_long_names);
 	tcase_add_test(tc, keeps_invalid_modified_utf7_visible);
