@@ -29,9 +29,9 @@ import time
 
 from lib import compare, corpus, mailmove, procs
 from lib.admin import by_user, mailmove as doveadm_mailmove
-from lib.dovecot import (DOVEADM, MAIL_GID, MAIL_UID, LegacyInstance, TargetInstance, User,
-                         failure_logs, require_installed_plugin, stop_all)
-from lib.scenario import check, check_equal, note, scenario
+from lib.dovecot import (DIALECT, DOVEADM, MAIL_GID, MAIL_UID, LegacyInstance, TargetInstance,
+                         User, failure_logs, require_installed_plugin, stop_all)
+from lib.scenario import check, check_equal, note, scenario, skip
 
 DOMAIN = "example.com"
 TIMEOUT = float(os.environ.get("MAILMOVE_IT_TIMEOUT", "300"))
@@ -50,6 +50,17 @@ SAVE_SYNC_FIELDS = {
     "syncnever": {"userdb_mail_fsync": "never"},
     "syncbad": {"userdb_mailmove_save_sync": "sometimes"},
 }
+# On Dovecot 2.4 batch mode acts as message mode (the plugin cannot yet
+# set the fsync mode of one user's storage there: README, the setting),
+# and Dovecot's own settings check refuses an invalid value of the
+# setting (an ENUM there) before the plugin sees it; strace is not in the
+# Debian 13 root either. Scenario c) and its users are 2.3's.
+SAVE_SYNC_SKIP = ("Dovecot 2.4: mailmove_save_sync = batch acts as message there (README), and "
+                  "Dovecot's settings check refuses an invalid value itself; ./check.sh runs "
+                  "this on 2.3") if DIALECT == "2.4" else None
+if SAVE_SYNC_SKIP:
+    for _name in ("syncbatch", "syncmessage", "syncnever", "syncbad"):
+        del MAILBOXES[_name]
 CLOSED_FOLDER = "Work"
 # A permanent refusal fails the move (EX_CONFIG); one the server calls
 # temporary ([SERVERBUG], as Dovecot says for an unreadable maildir) queues
@@ -266,6 +277,8 @@ def traced_run(world, name):
 
 @scenario("c) mailmove_save_sync: batch syncs per batch (syncfs), message fsyncs per message")
 def save_sync_modes(world):
+    if SAVE_SYNC_SKIP:
+        skip(SAVE_SYNC_SKIP)
     messages = MAILBOXES["syncbatch"]["INBOX"]["count"]
     fsyncs = {}
     for name in ("syncbatch", "syncmessage", "syncnever"):
