@@ -17,15 +17,15 @@ namespace {
 // The nearest existing directory at or above path: a new user's mail
 // root may not exist before the first save, but its parent's file
 // system is the one it will be made on.
-int open_existing_dir(std::string path)
+UniqueFd open_existing_dir(std::string path)
 {
 	for (;;) {
-		int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0 || errno != ENOENT)
+		UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+		if (fd || errno != ENOENT)
 			return fd;
 		size_t slash = path.find_last_of('/');
 		if (slash == std::string::npos || path == "/")
-			return -1;
+			return UniqueFd();
 		path = slash == 0 ? "/" : path.substr(0, slash);
 	}
 }
@@ -59,11 +59,9 @@ BatchSync::~BatchSync()
 {
 	for (auto it = overridden_.rbegin(); it != overridden_.rend(); ++it)
 		it->first->parsed_fsync_mode = (enum fsync_mode)it->second;
-	for (const auto &root : roots_)
-		::close(root.first);
 }
 
-void BatchSync::open_roots()
+std::vector<std::pair<UniqueFd, std::string>> BatchSync::open_roots() const
 {
 	static const enum mailbox_list_path_type types[] = {
 		MAILBOX_LIST_PATH_TYPE_DIR,
@@ -72,6 +70,7 @@ void BatchSync::open_roots()
 	};
 	DataStackFrame frame;
 	std::vector<dev_t> devices;
+	std::vector<std::pair<UniqueFd, std::string>> roots;
 	for (struct mail_namespace *ns = user_->namespaces; ns != nullptr; ns = ns->next) {
 		if (ns->owner != user_)
 			continue; /* shared and public: never written by a move */
@@ -79,12 +78,10 @@ void BatchSync::open_roots()
 			const char *path;
 			if (!mailbox_list_get_root_path(ns->list, type, &path))
 				continue;
-			int fd = open_existing_dir(path);
+			UniqueFd fd = open_existing_dir(path);
 			struct stat st;
-			if (fd < 0 || ::fstat(fd, &st) < 0) {
+			if (!fd || ::fstat(fd.get(), &st) < 0) {
 				int err = errno;
-				if (fd >= 0)
-					::close(fd);
 				throw Failure(FailureKind::temporary,
 					      std::string("Opening ") + path +
 						      " to sync it failed: " + std::strerror(err));
@@ -92,15 +89,13 @@ void BatchSync::open_roots()
 			bool known = false;
 			for (dev_t dev : devices)
 				known = known || dev == st.st_dev;
-			if (known) {
-				::close(fd);
+			if (known)
 				continue;
-			}
 			devices.push_back(st.st_dev);
-			roots_.emplace_back(fd, path);
+			roots.emplace_back(std::move(fd), path);
 		}
 	}
-	roots_opened_ = true;
+	return roots;
 }
 
 void BatchSync::sync()
@@ -108,20 +103,14 @@ void BatchSync::sync()
 	if (!active())
 		return;
 	if (!roots_opened_) {
-		try {
-			open_roots();
-		} catch (...) {
-			for (const auto &root : roots_)
-				::close(root.first);
-			roots_.clear();
-			throw;
-		}
+		roots_ = open_roots();
+		roots_opened_ = true;
 	}
 	for (const auto &[fd, path] : roots_) {
 		/* A failed sync may have lost written pages: the batch must
 		   not count as moved (temporary: retried from the
 		   checkpoint, and the intent and GUIDs settle the rest). */
-		if (::syncfs(fd) < 0) {
+		if (::syncfs(fd.get()) < 0) {
 			throw Failure(FailureKind::temporary, "syncfs(" + path +
 								      ") failed: " + std::strerror(errno));
 		}

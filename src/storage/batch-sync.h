@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/unique-fd.h"
+
 struct mail_user;
 struct mail_storage_settings;
 
@@ -37,13 +39,13 @@ public:
 	void sync();
 
 private:
-	void open_roots();
+	std::vector<std::pair<UniqueFd, std::string>> open_roots() const;
 
 	struct mail_user *user_;
 	// The settings changed, with the mode each had.
 	std::vector<std::pair<struct mail_storage_settings *, int>> overridden_;
 	// One open directory per file system (by st_dev).
-	std::vector<std::pair<int, std::string>> roots_;
+	std::vector<std::pair<UniqueFd, std::string>> roots_;
 	bool roots_opened_ = false;
 };
 
