@@ -30,7 +30,7 @@ bool has_attribute(const LegacyMailbox *mailbox, const char *attribute)
 }
 
 template <typename Names>
-bool is_one_of(const std::string &text, const Names &names)
+bool is_one_of(std::string_view text, const Names &names)
 {
 	return std::any_of(std::begin(names), std::end(names),
 			   [&text](const char *name) { return text == name; });
@@ -114,6 +114,7 @@ private:
 		return node(index).legacy == nullptr || !plans_[index].skip_reason.empty();
 	}
 	std::vector<MappedFolder> collect() const;
+	std::vector<MappedFolder> in_target_order(std::vector<MappedFolder> folders) const;
 	void add_plain_parents(std::vector<MappedFolder> &folders) const;
 
 	const FolderTree &tree_;
@@ -138,10 +139,10 @@ void FolderMapper::plan(size_t index)
 			plan.attribute_role = Role::none;
 	}
 	bool may_have_name_role =
-		folder.levels.size() == 1 ||
-		(folder.levels.size() == 2 && folder.parent != no_parent && node(folder.parent).inbox);
+		folder.depth == 1 ||
+		(folder.depth == 2 && folder.parent != no_parent && node(folder.parent).inbox);
 	if (!folder.inbox && plan.attribute_role == Role::none && may_have_name_role)
-		plan.name_role = role_from_name(folder.levels.back(), options_.provider_folder_names);
+		plan.name_role = role_from_name(tree_.leaf(index), options_.provider_folder_names);
 	plan.skip_reason = skip_reason(index, plan);
 
 	if (folder.inbox)
@@ -193,7 +194,7 @@ std::string FolderMapper::skip_reason(size_t index, FolderPlan &plan) const
 bool FolderMapper::is_gmail_virtual(size_t index, const FolderPlan &plan) const
 {
 	const FolderNode &folder = node(index);
-	if (folder.levels.size() != 2 || !is_one_of(folder.levels.front(), gmail_parents))
+	if (folder.depth != 2 || !is_one_of(tree_.levels(index).front(), gmail_parents))
 		return false;
 	switch (plan.attribute_role) {
 	case Role::all:
@@ -201,7 +202,7 @@ bool FolderMapper::is_gmail_virtual(size_t index, const FolderPlan &plan) const
 	case Role::flagged:
 		return true;
 	case Role::none:
-		return is_one_of(folder.levels.back(), gmail_virtual_names);
+		return is_one_of(tree_.leaf(index), gmail_virtual_names);
 	default:
 		return false;
 	}
@@ -237,7 +238,7 @@ void FolderMapper::assign_roles()
 		Role role = by_name ? plan.name_role : plan.attribute_role;
 		if (role == Role::none || !plan.selectable)
 			continue;
-		claims[role].push_back({by_name, node(index).levels.size(), &plan.rule_path, index});
+		claims[role].push_back({by_name, node(index).depth, &plan.rule_path, index});
 	}
 	for (auto &[role, contenders] : claims) {
 		std::stable_sort(contenders.begin(), contenders.end());
@@ -268,7 +269,7 @@ void FolderMapper::name_all(bool resolve)
 		const FolderNode &folder = node(index);
 		if (folder.legacy == nullptr || plans_[index].named)
 			continue;
-		auto pinned = options_.pinned_targets.find(folder.raw_name);
+		auto pinned = options_.pinned_targets.find(tree_.raw_name(index));
 		if (pinned != options_.pinned_targets.end())
 			name_fixed(index, pinned->second, "the name an earlier run used", resolve);
 	}
@@ -321,7 +322,7 @@ void FolderMapper::name_composed(size_t index, bool resolve)
 		plan.rule_levels ? namer_.compose({}, *plan.rule_levels)
 				 : namer_.compose(folder.parent == no_parent ? std::string()
 									     : plans_[folder.parent].target,
-						  {folder.levels.back()});
+						  {tree_.leaf(index)});
 	std::string name = composed.full();
 	if (resolve) {
 		plan.notes.insert(plan.notes.end(), composed.notes.begin(), composed.notes.end());
@@ -351,7 +352,7 @@ std::vector<MappedFolder> FolderMapper::collect() const
 		if (folder.legacy == nullptr)
 			continue; // a plain parent, if anything still needs it
 		MappedFolder mapped;
-		mapped.raw_name = folder.raw_name;
+		mapped.raw_name = tree_.raw_name(index);
 		mapped.display_name = folder.display_name;
 		mapped.target_name = plan.target;
 		mapped.role = plan.role;
@@ -363,16 +364,33 @@ std::vector<MappedFolder> FolderMapper::collect() const
 	}
 	add_plain_parents(folders);
 
-	char separator = options_.target_separator;
-	std::stable_sort(folders.begin(), folders.end(),
-			 [separator](const MappedFolder &a, const MappedFolder &b) {
-				 bool a_inbox = a.role == Role::inbox, b_inbox = b.role == Role::inbox;
-				 if (a_inbox != b_inbox)
-					 return a_inbox;
-				 return split_levels(a.target_name, separator) <
-					split_levels(b.target_name, separator);
-			 });
-	return folders;
+	return in_target_order(std::move(folders));
+}
+
+// INBOX first, then by target path level by level (parents before
+// children). The levels are split once per folder, not per comparison:
+// splitting in the comparator was a quarter of the mapping's time.
+std::vector<MappedFolder> FolderMapper::in_target_order(std::vector<MappedFolder> folders) const
+{
+	struct SortKey {
+		bool not_inbox;
+		std::vector<std::string_view> levels; // into target_name
+		size_t index;
+	};
+	std::vector<SortKey> keys;
+	keys.reserve(folders.size());
+	for (size_t i = 0; i < folders.size(); i++) {
+		keys.push_back({folders[i].role != Role::inbox,
+				split_level_views(folders[i].target_name, options_.target_separator), i});
+	}
+	std::stable_sort(keys.begin(), keys.end(), [](const SortKey &a, const SortKey &b) {
+		return std::tie(a.not_inbox, a.levels) < std::tie(b.not_inbox, b.levels);
+	});
+	std::vector<MappedFolder> sorted;
+	sorted.reserve(folders.size());
+	for (const SortKey &key : keys)
+		sorted.push_back(std::move(folders[key.index]));
+	return sorted;
 }
 
 // Every ancestor of a folder that is moved gets an entry: the parents the
@@ -405,7 +423,7 @@ void FolderMapper::add_plain_parents(std::vector<MappedFolder> &folders) const
 			plain.selectable = false;
 			auto found = unlisted.find(parent_key);
 			if (found != unlisted.end()) {
-				plain.raw_name = node(found->second).raw_name;
+				plain.raw_name = tree_.raw_name(found->second);
 				plain.display_name = node(found->second).display_name;
 				plain.notes.push_back("not listed by the legacy server; created as a plain parent");
 			} else {

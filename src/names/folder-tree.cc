@@ -1,6 +1,7 @@
 #include "names/folder-tree.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <tuple>
 
 #include "names/level-escape.h"
@@ -66,8 +67,8 @@ FolderTree::FolderTree(const std::vector<LegacyMailbox> &legacy,
 		add(mailbox, is_inbox_name(name) || (marked_inbox && !inbox_listed),
 		    marked_inbox && inbox_listed);
 	}
-	for (FolderNode &node : nodes_)
-		decode(node);
+	for (size_t index = 0; index < nodes_.size(); index++)
+		finish(index);
 	order();
 }
 
@@ -107,7 +108,6 @@ void FolderTree::add(const LegacyMailbox &mailbox, bool as_inbox, bool duplicate
 	if (node.legacy != nullptr)
 		return; // listed twice (LIST and LSUB merged): the first counts
 	node.legacy = &mailbox;
-	node.raw_name = mailbox.raw_name;
 	node.namespace_root = namespace_root;
 	node.duplicate_inbox = duplicate_inbox;
 	if (dropped_empty_levels)
@@ -120,26 +120,60 @@ void FolderTree::add(const LegacyMailbox &mailbox, bool as_inbox, bool duplicate
 	}
 }
 
+// The index in levels_ of each of key's leading levels: key[0..i] is
+// path[i]. Names that share raw levels share their entries.
+std::vector<size_t> FolderTree::level_path(const Key &key)
+{
+	std::vector<size_t> path;
+	size_t up = no_parent;
+	for (const std::string &raw : key) {
+		auto [found, added] = level_index_.try_emplace({up, raw}, levels_.size());
+		if (added) {
+			FolderLevel level;
+			level.up = up;
+			level.raw = raw;
+			level.decoded = decode_level(raw);
+			level.shown = visible_text(level.decoded.text);
+			levels_.push_back(std::move(level));
+			node_at_level_.push_back(no_parent);
+		}
+		up = found->second;
+		path.push_back(up);
+	}
+	return path;
+}
+
+// The node of key, with the missing parents below the prefix; a parent
+// found under another prefix (the same raw levels listed with another
+// separator) is used as it is.
 size_t FolderTree::node_for(const Key &key, size_t prefix_levels, char separator)
 {
-	auto found = by_key_.find(key);
-	if (found != by_key_.end())
-		return found->second;
+	std::vector<size_t> path = level_path(key);
+	size_t depth = key.size();
+	while (depth > prefix_levels && node_at_level_[path[depth - 1]] == no_parent)
+		depth--;
+	if (depth == key.size())
+		return node_at_level_[path.back()];
+	size_t parent = depth > prefix_levels ? node_at_level_[path[depth - 1]] : no_parent;
+	for (; depth < key.size(); depth++)
+		parent = new_node(path[depth], prefix_levels, depth + 1 - prefix_levels, separator,
+				  parent);
+	return parent;
+}
 
-	size_t parent = no_parent;
-	if (key.size() - prefix_levels > 1)
-		parent = node_for(Key(key.begin(), key.end() - 1), prefix_levels, separator);
-
+size_t FolderTree::new_node(size_t level, size_t prefix_levels, size_t depth, char separator,
+			    size_t parent)
+{
 	size_t index = nodes_.size();
 	FolderNode node;
-	node.key = key;
+	node.level = level;
 	node.prefix_levels = prefix_levels;
+	node.depth = depth;
 	node.separator = separator;
-	node.raw_name = join(key, separator);
-	node.inbox = prefix_levels == 0 && key.size() == 1 && key.front() == "INBOX";
+	node.inbox = prefix_levels == 0 && depth == 1 && levels_[level].raw == "INBOX";
 	node.parent = parent;
 	nodes_.push_back(std::move(node));
-	by_key_.emplace(key, index);
+	node_at_level_[level] = index;
 	if (parent != no_parent)
 		nodes_[parent].children.push_back(index);
 	else
@@ -147,22 +181,47 @@ size_t FolderTree::node_for(const Key &key, size_t prefix_levels, char separator
 	return index;
 }
 
-void FolderTree::decode(FolderNode &node) const
+std::vector<const FolderLevel *> FolderTree::path(size_t index, size_t count) const
 {
-	std::vector<std::string> shown;
-	for (size_t i = 0; i < node.key.size(); i++) {
-		DecodedLevel level = decode_level(node.key[i]);
-		shown.push_back(visible_text(level.text));
-		if (i < node.prefix_levels)
-			continue;
-		node.levels.push_back(level.text);
-		if (i + 1 == node.key.size()) {
-			node.leaf_altered = level.altered;
-			if (!level.note.empty())
-				node.notes.push_back(level.note);
-		}
+	std::vector<const FolderLevel *> path;
+	for (size_t at = nodes_[index].level; at != no_parent && path.size() < count;
+	     at = levels_[at].up)
+		path.push_back(&levels_[at]);
+	std::reverse(path.begin(), path.end());
+	return path;
+}
+
+// One part of every level of the node's full name (prefix included),
+// joined with its legacy separator.
+std::string FolderTree::joined(size_t index, std::string FolderLevel::*part) const
+{
+	std::string joined;
+	char separator = nodes_[index].separator;
+	std::vector<const FolderLevel *> all = path(index, SIZE_MAX);
+	size_t length = all.size();
+	for (const FolderLevel *level : all)
+		length += (level->*part).size();
+	joined.reserve(length); // deep names: no copy per level
+	for (size_t i = 0; i < all.size(); i++) {
+		if (i > 0 && separator != '\0')
+			joined += separator;
+		joined += all[i]->*part;
 	}
-	node.display_name = node.inbox ? "INBOX" : join(shown, node.separator);
+	return joined;
+}
+
+// The level's note and the display name, once every node is there.
+void FolderTree::finish(size_t index)
+{
+	FolderNode &node = nodes_[index];
+	const FolderLevel &own = levels_[node.level];
+	if (!own.decoded.note.empty())
+		node.notes.push_back(own.decoded.note);
+	if (node.inbox) {
+		node.display_name = "INBOX";
+		return;
+	}
+	node.display_name = joined(index, &FolderLevel::shown);
 }
 
 void FolderTree::order()
@@ -171,8 +230,9 @@ void FolderTree::order()
 		const FolderNode &x = nodes_[a], &y = nodes_[b];
 		if (x.inbox != y.inbox)
 			return x.inbox;
-		return std::tie(x.leaf_altered, x.levels.back(), x.key.back()) <
-		       std::tie(y.leaf_altered, y.levels.back(), y.key.back());
+		const FolderLevel &p = levels_[x.level], &q = levels_[y.level];
+		return std::tie(p.decoded.altered, p.decoded.text, p.raw) <
+		       std::tie(q.decoded.altered, q.decoded.text, q.raw);
 	};
 	std::sort(roots_.begin(), roots_.end(), sibling_order);
 	for (FolderNode &node : nodes_)
@@ -188,10 +248,35 @@ void FolderTree::order()
 	}
 }
 
+const std::string &FolderTree::leaf(size_t index) const
+{
+	return levels_[nodes_[index].level].decoded.text;
+}
+
+bool FolderTree::leaf_altered(size_t index) const
+{
+	return levels_[nodes_[index].level].decoded.altered;
+}
+
+std::vector<std::string_view> FolderTree::levels(size_t index) const
+{
+	std::vector<std::string_view> levels;
+	for (const FolderLevel *level : path(index, nodes_[index].depth))
+		levels.emplace_back(level->decoded.text);
+	return levels;
+}
+
+std::string FolderTree::raw_name(size_t index) const
+{
+	if (nodes_[index].legacy != nullptr)
+		return nodes_[index].legacy->raw_name;
+	return joined(index, &FolderLevel::raw);
+}
+
 std::string FolderTree::rule_path(size_t index) const
 {
 	std::string path;
-	for (const std::string &level : nodes_[index].levels) {
+	for (std::string_view level : levels(index)) {
 		if (!path.empty())
 			path += '/';
 		for (char c : level) {

@@ -10,22 +10,28 @@
 
 namespace mailmove::names {
 
-std::vector<std::string> split_levels(std::string_view raw, char separator)
+std::vector<std::string_view> split_level_views(std::string_view raw, char separator)
 {
-	std::vector<std::string> levels;
+	std::vector<std::string_view> levels;
 	if (separator == '\0') {
-		levels.emplace_back(raw);
+		levels.push_back(raw);
 		return levels;
 	}
 	size_t start = 0;
 	for (;;) {
 		size_t end = raw.find(separator, start);
-		levels.emplace_back(raw.substr(start, end - start));
+		levels.push_back(raw.substr(start, end - start));
 		if (end == std::string_view::npos)
 			break;
 		start = end + 1;
 	}
 	return levels;
+}
+
+std::vector<std::string> split_levels(std::string_view raw, char separator)
+{
+	std::vector<std::string_view> views = split_level_views(raw, separator);
+	return std::vector<std::string>(views.begin(), views.end());
 }
 
 DecodedLevel decode_level(std::string_view raw_level)

@@ -11,6 +11,8 @@
 namespace mailmove::names {
 
 std::vector<std::string> split_levels(std::string_view raw, char separator);
+// The same as views into raw, for callers that only compare them.
+std::vector<std::string_view> split_level_views(std::string_view raw, char separator);
 
 struct DecodedLevel {
 	std::string text;  // UTF-8 NFC; a broken level's raw bytes as sent

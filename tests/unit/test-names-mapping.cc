@@ -294,6 +294,40 @@ START_TEST(folds_levels_beyond_the_limit)
 }
 END_TEST
 
+// The tree decodes each level once and keeps only a node's own level:
+// full names (raw, display, rule path) are put together from the levels
+// above it, each with the node's own separator, and a level's note
+// belongs to the folder whose own level it is, not to those below it.
+START_TEST(names_from_shared_levels)
+{
+	Folders folders = map_and_check({box("INBOX", '.'),
+					 box("INBOX.&AOQ-rger.Unter&APY-rdner.Tief", '.'),
+					 box("INBOX.bad&.x", '.'), box("INBOX.bad&", '.')},
+					{{"INBOX.", '.'}});
+	const MappedFolder *parent = by_target(folders, "\xc3\xa4rger/Unter\xc3\xb6rdner");
+	ck_assert_ptr_nonnull(parent);
+	ck_assert(!parent->selectable);
+	ck_assert_string_eq(parent->raw_name, "INBOX.&AOQ-rger.Unter&APY-rdner");
+	ck_assert_string_eq(parent->display_name, "INBOX.\xc3\xa4rger.Unter\xc3\xb6rdner");
+	const MappedFolder &deep = by_raw(folders, "INBOX.&AOQ-rger.Unter&APY-rdner.Tief");
+	ck_assert_string_eq(deep.display_name, "INBOX.\xc3\xa4rger.Unter\xc3\xb6rdner.Tief");
+	ck_assert(has_note(by_raw(folders, "INBOX.bad&"), "not valid modified UTF-7"));
+	ck_assert(!has_note(by_raw(folders, "INBOX.bad&.x"), "not valid modified UTF-7"));
+	expect_target(folders, "INBOX.bad&.x", "bad&/x");
+
+	// The same raw levels listed with another separator are one folder's
+	// parent; each name is shown with its own separator.
+	Folders mixed = map_and_check({box("INBOX"), box("a.b", '.'), box("a/b/c", '/')});
+	expect_target(mixed, "a.b", "a/b");
+	expect_target(mixed, "a/b/c", "a/b/c");
+	ck_assert_string_eq(by_raw(mixed, "a/b/c").display_name, "a/b/c");
+	ck_assert_string_eq(by_raw(mixed, "a.b").display_name, "a.b");
+	const MappedFolder *a = by_target(mixed, "a");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_string_eq(a->raw_name, "a");
+}
+END_TEST
+
 START_TEST(escapes_names_the_target_cannot_hold)
 {
 	std::vector<std::string> reserved{"cur", "new", "tmp"};
@@ -735,6 +769,30 @@ START_TEST(maps_a_large_account)
 }
 END_TEST
 
+// A benchmark: 1,000 names of 64 levels each, every level its own, so
+// 64,000 folders. Every level used to decode its whole path again.
+START_TEST(maps_deep_names)
+{
+	std::vector<LegacyMailbox> legacy{box("INBOX", '.')};
+	for (int name = 0; name < 1000 / sanitizer_slowdown; name++) {
+		std::string raw = "INBOX";
+		for (size_t level = 1; level <= max_folder_levels; level++)
+			raw += ".M&AOQ-rz " + std::to_string(name) + "_" + std::to_string(level);
+		legacy.push_back(box(raw, '.'));
+	}
+	auto start = std::chrono::steady_clock::now();
+	Folders folders = map_folders(legacy, {{"INBOX.", '.'}}, {});
+	auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+	std::printf("names benchmark: %zu names of %zu levels mapped in %.1f ms\n",
+		    legacy.size() - 1, max_folder_levels, elapsed.count());
+	ck_assert_uint_eq(folders.size(), 1 + (legacy.size() - 1) * max_folder_levels);
+	const MappedFolder &last = by_raw(folders, legacy.back().raw_name);
+	ck_assert_uint_eq(std::count(last.target_name.begin(), last.target_name.end(), '/'),
+			  max_folder_levels - 1);
+	ck_assert(last.target_name.find("M\xc3\xa4rz") == 0);
+}
+END_TEST
+
 static Suite *names_mapping_suite()
 {
 	Suite *s = suite_create("names-mapping");
@@ -747,6 +805,7 @@ static Suite *names_mapping_suite()
 	tcase_add_test(tc, nil_separator_is_flat);
 	tcase_add_test(tc, nests_to_depth_ten);
 	tcase_add_test(tc, folds_levels_beyond_the_limit);
+	tcase_add_test(tc, names_from_shared_levels);
 	tcase_add_test(tc, escapes_names_the_target_cannot_hold);
 	tcase_add_test(tc, shortens_over_long_names);
 	tcase_add_test(tc, keeps_invalid_modified_utf7_visible);
@@ -769,6 +828,7 @@ static Suite *names_mapping_suite()
 	TCase *large = tcase_create("large");
 	tcase_set_timeout(large, 60);
 	tcase_add_test(large, maps_a_large_account);
+	tcase_add_test(large, maps_deep_names);
 	suite_add_tcase(s, large);
 	return s;
 }
