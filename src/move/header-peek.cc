@@ -51,13 +51,27 @@ size_t HeaderPeekSource::read(char *buf, size_t len)
 	} else {
 		n = body_.read(buf, len);
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (buf[i] == '\n' && last_byte_ != '\r')
-			crlf_size_++;
-		last_byte_ = buf[i];
-	}
-	crlf_size_ += n;
+	count_crlf(buf, n);
 	return n;
+}
+
+// memchr() to the next LF instead of a loop over every byte: the loop
+// stored both members per byte (buf may alias them) and took a few
+// percent of a move's CPU.
+void HeaderPeekSource::count_crlf(const char *buf, size_t n)
+{
+	if (n == 0)
+		return;
+	uint64_t bare_lfs = 0;
+	const char *end = buf + n;
+	for (const char *p = buf;
+	     (p = static_cast<const char *>(std::memchr(p, '\n', end - p))) != nullptr; p++) {
+		char before = p == buf ? last_byte_ : p[-1];
+		if (before != '\r')
+			bare_lfs++;
+	}
+	last_byte_ = end[-1];
+	crlf_size_ += n + bare_lfs;
 }
 
 } // namespace mailmove::move

@@ -33,6 +33,8 @@ public:
 	uint64_t crlf_size() const { return crlf_size_; }
 
 private:
+	void count_crlf(const char *buf, size_t n);
+
 	ByteSource &body_;
 	size_t max_header_bytes_;
 	std::string ahead_;

@@ -3,11 +3,15 @@
 #include "temp-dir.h"
 
 #include "move/content-match.h"
+#include "move/header-peek.h"
 #include "move/message-filter.h"
 #include "move/move-order.h"
 #include "move/move-report.h"
 
+#include <algorithm>
 #include <climits>
+#include <cstring>
+#include <string>
 #include <utility>
 
 #include "check-main.h"
@@ -125,6 +129,63 @@ START_TEST(report_round_trip_and_restart)
 }
 END_TEST
 
+namespace {
+
+// Hands out a string in reads of at most `step` bytes, so line ends fall
+// across read boundaries.
+class SteppedSource final : public ByteSource {
+public:
+	SteppedSource(std::string body, size_t step) : body_(std::move(body)), step_(step) {}
+	uint64_t size() const override { return body_.size(); }
+	bool size_is_exact() const override { return true; }
+	size_t read(char *buf, size_t len) override
+	{
+		size_t n = std::min({len, step_, body_.size() - offset_});
+		std::memcpy(buf, body_.data() + offset_, n);
+		offset_ += n;
+		return n;
+	}
+
+private:
+	std::string body_;
+	size_t step_;
+	size_t offset_ = 0;
+};
+
+// The whole body through a HeaderPeekSource after a peek: what came out
+// and the CRLF-counted size.
+std::pair<std::string, uint64_t> read_through(const std::string &body, size_t step)
+{
+	SteppedSource source(body, step);
+	HeaderPeekSource peek(source, 16);
+	peek.peek_header();
+	std::string out;
+	char buf[7];
+	size_t n;
+	while ((n = peek.read(buf, sizeof(buf))) > 0)
+		out.append(buf, n);
+	return {out, peek.crlf_size()};
+}
+
+} // namespace
+
+START_TEST(header_peek_counts_crlf_size)
+{
+	/* 3 bare LFs (one first, one after a CR-less line, one last), 3 CRLFs */
+	const std::string body = "\nA: b\r\nC: d\n\r\nbody\r\nline\n";
+	for (size_t step : {1, 2, 3, 5, 64}) {
+		auto [out, crlf_size] = read_through(body, step);
+		ck_assert(out == body);
+		ck_assert_uint_eq(crlf_size, body.size() + 3);
+	}
+	/* a CR at the end of one read and its LF at the start of the next */
+	auto [out, crlf_size] = read_through("x\r\ny", 2);
+	ck_assert(out == "x\r\ny");
+	ck_assert_uint_eq(crlf_size, 4);
+	ck_assert_uint_eq(read_through("", 3).second, 0);
+}
+END_TEST
+
 static Suite *move_pieces_suite()
 {
 	Suite *s = suite_create("move-pieces");
@@ -134,6 +195,7 @@ static Suite *move_pieces_suite()
 	tcase_add_test(tc, uid_order);
 	tcase_add_test(tc, content_matching_is_one_to_one);
 	tcase_add_test(tc, report_round_trip_and_restart);
+	tcase_add_test(tc, header_peek_counts_crlf_size);
 	suite_add_tcase(s, tc);
 	return s;
 }
