@@ -405,18 +405,23 @@ bool SharedJobStore::held_by_other(const std::optional<Lease> &lease) const
 	return lease && lease->expires > clock_.now() && lease->owner != options_.backend;
 }
 
-bool SharedJobStore::claim(const std::string &lease, std::string_view user)
+std::optional<std::chrono::milliseconds>
+SharedJobStore::write_claim(const std::string &lease, std::string_view user)
 {
 	std::optional<Lease> current = read_lease(lease);
 	if (held_by_other(current))
-		return false;
+		return std::nullopt;
 	if (current && current->expires > clock_.now() && current->user != user)
-		return false; // this backend's, for another user (a slot)
+		return std::nullopt; // this backend's, for another user (a slot)
 	auto read_at = std::chrono::steady_clock::now();
 	write_lease(lease, user);
-	auto written_in = std::chrono::duration_cast<std::chrono::milliseconds>(
+	return std::chrono::duration_cast<std::chrono::milliseconds>(
 		std::chrono::steady_clock::now() - read_at);
-	options_.settle(options_.settle_msecs);
+}
+
+bool SharedJobStore::claim_holds(const std::string &lease, std::string_view user,
+				 std::chrono::milliseconds written_in) const
+{
 	// The claim holds only if every other claimant's read-back comes
 	// after this write: a write that took more than half the settle time
 	// after the read (a stalled process, a slow store) may land after
@@ -431,25 +436,68 @@ bool SharedJobStore::claim(const std::string &lease, std::string_view user)
 	return after && after->owner == options_.backend && after->user == user;
 }
 
+bool SharedJobStore::claim(const std::string &lease, std::string_view user)
+{
+	std::optional<std::chrono::milliseconds> written_in = write_claim(lease, user);
+	if (!written_in)
+		return false;
+	options_.settle(options_.settle_msecs);
+	return claim_holds(lease, user, *written_in);
+}
+
+std::optional<unsigned> SharedJobStore::first_free_slot(std::string_view user,
+							unsigned from) const
+{
+	for (unsigned slot = from; slot < options_.cluster_workers; slot++) {
+		std::optional<Lease> current = read_lease(slot_key(slot));
+		if (!current || current->expires <= clock_.now() ||
+		    (current->owner == options_.backend && current->user == user))
+			return slot;
+	}
+	return std::nullopt;
+}
+
 RunClaim SharedJobStore::claim_run(std::string_view user, bool worker_slot)
 {
 	std::string lease = lease_key(user);
-	if (!claim(lease, user))
-		return RunClaim::taken;
 	if (!worker_slot || options_.cluster_workers == 0)
-		return RunClaim::claimed;
-	for (unsigned slot = 0; slot < options_.cluster_workers; slot++) {
-		std::optional<Lease> current = read_lease(slot_key(slot));
-		if (current && current->expires > clock_.now() &&
-		    !(current->owner == options_.backend && current->user == user))
-			continue;
-		if (claim(slot_key(slot), user)) {
-			slots_[std::string(user)] = slot;
-			return RunClaim::claimed;
-		}
+		return claim(lease, user) ? RunClaim::claimed : RunClaim::taken;
+	// While the cluster's slots are all held (most ticks of a busy
+	// cluster: every login and every second of waiting asks), a look at
+	// them costs reads only: nothing is written, no settle time waited.
+	std::optional<unsigned> slot = first_free_slot(user, 0);
+	if (!slot)
+		return RunClaim::no_slot;
+	// The user's lease and the slot are claimed side by side, each by
+	// its own write and read-back, with one settle time for both: a
+	// backend's scheduling waits (blocked) once per run it starts, not
+	// twice. Each read-back still comes a settle time after its write,
+	// so each claim is decided as a claim of its own would be.
+	std::optional<std::chrono::milliseconds> lease_written = write_claim(lease, user);
+	if (!lease_written)
+		return RunClaim::taken;
+	std::optional<std::chrono::milliseconds> slot_written;
+	while (slot && !(slot_written = write_claim(slot_key(*slot), user)))
+		slot = first_free_slot(user, *slot + 1);
+	options_.settle(options_.settle_msecs);
+	bool slot_held = slot_written && claim_holds(slot_key(*slot), user, *slot_written);
+	if (!claim_holds(lease, user, *lease_written)) {
+		if (slot_held)
+			port_.unset(slot_key(*slot));
+		return RunClaim::taken;
 	}
-	port_.unset(lease);
-	return RunClaim::no_slot;
+	// Another backend took that slot at the same moment: the next ones,
+	// one claim each (rare).
+	while (!slot_held && slot) {
+		slot = first_free_slot(user, *slot + 1);
+		slot_held = slot && claim(slot_key(*slot), user);
+	}
+	if (!slot_held) {
+		port_.unset(lease);
+		return RunClaim::no_slot;
+	}
+	slots_[std::string(user)] = *slot;
+	return RunClaim::claimed;
 }
 
 void SharedJobStore::release_run(std::string_view user)

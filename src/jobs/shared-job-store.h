@@ -41,6 +41,7 @@
 // queued by a backend that died before it published it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <ctime>
 #include <functional>
@@ -195,7 +196,19 @@ private:
 	// Writes the lease and reads it back after the settle time: true when
 	// it is this backend's for user then.
 	bool claim(const std::string &key, std::string_view user);
+	// claim() in halves, so that one settle time serves two claims. The
+	// write, unless another holds the lease: how long the write took
+	// after the read.
+	std::optional<std::chrono::milliseconds> write_claim(const std::string &key,
+							     std::string_view user);
+	// After the settle time: whether the write was quick enough and the
+	// lease read back is this backend's for user.
+	bool claim_holds(const std::string &key, std::string_view user,
+			 std::chrono::milliseconds written_in) const;
 	bool held_by_other(const std::optional<Lease> &lease) const;
+	// The first worker slot from slot from on that user's run may claim
+	// (free, expired, or this backend's for user already).
+	std::optional<unsigned> first_free_slot(std::string_view user, unsigned from) const;
 	void register_backend();
 	std::vector<std::string> read_list(const std::string &key) const;
 

@@ -416,6 +416,59 @@ START_TEST(cluster_worker_slots)
 }
 END_TEST
 
+// Starting a run waits one settle time for both claims (the user's lease
+// and a worker slot), and none while every slot is held.
+START_TEST(one_settle_per_run_start)
+{
+	Cluster cluster;
+	unsigned settles = 0;
+	SharedJobStore::Options options = options_of("a", 1);
+	options.settle = [&](unsigned) { settles++; };
+	SharedJobStore a = cluster.open(options);
+	settles = 0;
+	ck_assert(a.claim_run("u1", true) == RunClaim::claimed);
+	ck_assert_uint_eq(settles, 1);
+	ck_assert(a.claim_run("u2", true) == RunClaim::no_slot);
+	ck_assert_uint_eq(settles, 1);
+	ck_assert_string_eq(a.run_owner("u2"), "");
+	a.release_run("u1");
+	ck_assert(a.claim_run("u2", true) == RunClaim::claimed);
+	ck_assert_uint_eq(settles, 2);
+}
+END_TEST
+
+// Written side by side, each claim is still decided by its own read-back:
+// another backend's write that lands in the settle time wins either key.
+START_TEST(lease_and_slot_claims_decided_apart)
+{
+	Cluster cluster;
+	MemoryKv &kv = cluster.kv;
+	std::string overwrite;
+	SharedJobStore::Options options = options_of("a", 1);
+	options.settle = [&](unsigned) {
+		if (overwrite.empty())
+			return;
+		// b's claim of the same key, written last.
+		std::string value = kv.values.at(overwrite);
+		ck_assert(value.rfind("a\t", 0) == 0);
+		value[0] = 'b';
+		kv.values[overwrite] = value;
+		overwrite.clear();
+	};
+	SharedJobStore a = cluster.open(options);
+	// b won the slot: no run, and a's lease on u1 is gone again.
+	overwrite = SharedJobStore::slot_key(0);
+	ck_assert(a.claim_run("u1", true) == RunClaim::no_slot);
+	ck_assert_string_eq(a.run_owner("u1"), "");
+	cluster.clock.advance(61);
+	// b won the lease: the slot a held for it is free again at once.
+	overwrite = SharedJobStore::lease_key("u2");
+	ck_assert(a.claim_run("u2", true) == RunClaim::taken);
+	ck_assert_string_eq(a.run_owner("u2"), "b");
+	ck_assert(kv.values.count(SharedJobStore::slot_key(0)) == 0);
+}
+END_TEST
+
 // Two backends register at the same moment: b's write (made from a list
 // read before a's write) drops a; a reads back, sees itself missing and
 // registers again.
@@ -861,6 +914,8 @@ int main()
 	tcase_add_test(leases, slow_write_backs_off);
 	tcase_add_test(leases, dead_backend_lease_expires);
 	tcase_add_test(leases, cluster_worker_slots);
+	tcase_add_test(leases, one_settle_per_run_start);
+	tcase_add_test(leases, lease_and_slot_claims_decided_apart);
 	tcase_add_test(leases, scan_reads_published_schedules);
 	tcase_add_test(leases, scan_checks_published_runs);
 	tcase_add_test(leases, concurrent_registration);
