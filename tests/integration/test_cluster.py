@@ -378,7 +378,7 @@ def wait_done_in_table(world, users, timeout):
               pending[:5])
 
 
-# 2,000 users took about 7 min at load 10 here: room for a slower machine.
+# 2,000 users took 351-395 s at load 8-10 here: room for a slower machine.
 @scenario("cluster-many-users-worker-limit", timeout=1500)
 def many_users(world):
     if not BULK_USERS:
