@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "base/line-codec.h"
@@ -220,6 +221,12 @@ std::string SharedJobStore::folders_key(std::string_view user)
 std::string SharedJobStore::slot_key(unsigned slot)
 {
 	return key("slot/" + std::to_string(slot));
+}
+
+std::string SharedJobStore::waiting_key(std::string_view backend)
+{
+	// One level, no '/': a row of the SQL dict's mailmove_meta table.
+	return key("slot-wait-" + key_part(backend));
 }
 
 std::string SharedJobStore::index_count_key(std::string_view backend)
@@ -466,7 +473,11 @@ RunClaim SharedJobStore::claim_run(std::string_view user, bool worker_slot)
 	// cluster: every login and every second of waiting asks), a look at
 	// them costs reads only: nothing is written, no settle time waited.
 	std::optional<unsigned> slot = first_free_slot(user, 0);
-	if (!slot)
+	if (!slot) {
+		mark_waiting();
+		return RunClaim::no_slot;
+	}
+	if (owes_slot_to_waiting_backend())
 		return RunClaim::no_slot;
 	// The user's lease and the slot are claimed side by side, each by
 	// its own write and read-back, with one settle time for both: a
@@ -497,7 +508,52 @@ RunClaim SharedJobStore::claim_run(std::string_view user, bool worker_slot)
 		return RunClaim::no_slot;
 	}
 	slots_[std::string(user)] = *slot;
+	clear_waiting();
 	return RunClaim::claimed;
+}
+
+// A waiting backend asks again every second; its mark, written at most
+// once a second, is fresh for a few seconds more, so that a backend that
+// stopped asking (its queue ran elsewhere, or it died) holds up nobody.
+constexpr std::time_t waiting_fresh = 3;
+
+void SharedJobStore::mark_waiting()
+{
+	std::time_t now = clock_.now();
+	if (waiting_marked_ != 0 && now - waiting_marked_ < 1)
+		return;
+	port_.set(waiting_key(options_.backend), std::to_string(now));
+	waiting_marked_ = now;
+}
+
+void SharedJobStore::clear_waiting()
+{
+	if (waiting_marked_ == 0)
+		return;
+	port_.unset(waiting_key(options_.backend));
+	waiting_marked_ = 0;
+}
+
+bool SharedJobStore::owes_slot_to_waiting_backend() const
+{
+	// A backend that runs nothing never yields: someone always starts.
+	if (slots_.empty())
+		return false;
+	std::time_t now = clock_.now();
+	unsigned waiting = 0;
+	for (const std::string &backend : read_list(backends_key())) {
+		if (backend == options_.backend)
+			continue;
+		std::optional<std::string> mark = port_.lookup(waiting_key(backend));
+		std::time_t since = mark ? std::strtoll(mark->c_str(), nullptr, 10) : 0;
+		if (since > 0 && now - since <= waiting_fresh)
+			waiting++;
+	}
+	if (waiting == 0)
+		return false;
+	unsigned sharing = waiting + 1;
+	size_t share = (options_.cluster_workers + sharing - 1) / sharing;
+	return slots_.size() >= share;
 }
 
 void SharedJobStore::release_run(std::string_view user)

@@ -416,6 +416,44 @@ START_TEST(cluster_worker_slots)
 }
 END_TEST
 
+// A backend whose run ends would take the freed slot in the same pass,
+// before a backend that found every slot held asks again: while one
+// waits, a backend holding its share (3 slots over 2 backends: 2) leaves
+// the slot to it.
+START_TEST(waiting_backend_gets_its_share)
+{
+	Cluster cluster;
+	FakeClock &clock = cluster.clock;
+	SharedJobStore a = cluster.open("a", 3);
+	SharedJobStore b = cluster.open("b", 3);
+	ck_assert(b.claim_run("b1", true) == RunClaim::claimed);
+	ck_assert(b.claim_run("b2", true) == RunClaim::claimed);
+	ck_assert(b.claim_run("b3", true) == RunClaim::claimed);
+	ck_assert(a.claim_run("a1", true) == RunClaim::no_slot);
+	b.release_run("b1");
+	// b holds 2 of 3 slots while a waits: the freed one is a's.
+	ck_assert(b.claim_run("b4", true) == RunClaim::no_slot);
+	ck_assert_string_eq(b.run_owner("b4"), "");
+	clock.advance(1);
+	ck_assert(a.claim_run("a1", true) == RunClaim::claimed);
+	// a no longer waits: b takes the next slot freed, also its own.
+	b.release_run("b2");
+	ck_assert(b.claim_run("b4", true) == RunClaim::claimed);
+	// Below its share, a backend does not yield: b waits, a holds 1 of
+	// its 2 and takes the slot b's run frees.
+	ck_assert(b.claim_run("b5", true) == RunClaim::no_slot);
+	b.release_run("b3");
+	ck_assert(a.claim_run("a2", true) == RunClaim::claimed);
+	// At its share (2) a yields the slot b's last run frees while b
+	// waits ...
+	b.release_run("b4");
+	ck_assert(a.claim_run("a3", true) == RunClaim::no_slot);
+	// ... but a mark no longer renewed (b stopped asking) holds nobody up.
+	clock.advance(4);
+	ck_assert(a.claim_run("a3", true) == RunClaim::claimed);
+}
+END_TEST
+
 // Starting a run waits one settle time for both claims (the user's lease
 // and a worker slot), and none while every slot is held.
 START_TEST(one_settle_per_run_start)
@@ -915,6 +953,7 @@ int main()
 	tcase_add_test(leases, dead_backend_lease_expires);
 	tcase_add_test(leases, cluster_worker_slots);
 	tcase_add_test(leases, one_settle_per_run_start);
+	tcase_add_test(leases, waiting_backend_gets_its_share);
 	tcase_add_test(leases, lease_and_slot_claims_decided_apart);
 	tcase_add_test(leases, scan_reads_published_schedules);
 	tcase_add_test(leases, scan_checks_published_runs);
