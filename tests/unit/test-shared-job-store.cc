@@ -121,6 +121,12 @@ SharedJobStore::Options options_of(const std::string &backend, unsigned cluster_
 	return options;
 }
 
+SharedJobStore::Options scanning(SharedJobStore::Options options, unsigned full_scan_every)
+{
+	options.full_scan_every = full_scan_every;
+	return options;
+}
+
 // One store and clock for the backends of a test.
 struct Cluster {
 	SharedJobStore open(const std::string &backend, unsigned cluster_workers = 0)
@@ -547,8 +553,8 @@ namespace {
 // One backend: its own vault and core, the cluster's table.
 struct Backend {
 	Backend(MemoryKv &kv, FakeClock &clock, const std::string &name,
-		unsigned cluster_workers = 0)
-		: store(kv, clock, logger, options_of(name, cluster_workers)),
+		unsigned cluster_workers = 0, unsigned full_scan_every = 10)
+		: store(kv, clock, logger, scanning(options_of(name, cluster_workers), full_scan_every)),
 		  vault(dir.path() + "/credentials.vault", dir.path() + "/vault.key", logger),
 		  core(store, vault, clock, logger, events, fixture_settings(4))
 	{
@@ -653,6 +659,39 @@ START_TEST(cluster_limit_over_two_cores)
 	running = a.start_users().size() + b.start_users().size();
 	ck_assert_uint_eq(running, 1);
 	ck_assert_uint_eq(a.core.running_count() + b.core.running_count(), 3);
+}
+END_TEST
+
+// A full scan places every queued job in the backend's schedule; those
+// another backend runs meanwhile are dropped at one read each, and a due
+// user behind many of them starts at the next tick, not a few users per
+// tick later.
+START_TEST(stale_schedule_entries_do_not_hold_back_due_users)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	// b's scans read every job.
+	Backend a(kv, clock, "a", 3), b(kv, clock, "b", 3, 1);
+	for (int i = 0; i < 40; i++)
+		a.login("s" + std::to_string(i));
+	ck_assert_uint_eq(a.start_users().size(), 3);
+	// b's first scan places a's queued jobs; every slot is held.
+	ck_assert_uint_eq(b.start_users().size(), 0);
+	// a runs them all (here: its runs end, the rest are recorded done).
+	for (const auto &[user, run] : std::map<std::string, RunId>(a.runs))
+		a.finish(user);
+	for (int i = 0; i < 40; i++) {
+		Job job = *a.store.find("s" + std::to_string(i));
+		if (job.state == JobState::queued) {
+			job.state = JobState::done;
+			a.store.save(job, Durability::synced);
+		}
+	}
+	clock.advance(1);
+	b.login("vera");
+	std::vector<std::string> started = b.start_users();
+	ck_assert_uint_eq(started.size(), 1);
+	ck_assert_str_eq(started[0].c_str(), "vera");
 }
 END_TEST
 
@@ -964,6 +1003,7 @@ int main()
 	tcase_add_test(core, two_cores_one_run);
 	tcase_add_test(core, takeover_after_a_backend_died);
 	tcase_add_test(core, cluster_limit_over_two_cores);
+	tcase_add_test(core, stale_schedule_entries_do_not_hold_back_due_users);
 	tcase_add_test(core, pause_on_another_backend_stops_the_run);
 	tcase_add_test(core, run_ends_before_the_pause_is_noticed);
 	tcase_add_test(core, folder_rows_from_another_backend);
