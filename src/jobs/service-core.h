@@ -55,6 +55,9 @@ inline constexpr size_t max_folder_rows_per_user = 5000;
 inline constexpr const char *folder_rows_cut_name = "(more folders not listed)";
 // How often a job table that could not be written is tried again (s).
 inline constexpr std::time_t store_retry_interval = 10;
+// Users one tick examines at most: picked users that another backend ran
+// since are dropped at one read each, and more picked (tick()).
+inline constexpr size_t max_picks_per_tick = 256;
 
 using RunId = uint64_t;
 // The glue's id for an admin connection (Dovecot's connection id).
@@ -234,6 +237,11 @@ private:
 	// due any more in the shared table).
 	// Sets waiting_for_slot_ when the cluster's worker slots are full.
 	std::optional<Job> claim_picked(const std::string &user);
+	// Starts runs of picked users (tick()); false: the rest wait.
+	bool start_picked(const std::vector<std::string> &users, std::vector<RunStart> &starts);
+	// Whether the job may start now; if not, it is placed for later (or
+	// dropped) and the reason logged.
+	bool due_here(const Job &job);
 
 	// admin commands (service-admin.cc, service-credentials.cc,
 	// service-windows.cc)

@@ -26,10 +26,32 @@ std::vector<RunStart> ServiceCore::tick()
 		logger_.error(std::string("Shared job table: ") + e.what());
 	}
 
-	HostLoad host_load = host_load_;
-	std::vector<std::string> users = scheduler_.pick(clock_.now(), worker_runs_, host_load);
 	std::vector<RunStart> starts;
 	waiting_for_slot_ = false;
+	// In a cluster, users placed here may have been run by another
+	// backend since (a full scan places every queued job): each costs a
+	// read and is dropped, and more are picked until the free workers
+	// are used or nothing due is left, so that a backlog of such users
+	// does not hold the due ones back a few per tick.
+	size_t examined = 0;
+	while (examined < max_picks_per_tick) {
+		HostLoad host_load = host_load_;
+		std::vector<std::string> users = scheduler_.pick(clock_.now(), worker_runs_, host_load);
+		if (users.empty())
+			break;
+		examined += users.size();
+		if (!start_picked(users, starts))
+			break;
+	}
+	return starts;
+}
+
+// Starts the picked users' runs; false when the rest must wait for the
+// next tick (the cluster's slots are full, or the store failed): those
+// keep their places.
+bool ServiceCore::start_picked(const std::vector<std::string> &users,
+			       std::vector<RunStart> &starts)
+{
 	for (size_t i = 0; i < users.size(); i++) {
 		RunId run;
 		Job job;
@@ -41,7 +63,7 @@ std::vector<RunStart> ServiceCore::tick()
 				// The cluster's workers are busy: the rest waits too.
 				for (; i < users.size(); i++)
 					place_in_schedule(load(users[i]));
-				break;
+				return false;
 			}
 			job = std::move(*claimed);
 			run = begin_run(job, "", std::nullopt);
@@ -54,7 +76,7 @@ std::vector<RunStart> ServiceCore::tick()
 			}
 			for (; i < users.size(); i++)
 				place_in_schedule(load(users[i]));
-			break;
+			return false;
 		}
 		try {
 			starts.push_back({run, users[i], job_fields_of(job)});
@@ -72,7 +94,7 @@ std::vector<RunStart> ServiceCore::tick()
 			}
 		}
 	}
-	return starts;
+	return true;
 }
 
 std::optional<Job> ServiceCore::claim_picked(const std::string &user)
@@ -82,6 +104,10 @@ std::optional<Job> ServiceCore::claim_picked(const std::string &user)
 	// A stale record (another backend's write) may have put a user that
 	// runs here back in the schedule.
 	if (run_of_user_.count(user) > 0)
+		return std::nullopt;
+	// Another backend may have run the job since it was placed here: a
+	// read says so without a claim and its settle time.
+	if (!due_here(load(user)))
 		return std::nullopt;
 	switch (store_.claim_run(user, true)) {
 	case RunClaim::claimed:
@@ -98,18 +124,25 @@ std::optional<Job> ServiceCore::claim_picked(const std::string &user)
 	// This backend's schedule may be behind the shared table: another
 	// backend may have run the job since it was placed here.
 	Job job = load(user);
+	if (!due_here(job)) {
+		store_.release_run(user);
+		return std::nullopt;
+	}
+	return job;
+}
+
+bool ServiceCore::due_here(const Job &job)
+{
 	std::time_t now = clock_.now();
 	bool due = (job.state == JobState::queued && job.next_run <= now) ||
 		   (job.state == JobState::done && job.next_run != 0 && job.next_run <= now);
 	if (!due) {
-		logger_.debug(user + ": the move runs on backend " + job.backend +
+		logger_.debug(job.user + ": the move runs on backend " + job.backend +
 			      " or ran there since it was queued here (" +
 			      job_state_name(job.state) + ")");
-		store_.release_run(user);
 		place_in_schedule(job);
-		return std::nullopt;
 	}
-	return job;
+	return due;
 }
 
 void ServiceCore::cluster_maintenance()

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "base/line-codec.h"
@@ -222,6 +223,12 @@ std::string SharedJobStore::slot_key(unsigned slot)
 	return key("slot/" + std::to_string(slot));
 }
 
+std::string SharedJobStore::waiting_key(std::string_view backend)
+{
+	// One level, no '/': a row of the SQL dict's mailmove_meta table.
+	return key("slot-wait-" + key_part(backend));
+}
+
 std::string SharedJobStore::index_count_key(std::string_view backend)
 {
 	return SharedIndex::count_key("index", backend);
@@ -405,18 +412,23 @@ bool SharedJobStore::held_by_other(const std::optional<Lease> &lease) const
 	return lease && lease->expires > clock_.now() && lease->owner != options_.backend;
 }
 
-bool SharedJobStore::claim(const std::string &lease, std::string_view user)
+std::optional<std::chrono::milliseconds>
+SharedJobStore::write_claim(const std::string &lease, std::string_view user)
 {
 	std::optional<Lease> current = read_lease(lease);
 	if (held_by_other(current))
-		return false;
+		return std::nullopt;
 	if (current && current->expires > clock_.now() && current->user != user)
-		return false; // this backend's, for another user (a slot)
+		return std::nullopt; // this backend's, for another user (a slot)
 	auto read_at = std::chrono::steady_clock::now();
 	write_lease(lease, user);
-	auto written_in = std::chrono::duration_cast<std::chrono::milliseconds>(
+	return std::chrono::duration_cast<std::chrono::milliseconds>(
 		std::chrono::steady_clock::now() - read_at);
-	options_.settle(options_.settle_msecs);
+}
+
+bool SharedJobStore::claim_holds(const std::string &lease, std::string_view user,
+				 std::chrono::milliseconds written_in) const
+{
 	// The claim holds only if every other claimant's read-back comes
 	// after this write: a write that took more than half the settle time
 	// after the read (a stalled process, a slow store) may land after
@@ -431,25 +443,117 @@ bool SharedJobStore::claim(const std::string &lease, std::string_view user)
 	return after && after->owner == options_.backend && after->user == user;
 }
 
+bool SharedJobStore::claim(const std::string &lease, std::string_view user)
+{
+	std::optional<std::chrono::milliseconds> written_in = write_claim(lease, user);
+	if (!written_in)
+		return false;
+	options_.settle(options_.settle_msecs);
+	return claim_holds(lease, user, *written_in);
+}
+
+std::optional<unsigned> SharedJobStore::first_free_slot(std::string_view user,
+							unsigned from) const
+{
+	for (unsigned slot = from; slot < options_.cluster_workers; slot++) {
+		std::optional<Lease> current = read_lease(slot_key(slot));
+		if (!current || current->expires <= clock_.now() ||
+		    (current->owner == options_.backend && current->user == user))
+			return slot;
+	}
+	return std::nullopt;
+}
+
 RunClaim SharedJobStore::claim_run(std::string_view user, bool worker_slot)
 {
 	std::string lease = lease_key(user);
-	if (!claim(lease, user))
-		return RunClaim::taken;
 	if (!worker_slot || options_.cluster_workers == 0)
-		return RunClaim::claimed;
-	for (unsigned slot = 0; slot < options_.cluster_workers; slot++) {
-		std::optional<Lease> current = read_lease(slot_key(slot));
-		if (current && current->expires > clock_.now() &&
-		    !(current->owner == options_.backend && current->user == user))
-			continue;
-		if (claim(slot_key(slot), user)) {
-			slots_[std::string(user)] = slot;
-			return RunClaim::claimed;
-		}
+		return claim(lease, user) ? RunClaim::claimed : RunClaim::taken;
+	// While the cluster's slots are all held (most ticks of a busy
+	// cluster: every login and every second of waiting asks), a look at
+	// them costs reads only: nothing is written, no settle time waited.
+	std::optional<unsigned> slot = first_free_slot(user, 0);
+	if (!slot) {
+		mark_waiting();
+		return RunClaim::no_slot;
 	}
-	port_.unset(lease);
-	return RunClaim::no_slot;
+	if (owes_slot_to_waiting_backend())
+		return RunClaim::no_slot;
+	// The user's lease and the slot are claimed side by side, each by
+	// its own write and read-back, with one settle time for both: a
+	// backend's scheduling waits (blocked) once per run it starts, not
+	// twice. Each read-back still comes a settle time after its write,
+	// so each claim is decided as a claim of its own would be.
+	std::optional<std::chrono::milliseconds> lease_written = write_claim(lease, user);
+	if (!lease_written)
+		return RunClaim::taken;
+	std::optional<std::chrono::milliseconds> slot_written;
+	while (slot && !(slot_written = write_claim(slot_key(*slot), user)))
+		slot = first_free_slot(user, *slot + 1);
+	options_.settle(options_.settle_msecs);
+	bool slot_held = slot_written && claim_holds(slot_key(*slot), user, *slot_written);
+	if (!claim_holds(lease, user, *lease_written)) {
+		if (slot_held)
+			port_.unset(slot_key(*slot));
+		return RunClaim::taken;
+	}
+	// Another backend took that slot at the same moment: the next ones,
+	// one claim each (rare).
+	while (!slot_held && slot) {
+		slot = first_free_slot(user, *slot + 1);
+		slot_held = slot && claim(slot_key(*slot), user);
+	}
+	if (!slot_held) {
+		port_.unset(lease);
+		return RunClaim::no_slot;
+	}
+	slots_[std::string(user)] = *slot;
+	clear_waiting();
+	return RunClaim::claimed;
+}
+
+// A waiting backend asks again every second; its mark, written at most
+// once a second, is fresh for a few seconds more, so that a backend that
+// stopped asking (its queue ran elsewhere, or it died) holds up nobody.
+constexpr std::time_t waiting_fresh = 3;
+
+void SharedJobStore::mark_waiting()
+{
+	std::time_t now = clock_.now();
+	if (waiting_marked_ != 0 && now - waiting_marked_ < 1)
+		return;
+	port_.set(waiting_key(options_.backend), std::to_string(now));
+	waiting_marked_ = now;
+}
+
+void SharedJobStore::clear_waiting()
+{
+	if (waiting_marked_ == 0)
+		return;
+	port_.unset(waiting_key(options_.backend));
+	waiting_marked_ = 0;
+}
+
+bool SharedJobStore::owes_slot_to_waiting_backend() const
+{
+	// A backend that runs nothing never yields: someone always starts.
+	if (slots_.empty())
+		return false;
+	std::time_t now = clock_.now();
+	unsigned waiting = 0;
+	for (const std::string &backend : read_list(backends_key())) {
+		if (backend == options_.backend)
+			continue;
+		std::optional<std::string> mark = port_.lookup(waiting_key(backend));
+		std::time_t since = mark ? std::strtoll(mark->c_str(), nullptr, 10) : 0;
+		if (since > 0 && now - since <= waiting_fresh)
+			waiting++;
+	}
+	if (waiting == 0)
+		return false;
+	unsigned sharing = waiting + 1;
+	size_t share = (options_.cluster_workers + sharing - 1) / sharing;
+	return slots_.size() >= share;
 }
 
 void SharedJobStore::release_run(std::string_view user)

@@ -27,7 +27,12 @@
 // movers apart should a stalled backend break that rule.
 //
 // The cluster-wide worker limit is a set of slots (slot/<i>), leases too:
-// a worker run holds one while it runs.
+// a worker run holds one while it runs. A backend whose run ends takes the
+// freed slot in the same pass, while one that found them all held only
+// asks again a second later: so a backend that waits says so
+// (slot-wait-<backend>, the time), and one that holds its share of the
+// slots (their number divided among itself and the waiting backends,
+// rounded up) leaves a freed slot to them instead of starting another run.
 //
 // The scan for jobs no backend runs. Reading every job (one lookup each:
 // redis's dict driver has neither iteration nor pipelined lookups) made a
@@ -41,6 +46,7 @@
 // queued by a backend that died before it published it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <ctime>
 #include <functional>
@@ -159,6 +165,7 @@ public:
 	static std::string job_key(std::string_view user);
 	static std::string lease_key(std::string_view user);
 	static std::string slot_key(unsigned slot);
+	static std::string waiting_key(std::string_view backend);
 	static std::string folders_key(std::string_view user);
 	static std::string index_count_key(std::string_view backend);
 	static std::string index_block_key(std::string_view backend, size_t block);
@@ -195,7 +202,26 @@ private:
 	// Writes the lease and reads it back after the settle time: true when
 	// it is this backend's for user then.
 	bool claim(const std::string &key, std::string_view user);
+	// claim() in halves, so that one settle time serves two claims. The
+	// write, unless another holds the lease: how long the write took
+	// after the read.
+	std::optional<std::chrono::milliseconds> write_claim(const std::string &key,
+							     std::string_view user);
+	// After the settle time: whether the write was quick enough and the
+	// lease read back is this backend's for user.
+	bool claim_holds(const std::string &key, std::string_view user,
+			 std::chrono::milliseconds written_in) const;
 	bool held_by_other(const std::optional<Lease> &lease) const;
+	// The first worker slot from slot from on that user's run may claim
+	// (free, expired, or this backend's for user already).
+	std::optional<unsigned> first_free_slot(std::string_view user, unsigned from) const;
+	// While no slot is free: tells the other backends (at most once a
+	// second); cleared when this backend gets a slot.
+	void mark_waiting();
+	void clear_waiting();
+	// Whether this backend holds its share of the slots while another
+	// backend waits for one (its mark at most waiting_fresh old).
+	bool owes_slot_to_waiting_backend() const;
 	void register_backend();
 	std::vector<std::string> read_list(const std::string &key) const;
 
@@ -208,6 +234,8 @@ private:
 	SharedIndex index_;
 	// The worker slot each of this backend's runs holds.
 	std::map<std::string, unsigned, std::less<>> slots_;
+	// When this backend last wrote its waiting mark; 0: it has none.
+	std::time_t waiting_marked_ = 0;
 	size_t scans_ = 0;
 	// Dead backends' lists read through (the time they were written).
 	std::map<std::string, std::time_t, std::less<>> taken_up_lists_;

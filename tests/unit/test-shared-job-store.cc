@@ -121,6 +121,12 @@ SharedJobStore::Options options_of(const std::string &backend, unsigned cluster_
 	return options;
 }
 
+SharedJobStore::Options scanning(SharedJobStore::Options options, unsigned full_scan_every)
+{
+	options.full_scan_every = full_scan_every;
+	return options;
+}
+
 // One store and clock for the backends of a test.
 struct Cluster {
 	SharedJobStore open(const std::string &backend, unsigned cluster_workers = 0)
@@ -416,6 +422,97 @@ START_TEST(cluster_worker_slots)
 }
 END_TEST
 
+// A backend whose run ends would take the freed slot in the same pass,
+// before a backend that found every slot held asks again: while one
+// waits, a backend holding its share (3 slots over 2 backends: 2) leaves
+// the slot to it.
+START_TEST(waiting_backend_gets_its_share)
+{
+	Cluster cluster;
+	FakeClock &clock = cluster.clock;
+	SharedJobStore a = cluster.open("a", 3);
+	SharedJobStore b = cluster.open("b", 3);
+	ck_assert(b.claim_run("b1", true) == RunClaim::claimed);
+	ck_assert(b.claim_run("b2", true) == RunClaim::claimed);
+	ck_assert(b.claim_run("b3", true) == RunClaim::claimed);
+	ck_assert(a.claim_run("a1", true) == RunClaim::no_slot);
+	b.release_run("b1");
+	// b holds 2 of 3 slots while a waits: the freed one is a's.
+	ck_assert(b.claim_run("b4", true) == RunClaim::no_slot);
+	ck_assert_string_eq(b.run_owner("b4"), "");
+	clock.advance(1);
+	ck_assert(a.claim_run("a1", true) == RunClaim::claimed);
+	// a no longer waits: b takes the next slot freed, also its own.
+	b.release_run("b2");
+	ck_assert(b.claim_run("b4", true) == RunClaim::claimed);
+	// Below its share, a backend does not yield: b waits, a holds 1 of
+	// its 2 and takes the slot b's run frees.
+	ck_assert(b.claim_run("b5", true) == RunClaim::no_slot);
+	b.release_run("b3");
+	ck_assert(a.claim_run("a2", true) == RunClaim::claimed);
+	// At its share (2) a yields the slot b's last run frees while b
+	// waits ...
+	b.release_run("b4");
+	ck_assert(a.claim_run("a3", true) == RunClaim::no_slot);
+	// ... but a mark no longer renewed (b stopped asking) holds nobody up.
+	clock.advance(4);
+	ck_assert(a.claim_run("a3", true) == RunClaim::claimed);
+}
+END_TEST
+
+// Starting a run waits one settle time for both claims (the user's lease
+// and a worker slot), and none while every slot is held.
+START_TEST(one_settle_per_run_start)
+{
+	Cluster cluster;
+	unsigned settles = 0;
+	SharedJobStore::Options options = options_of("a", 1);
+	options.settle = [&](unsigned) { settles++; };
+	SharedJobStore a = cluster.open(options);
+	settles = 0;
+	ck_assert(a.claim_run("u1", true) == RunClaim::claimed);
+	ck_assert_uint_eq(settles, 1);
+	ck_assert(a.claim_run("u2", true) == RunClaim::no_slot);
+	ck_assert_uint_eq(settles, 1);
+	ck_assert_string_eq(a.run_owner("u2"), "");
+	a.release_run("u1");
+	ck_assert(a.claim_run("u2", true) == RunClaim::claimed);
+	ck_assert_uint_eq(settles, 2);
+}
+END_TEST
+
+// Written side by side, each claim is still decided by its own read-back:
+// another backend's write that lands in the settle time wins either key.
+START_TEST(lease_and_slot_claims_decided_apart)
+{
+	Cluster cluster;
+	MemoryKv &kv = cluster.kv;
+	std::string overwrite;
+	SharedJobStore::Options options = options_of("a", 1);
+	options.settle = [&](unsigned) {
+		if (overwrite.empty())
+			return;
+		// b's claim of the same key, written last.
+		std::string value = kv.values.at(overwrite);
+		ck_assert(value.rfind("a\t", 0) == 0);
+		value[0] = 'b';
+		kv.values[overwrite] = value;
+		overwrite.clear();
+	};
+	SharedJobStore a = cluster.open(options);
+	// b won the slot: no run, and a's lease on u1 is gone again.
+	overwrite = SharedJobStore::slot_key(0);
+	ck_assert(a.claim_run("u1", true) == RunClaim::no_slot);
+	ck_assert_string_eq(a.run_owner("u1"), "");
+	cluster.clock.advance(61);
+	// b won the lease: the slot a held for it is free again at once.
+	overwrite = SharedJobStore::lease_key("u2");
+	ck_assert(a.claim_run("u2", true) == RunClaim::taken);
+	ck_assert_string_eq(a.run_owner("u2"), "b");
+	ck_assert(kv.values.count(SharedJobStore::slot_key(0)) == 0);
+}
+END_TEST
+
 // Two backends register at the same moment: b's write (made from a list
 // read before a's write) drops a; a reads back, sees itself missing and
 // registers again.
@@ -456,8 +553,8 @@ namespace {
 // One backend: its own vault and core, the cluster's table.
 struct Backend {
 	Backend(MemoryKv &kv, FakeClock &clock, const std::string &name,
-		unsigned cluster_workers = 0)
-		: store(kv, clock, logger, options_of(name, cluster_workers)),
+		unsigned cluster_workers = 0, unsigned full_scan_every = 10)
+		: store(kv, clock, logger, scanning(options_of(name, cluster_workers), full_scan_every)),
 		  vault(dir.path() + "/credentials.vault", dir.path() + "/vault.key", logger),
 		  core(store, vault, clock, logger, events, fixture_settings(4))
 	{
@@ -562,6 +659,39 @@ START_TEST(cluster_limit_over_two_cores)
 	running = a.start_users().size() + b.start_users().size();
 	ck_assert_uint_eq(running, 1);
 	ck_assert_uint_eq(a.core.running_count() + b.core.running_count(), 3);
+}
+END_TEST
+
+// A full scan places every queued job in the backend's schedule; those
+// another backend runs meanwhile are dropped at one read each, and a due
+// user behind many of them starts at the next tick, not a few users per
+// tick later.
+START_TEST(stale_schedule_entries_do_not_hold_back_due_users)
+{
+	MemoryKv kv;
+	FakeClock clock(fixture_start_time);
+	// b's scans read every job.
+	Backend a(kv, clock, "a", 3), b(kv, clock, "b", 3, 1);
+	for (int i = 0; i < 40; i++)
+		a.login("s" + std::to_string(i));
+	ck_assert_uint_eq(a.start_users().size(), 3);
+	// b's first scan places a's queued jobs; every slot is held.
+	ck_assert_uint_eq(b.start_users().size(), 0);
+	// a runs them all (here: its runs end, the rest are recorded done).
+	for (const auto &[user, run] : std::map<std::string, RunId>(a.runs))
+		a.finish(user);
+	for (int i = 0; i < 40; i++) {
+		Job job = *a.store.find("s" + std::to_string(i));
+		if (job.state == JobState::queued) {
+			job.state = JobState::done;
+			a.store.save(job, Durability::synced);
+		}
+	}
+	clock.advance(1);
+	b.login("vera");
+	std::vector<std::string> started = b.start_users();
+	ck_assert_uint_eq(started.size(), 1);
+	ck_assert_str_eq(started[0].c_str(), "vera");
 }
 END_TEST
 
@@ -861,6 +991,9 @@ int main()
 	tcase_add_test(leases, slow_write_backs_off);
 	tcase_add_test(leases, dead_backend_lease_expires);
 	tcase_add_test(leases, cluster_worker_slots);
+	tcase_add_test(leases, one_settle_per_run_start);
+	tcase_add_test(leases, waiting_backend_gets_its_share);
+	tcase_add_test(leases, lease_and_slot_claims_decided_apart);
 	tcase_add_test(leases, scan_reads_published_schedules);
 	tcase_add_test(leases, scan_checks_published_runs);
 	tcase_add_test(leases, concurrent_registration);
@@ -870,6 +1003,7 @@ int main()
 	tcase_add_test(core, two_cores_one_run);
 	tcase_add_test(core, takeover_after_a_backend_died);
 	tcase_add_test(core, cluster_limit_over_two_cores);
+	tcase_add_test(core, stale_schedule_entries_do_not_hold_back_due_users);
 	tcase_add_test(core, pause_on_another_backend_stops_the_run);
 	tcase_add_test(core, run_ends_before_the_pause_is_noticed);
 	tcase_add_test(core, folder_rows_from_another_backend);

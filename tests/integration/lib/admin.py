@@ -9,6 +9,7 @@ and looking for passwords where they must never be.
 """
 
 import collections
+import concurrent.futures
 import imaplib
 import json
 import os
@@ -112,17 +113,28 @@ def files_containing(root, secrets):
     return found
 
 
-def notify_logins(instance, users, peer_uid=None):
+def notify_logins(instance, users, peer_uid=None, at_once=1):
     """Send LOGIN lines straight to the service's notify socket (as the
     login hook does), optionally from a process running as peer_uid.
-    users: [(user, extra "key=value" fields)]."""
+    users: [(user, extra "key=value" fields)]. at_once: connections open
+    at the same time (users' logins come concurrently; the service takes
+    16 per uid, README: "Who may queue a move"), each sending in turn."""
     path = os.path.join(instance.base_dir, "mailmove")
     # One LOGIN per connection, as the login hook sends it: the service
     # reads no more than that.
     messages = [("VERSION\tmailmove-notify\t1\t0\n" +
                  "\t".join(["LOGIN", user] + list(fields)) + "\n").encode()
                 for user, fields in users]
-    as_uid(peer_uid, lambda: [_send_unix(path, data) for data in messages])
+
+    def send_all():
+        if at_once <= 1:
+            for data in messages:
+                _send_unix(path, data)
+            return
+        with concurrent.futures.ThreadPoolExecutor(at_once) as pool:
+            for _ in pool.map(lambda data: _send_unix(path, data), messages):
+                pass
+    as_uid(peer_uid, send_all)
 
 
 def as_uid(uid, action):

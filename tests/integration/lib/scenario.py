@@ -19,7 +19,8 @@ what they need) defines skip_reason() returning why, else None; its
 scenarios then print SKIP lines with that reason, as a scenario that
 calls skip(reason) does.
 A scenario (or a World's start) that runs longer than
-MAILMOVE_IT_SCENARIO_TIMEOUT seconds (default 600) is stopped and fails,
+MAILMOVE_IT_SCENARIO_TIMEOUT seconds (default 600; a scenario may name a
+longer one of its own) is stopped and fails,
 so one hang cannot stall the whole run.
 """
 
@@ -32,6 +33,8 @@ import traceback
 SCENARIO_TIMEOUT = int(os.environ.get("MAILMOVE_IT_SCENARIO_TIMEOUT", "600"))
 
 _REGISTRY = []
+# The time the running scenario has (SIGALRM's), for the timeout message.
+_alarm_seconds = SCENARIO_TIMEOUT
 
 
 class ScenarioFailed(AssertionError):
@@ -55,12 +58,15 @@ class ScenarioTimeout(ScenarioFailed):
 
 def _on_alarm(signum, frame):
     raise ScenarioTimeout("stopped after %d s (MAILMOVE_IT_SCENARIO_TIMEOUT); it was at:\n%s" % (
-        SCENARIO_TIMEOUT, "".join(traceback.format_stack(frame)[-3:]).rstrip()))
+        _alarm_seconds, "".join(traceback.format_stack(frame)[-3:]).rstrip()))
 
 
-def scenario(name):
-    """Register a function as a scenario of the module it is defined in."""
+def scenario(name, timeout=None):
+    """Register a function as a scenario of the module it is defined in.
+    timeout: seconds, for a scenario that needs longer than
+    MAILMOVE_IT_SCENARIO_TIMEOUT (the longer of the two applies)."""
     def register(func):
+        func.scenario_timeout = timeout
         _REGISTRY.append((func.__module__, name, func))
         return func
     return register
@@ -99,7 +105,9 @@ class Results:
         print("----  %s" % label, flush=True)
         started = time.monotonic()
         previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.alarm(SCENARIO_TIMEOUT)
+        global _alarm_seconds
+        _alarm_seconds = max(SCENARIO_TIMEOUT, getattr(func, "scenario_timeout", None) or 0)
+        signal.alarm(_alarm_seconds)
         failure = None
         try:
             func(*args)
