@@ -377,8 +377,12 @@ std::vector<move::TargetMessage> DovecotMailbox::messages_from_uid(uint32_t uid)
 void DovecotMailbox::replace_flags(const std::vector<move::TargetFlags> &messages)
 {
 	DataStackFrame frame;
+	/* Not EXTERNAL: on maildir that changes only the index, and the
+	   next sync that reads the file names (which carry the flags and
+	   keyword letters) brings back what an interrupted save left there,
+	   e.g. letters its dovecot-keywords never got (unknown-N). */
 	struct mailbox_transaction_context *t = mailbox_transaction_begin(
-		box_, MAILBOX_TRANSACTION_FLAG_EXTERNAL, "mailmove recovery");
+		box_, (enum mailbox_transaction_flags)0, "mailmove recovery");
 	struct mail *mail = mail_alloc(t, (enum mail_fetch_field)0, nullptr);
 	for (const move::TargetFlags &message : messages) {
 		if (!mail_set_uid(mail, message.uid))
