@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <stdexcept>
 
 #include "base/line-codec.h"
@@ -545,7 +544,7 @@ bool SharedJobStore::owes_slot_to_waiting_backend() const
 		if (backend == options_.backend)
 			continue;
 		std::optional<std::string> mark = port_.lookup(waiting_key(backend));
-		std::time_t since = mark ? std::strtoll(mark->c_str(), nullptr, 10) : 0;
+		std::time_t since = mark ? parse_decimal<std::time_t>(*mark).value_or(0) : 0;
 		if (since > 0 && now - since <= waiting_fresh)
 			waiting++;
 	}
