@@ -132,6 +132,9 @@ size_t FolderWriter::expunge_orphans(
 	const std::function<bool(const std::string &key)> &is_done,
 	const std::function<std::string(const std::string &key)> &guid_of)
 {
+	/* Whatever a killed run left must be in view before it is looked
+	   for (and before recover() looks by GUID). */
+	target_->rescan();
 	std::optional<CommitIntent> intent = intents_.read();
 	if (!intent || intent->source_key != checkpoint_.source_key())
 		return 0;

@@ -57,6 +57,8 @@ public:
 	}
 	TargetMailbox &target() { return *target_; }
 
+	// First has the target read everything on disk (TargetMailbox::
+	// rescan()), so that this and recover() see what a killed run left.
 	// Expunges what a commit interrupted by a crash left at the target
 	// without the identity it was saved with (see commit-intent.h), so
 	// it is moved again whole, and forgets the intent. is_done tells the

@@ -114,6 +114,11 @@ public:
 	virtual ~TargetMailbox() = default;
 
 	virtual TargetMailboxState state() = 0;
+	// Makes the storage read everything its files hold, not only what
+	// its index shows, and state() follow. Crash recovery needs it first:
+	// what a killed save left on disk must be seen before anything is
+	// moved again (see FolderWriter::expunge_orphans()).
+	virtual void rescan() {}
 	// A new transaction for saves; it must not outlive the mailbox.
 	virtual std::unique_ptr<TargetTransaction> begin_saves() = 0;
 	// UIDs and GUIDs of the messages whose target UID is >= uid.

@@ -23,6 +23,7 @@ public:
 	DovecotMailbox &operator=(const DovecotMailbox &) = delete;
 
 	move::TargetMailboxState state() override { return state_; }
+	void rescan() override;
 	std::unique_ptr<move::TargetTransaction> begin_saves() override;
 	std::vector<move::TargetGuid> guids_from_uid(uint32_t uid) override;
 	std::vector<move::ContentIdentity> content_identities() override;
@@ -39,6 +40,8 @@ private:
 	// Calls fn(mail) for every message with UID >= first_uid, in a
 	// read-only transaction.
 	template <typename Fn> void for_each_mail(uint32_t first_uid, Fn &&fn);
+	// state_ from the mailbox's index as it is now.
+	void read_state();
 
 	struct mailbox *box_;
 	move::TargetMailboxState state_;

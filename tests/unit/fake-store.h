@@ -35,6 +35,19 @@ struct FakeMailboxData {
 	uint32_t uidnext = 1;
 	std::vector<StoredMessage> messages;
 	bool created_empty = false; // by ensure_mailbox()
+	// Committed, on "disk", but not in the "index" yet (see
+	// FakeStoreData::unindexed_next_commit).
+	std::vector<StoredMessage> unindexed;
+
+	// What a full read of the storage, or the next commit, brings in.
+	void index_unindexed()
+	{
+		for (StoredMessage &m : unindexed) {
+			uidnext = std::max(uidnext, m.uid + 1);
+			messages.push_back(std::move(m));
+		}
+		unindexed.clear();
+	}
 };
 
 struct FakeStoreData {
@@ -50,6 +63,12 @@ struct FakeStoreData {
 	// maildir after a crash between writing dovecot-uidlist and
 	// dovecot-keywords.
 	bool lose_keywords_in_next_commit = false;
+	// The same, but the messages stay out of the mailbox's state and
+	// lookups until it is rescanned (TargetMailbox::rescan()) or its next
+	// commit, as seen with Dovecot's maildir after kills: files and
+	// dovecot-uidlist entries that a plain sync did not bring into the
+	// index, and the next save's did.
+	bool unindexed_next_commit = false;
 	size_t max_body_chunk_seen = 0;
 	// Keywords the target cannot store, and a body marker that makes it
 	// refuse a message (like a quota or a broken message).
@@ -124,7 +143,15 @@ public:
 
 	void commit() override
 	{
+		box_.index_unindexed();
+		uint32_t unindexed_next = box_.uidnext;
 		for (StoredMessage &m : pending_) {
+			if (store_.unindexed_next_commit) {
+				m.uid = unindexed_next++;
+				store_.commit_log.emplace_back(name_, m.body);
+				box_.unindexed.push_back(std::move(m));
+				continue;
+			}
 			m.uid = m.wanted_uid >= box_.uidnext ? m.wanted_uid : box_.uidnext;
 			box_.uidnext = m.uid + 1;
 			store_.commit_log.emplace_back(name_, m.body);
@@ -140,8 +167,9 @@ public:
 		store_.commit_ends.push_back(store_.commit_log.size());
 		store_.sync_log.push_back("commit");
 		if (store_.crash_after_next_commit || store_.lose_guids_in_next_commit ||
-		    store_.lose_keywords_in_next_commit) {
+		    store_.lose_keywords_in_next_commit || store_.unindexed_next_commit) {
 			store_.crash_after_next_commit = false;
+			store_.unindexed_next_commit = false;
 			store_.lose_guids_in_next_commit = false;
 			store_.lose_keywords_in_next_commit = false;
 			throw mailmove::Failure(mailmove::FailureKind::temporary, "simulated crash");
@@ -166,6 +194,8 @@ public:
 	{
 		return {box_.uidvalidity, box_.uidnext};
 	}
+
+	void rescan() override { box_.index_unindexed(); }
 
 	std::unique_ptr<mailmove::move::TargetTransaction> begin_saves() override
 	{

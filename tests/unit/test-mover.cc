@@ -167,6 +167,24 @@ START_TEST(crash_inside_commit_keeps_keywords)
 }
 END_TEST
 
+START_TEST(crash_leaves_commit_out_of_the_index)
+{
+	/* Seen with Dovecot's maildir after kills: a killed save's files
+	   and dovecot-uidlist entries were on disk, the next run's sync at
+	   open did not show them, and its first save's sync did, after
+	   recovery had looked. Recovery must make the storage read them. */
+	Harness h;
+	h.legacy = make_legacy(30);
+	use_batches_of_7(h);
+	h.data.unindexed_next_commit = true;
+	run_into_simulated_crash(h);
+	ck_assert_uint_eq(h.inbox().size(), 0);
+	move::MoveReport report = h.run();
+	ck_assert_uint_eq(report.saved_now, 23);
+	ck_assert_exactly_once(h);
+}
+END_TEST
+
 START_TEST(crash_inside_commit_with_bare_lf_messages)
 {
 	/* The storage counts sizes with CRLF: the intent must too, or a
@@ -337,6 +355,7 @@ static Suite *mover_suite()
 	tcase_add_test(tc, crash_between_commit_and_checkpoint);
 	tcase_add_test(tc, crash_inside_commit_leaves_no_duplicate);
 	tcase_add_test(tc, crash_inside_commit_keeps_keywords);
+	tcase_add_test(tc, crash_leaves_commit_out_of_the_index);
 	tcase_add_test(tc, crash_inside_commit_with_bare_lf_messages);
 	tcase_add_test(tc, cut_connection_then_resume);
 	tcase_add_test(tc, cut_connection_with_interleaved_batches);
