@@ -10,6 +10,7 @@
 #include "istream.h"
 #include "write-full.h"
 #include "fd-util.h"
+#include "hostpid.h"
 #include "mail-user.h"
 #include "doveadm-mailmove-child.h"
 
@@ -152,6 +153,14 @@ mailmove_child_main(struct mail_user *user, int out_fd,
 {
 	const char *error;
 
+	/* Our own pid in the dotlocks we take (maildir's dovecot-uidlist.lock
+	   among them): with the parent's, a lock this child left when it was
+	   killed would look held by a live process, and others would wait
+	   for it to go stale (two minutes). Not hostpid_init(): it would
+	   free the my_hostname others point to. */
+	static char child_pid[MAX_INT_STRLEN];
+	i_snprintf(child_pid, sizeof(child_pid), "%lld", (long long)getpid());
+	my_pid = child_pid;
 	if (mailmove_child_drop_privileges(user, &error) < 0) {
 		i_error("mailmove %s: cannot drop privileges for good: %s",
 			user->username, error);
