@@ -118,6 +118,23 @@ def descendants(pid):
     return result
 
 
+def session_of(pid):
+    """The session id of pid, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[3]) if fields is not None else None
+
+
+def session_pids(sid):
+    """Every live pid in session sid."""
+    result = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            fields = _stat_fields(int(name))
+            if fields is not None and fields[0] != b"Z" and int(fields[3]) == sid:
+                result.append(int(name))
+    return result
+
+
 def kill_quietly(pid, sig=signal.SIGKILL):
     """Send sig to pid, ignoring a process that is already gone."""
     try:
