@@ -398,15 +398,36 @@ std::vector<move::TargetMessage> DovecotMailbox::messages_from_uid(uint32_t uid)
 	return messages;
 }
 
+/* Recovery's changes (flags, expunges) go in a normal transaction, not an
+   EXTERNAL one: on maildir EXTERNAL changes only the index, and the next
+   sync that reads the file names (which carry the flags and keyword
+   letters) brings back what an interrupted save left there, e.g. letters
+   its dovecot-keywords never got (unknown-N), or finds an expunged
+   message's file again as new mail. */
+struct mailbox_transaction_context *DovecotMailbox::begin_recovery()
+{
+	return mailbox_transaction_begin(box_, (enum mailbox_transaction_flags)0,
+					 "mailmove recovery");
+}
+
+/* Synced right after the commit, not at whoever syncs next: a full read
+   of maildir's cur/ before that (the next run's rescan()) takes what the
+   file names still carry as a change made outside, and puts it back
+   (seen in test_crash: unknown-N keywords again). A kill between the
+   two leaves the change unrecorded, so the next run makes it again. */
+void DovecotMailbox::commit_recovery(struct mailbox_transaction_context *&t,
+				     const std::string &what)
+{
+	if (mailbox_transaction_commit(&t) < 0)
+		fail(what);
+	if (mailbox_sync(box_, (enum mailbox_sync_flags)0) < 0)
+		fail("Syncing");
+}
+
 void DovecotMailbox::replace_flags(const std::vector<move::TargetFlags> &messages)
 {
 	DataStackFrame frame;
-	/* Not EXTERNAL: on maildir that changes only the index, and the
-	   next sync that reads the file names (which carry the flags and
-	   keyword letters) brings back what an interrupted save left there,
-	   e.g. letters its dovecot-keywords never got (unknown-N). */
-	struct mailbox_transaction_context *t = mailbox_transaction_begin(
-		box_, (enum mailbox_transaction_flags)0, "mailmove recovery");
+	struct mailbox_transaction_context *t = begin_recovery();
 	struct mail *mail = mail_alloc(t, (enum mail_fetch_field)0, nullptr);
 	for (const move::TargetFlags &message : messages) {
 		if (!mail_set_uid(mail, message.uid))
@@ -416,33 +437,20 @@ void DovecotMailbox::replace_flags(const std::vector<move::TargetFlags> &message
 		mail_update_keywords(mail, MODIFY_REPLACE, flags.keywords());
 	}
 	mail_free(&mail);
-	if (mailbox_transaction_commit(&t) < 0)
-		fail("Setting flags in");
-	/* Into the file names now, not at whoever syncs next: a full read
-	   of maildir's cur/ before that (the next run's rescan()) takes the
-	   flags the names still carry as a change made outside, and puts
-	   the old ones back (seen in test_crash: unknown-N again). */
-	if (mailbox_sync(box_, (enum mailbox_sync_flags)0) < 0)
-		fail("Syncing");
+	commit_recovery(t, "Setting flags in");
 }
 
 void DovecotMailbox::expunge(const std::vector<uint32_t> &uids)
 {
 	DataStackFrame frame;
-	/* Not EXTERNAL: that would only drop the index records and leave the
-	   files, which maildir then finds again as new mail. */
-	struct mailbox_transaction_context *t = mailbox_transaction_begin(
-		box_, (enum mailbox_transaction_flags)0, "mailmove recovery");
+	struct mailbox_transaction_context *t = begin_recovery();
 	struct mail *mail = mail_alloc(t, (enum mail_fetch_field)0, nullptr);
 	for (uint32_t uid : uids) {
 		if (mail_set_uid(mail, uid))
 			mail_expunge(mail);
 	}
 	mail_free(&mail);
-	if (mailbox_transaction_commit(&t) < 0)
-		fail("Expunging from");
-	if (mailbox_sync(box_, (enum mailbox_sync_flags)0) < 0)
-		fail("Syncing");
+	commit_recovery(t, "Expunging from");
 }
 
 bool DovecotMailbox::keep_uids(uint32_t uidvalidity)

@@ -42,6 +42,10 @@ private:
 	template <typename Fn> void for_each_mail(uint32_t first_uid, Fn &&fn);
 	// state_ from the mailbox's index as it is now.
 	void read_state();
+	// A transaction for recovery's flag changes and expunges, and its
+	// commit, synced at once.
+	struct mailbox_transaction_context *begin_recovery();
+	void commit_recovery(struct mailbox_transaction_context *&t, const std::string &what);
 
 	struct mailbox *box_;
 	move::TargetMailboxState state_;
