@@ -4,6 +4,7 @@
 #include "ioloop.h"
 #include "connection.h"
 #include "ostream.h"
+#include "safe-memset.h"
 #include "str.h"
 #include "strescape.h"
 #include "jobs/protocol.h"
@@ -157,13 +158,12 @@ static long userdb_reply_uid(struct userdb_lookup *lookup,
 	return lookup->default_mail_uid;
 }
 
-static int userdb_connection_input_line(struct connection *conn,
-					const char *line)
+static int userdb_connection_reply(struct connection *conn,
+				   const char *const *args)
 {
 	struct userdb_connection *uconn =
 		container_of(conn, struct userdb_connection, conn);
 	struct userdb_lookup *lookup = uconn->lookup;
-	const char *const *args = t_strsplit_tabescaped(line);
 	struct userdb_request request;
 	unsigned int major;
 	long uid;
@@ -212,6 +212,25 @@ static int userdb_connection_input_line(struct connection *conn,
 	}
 	i_free(request.user);
 	return 1;
+}
+
+/* A USER reply carries every userdb field of the user, passwords among
+   them (userdb_mailmove_source_password): in this long-lived process its
+   bytes would stay in freed memory until overwritten (seen in
+   test_admin's memory search). So the reply is split in a copy of its
+   own, and both that copy and the line in the stream's buffer (which the
+   connection lib hands over from i_stream_next_line(), writable) are
+   wiped once it is handled. */
+static int userdb_connection_input_line(struct connection *conn,
+					const char *line)
+{
+	size_t size = strlen(line);
+	char *copy = t_strdup_noconst(line);
+	int ret = userdb_connection_reply(conn, t_strsplit_tabescaped_inplace(copy));
+
+	safe_memset(copy, 0, size);
+	safe_memset((char *)line, 0, size);
+	return ret;
 }
 
 static const struct connection_vfuncs userdb_connection_vfuncs = {

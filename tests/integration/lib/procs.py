@@ -76,6 +76,30 @@ def _stat_fields(pid):
     return stat[stat.rindex(b")") + 2:].split()
 
 
+def memory_containing(pid, needles):
+    """The needles (bytes) found anywhere in the writable memory of pid
+    (heap, stacks, anonymous and writable mappings; read through
+    /proc/PID/mem, as root). What a process freed without wiping is
+    still there, which is what this looks for."""
+    found = set()
+    try:
+        with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
+            for line in maps:
+                fields = line.split()
+                if "w" not in fields[1] or (len(fields) > 5 and fields[5] == "[vvar]"):
+                    continue
+                start, end = (int(v, 16) for v in fields[0].split("-"))
+                try:
+                    mem.seek(start)
+                    data = mem.read(end - start)
+                except OSError:
+                    continue  # unmapped meanwhile, or a guard page
+                found.update(n for n in needles if n in data)
+    except OSError:
+        pass  # the process is gone
+    return found
+
+
 def pid_alive(pid):
     """True while pid exists and is not a zombie."""
     fields = _stat_fields(pid)
