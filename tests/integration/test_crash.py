@@ -123,8 +123,16 @@ class TargetCounter:
 
 
 def kill_worker(world):
-    pids = procs.wait_until(lambda: world.target.service_pids("mailmove-worker"), 15,
-                            0.01, "a mailmove-worker process")
+    """None when there was no worker to kill because the move had ended
+    (its last messages can go in the moment between reaching the kill's
+    count and looking for the worker)."""
+    try:
+        pids = procs.wait_until(lambda: world.target.service_pids("mailmove-worker"), 15,
+                                0.01, "a mailmove-worker process")
+    except TimeoutError:
+        if mailmove.status(world.target, USER)["state"] in ("done", "synced"):
+            return None
+        raise
     for pid in pids:
         procs.kill_quietly(pid, signal.SIGKILL)
     return "mailmove-worker %s" % pids
@@ -221,6 +229,10 @@ def kill_during_move(world):
                      mailmove.describe(watch.last))
                 break
             what = KILLERS[kind](world)
+            if what is None:
+                note("kill %d: the move ended before the kill: %s", number + 1,
+                     mailmove.describe(watch.last))
+                break
             at_kill = counter.count()
             hits.append((kind, at_kill))
             note("kill %2d at %4d of ~%d messages (%5.1f s): SIGKILL to %s", number + 1,
