@@ -673,12 +673,12 @@ def no_clear_passwords(world):
     # login's, doveadm's and the imports' passwords and handed them to
     # workers) or of an idle worker: copies freed without a wipe stay
     # in a process's heap until overwritten (issue 8, review 10).
-    searched, in_memory = 0, []
+    searched, in_memory, needles = 0, [], [secret.encode() for secret in secrets]
     for instance in world.targets.values():
         for service in ("mailmove", "mailmove-worker"):
             for pid in instance.service_pids(service):
                 searched += 1
-                held = procs.memory_containing(pid, [s.encode() for s in secrets])
+                held = procs.memory_containing(pid, needles)
                 in_memory += ["%s %s pid %d: %s" % (instance.name, service, pid, secret.decode())
                               for secret in sorted(held)]
     note("searched the memory of %d mailmove service and worker processes", searched)

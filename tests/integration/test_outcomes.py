@@ -256,22 +256,28 @@ def _strace_counts(path):
     return counts
 
 
+def _strace_doveadm(world, strace_args, argv, read_trace):
+    """Runs the target's doveadm with argv under `strace -f strace_args`:
+    the process and what read_trace(path) makes of strace's output."""
+    with tempfile.NamedTemporaryFile(prefix="strace-", suffix=".txt", delete=False) as out:
+        trace = out.name
+    try:
+        proc = procs.run(["strace", "-f", "-o", trace] + strace_args +
+                         [DOVEADM, "-c", world.target.config_path] + argv,
+                         check=False, timeout=TIMEOUT)
+        return proc, read_trace(trace)
+    finally:
+        os.unlink(trace)
+
+
 def traced_run(world, name):
     """`doveadm mailmove run -u` of name under strace -f -c, into an empty
     target (b's run -A moved every user already): its result row and the
     fsync/fdatasync/syncfs calls of the whole run."""
     shutil.rmtree(world.target.home(address(name)), ignore_errors=True)
-    with tempfile.NamedTemporaryFile(prefix="strace-", suffix=".txt", delete=False) as out:
-        summary = out.name
-    try:
-        proc = procs.run(["strace", "-f", "-c", "-o", summary,
-                          "-e", "trace=fsync,fdatasync,syncfs",
-                          DOVEADM, "-c", world.target.config_path, "-f", "json",
-                          "mailmove", "run", "-u", address(name)],
-                         check=False, timeout=TIMEOUT)
-        counts = _strace_counts(summary)
-    finally:
-        os.unlink(summary)
+    proc, counts = _strace_doveadm(world, ["-c", "-e", "trace=fsync,fdatasync,syncfs"],
+                                   ["-f", "json", "mailmove", "run", "-u", address(name)],
+                                   _strace_counts)
     rows = json.loads(proc.stdout.decode() or "[]")
     check(len(rows) == 1, "run -u %s printed %r (exit %d): %s", name, proc.stdout[:300],
           proc.returncode, proc.stderr[-1500:])
@@ -348,16 +354,8 @@ def check_legacy_io_after_drop(world, argv, what):
     the legacy server is not doveadm itself and set real, effective and
     saved gid and uid to the mail user's before it connected."""
     port = world.legacy.ports["imaps"]
-    with tempfile.NamedTemporaryFile(prefix="strace-", suffix=".txt", delete=False) as out:
-        trace = out.name
-    try:
-        proc = procs.run(["strace", "-f", "-o", trace,
-                          "-e", "trace=execve,setresuid,setresgid,connect",
-                          DOVEADM, "-c", world.target.config_path] + argv,
-                         check=False, timeout=TIMEOUT)
-        main_pid, events = _strace_privileges(trace)
-    finally:
-        os.unlink(trace)
+    proc, (main_pid, events) = _strace_doveadm(
+        world, ["-e", "trace=execve,setresuid,setresgid,connect"], argv, _strace_privileges)
     check_equal(proc.returncode, 0, "%s's exit code (stderr: %s)" %
                 (what, proc.stderr.decode("utf-8", "replace")[-1000:]))
     connecting = [pid for pid, seen in events.items() if ("connect", port) in seen]
